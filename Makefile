@@ -1,0 +1,88 @@
+# emoti: make | make test | make check-sanitize | make bench | make weights | make install
+CC      ?= cc
+PYTHON  ?= python3
+PREFIX  ?= /usr/local
+BUILD   ?= build
+FIXTURES ?= ../shared/fixtures
+OPT     ?= -O2
+SAN     ?=
+STATIC  ?=
+
+WARN     = -Wall -Wextra -Werror
+CPPFLAGS = -Iinclude -Iengine -Ikernels -D_POSIX_C_SOURCE=200809L
+CFLAGS   = -std=c11 $(OPT) $(WARN) $(SAN)
+LDFLAGS  = $(SAN) $(if $(STATIC),-static)
+LDLIBS   = -lm
+
+# Kernel files named after their ISA get that ISA's flags; the registry picks at run time.
+ARCH    := $(shell $(CC) -dumpmachine)
+ISA_SRC  = $(if $(findstring x86_64,$(ARCH)),kernels/avx2.c kernels/avx512.c,) \
+           $(if $(findstring aarch64,$(ARCH)),kernels/neon.c,)
+LIB_SRC  = $(filter-out engine/cli.c,$(wildcard engine/*.c)) kernels/scalar.c kernels/registry.c \
+           $(wildcard $(ISA_SRC))
+LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/%.o)
+TESTS    = $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/test_*.c))
+EXAMPLES = $(patsubst examples/%.c,$(BUILD)/examples/%,$(wildcard examples/*.c))
+BENCHES  = $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/*.c))
+
+.PHONY: all test check check-sanitize bench weights install clean
+all: emoti $(BUILD)/libemoti.a
+
+$(BUILD)/%.o: %.c $(wildcard include/*.h engine/*.h kernels/*.h) Makefile
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/kernels/avx2.o: CFLAGS += -mavx2 -mfma
+$(BUILD)/kernels/avx512.o: CFLAGS += -mavx512f -mavx512dq -mavx512bw -mavx512vl -mfma
+$(BUILD)/kernels/registry.o: CPPFLAGS += $(foreach f,$(wildcard $(ISA_SRC)),-DEMOTI_HAVE_$(basename $(notdir $(f))))
+
+$(BUILD)/libemoti.a: $(LIB_OBJ)
+	rm -f $@
+	ar rcs $@ $^
+
+emoti: $(BUILD)/engine/cli.o $(BUILD)/libemoti.a
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+$(BUILD)/tests/%: tests/%.c $(BUILD)/libemoti.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) $< $(BUILD)/libemoti.a $(LDLIBS) -o $@
+$(BUILD)/examples/%: examples/%.c $(BUILD)/libemoti.a
+	@mkdir -p $(dir $@)
+	$(CC) -Iinclude $(CFLAGS) $(LDFLAGS) $< $(BUILD)/libemoti.a $(LDLIBS) -o $@
+$(BUILD)/bench/%: bench/%.c $(BUILD)/libemoti.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) $< $(BUILD)/libemoti.a $(LDLIBS) -o $@
+
+# The whole suite: unit, parity against ../shared/fixtures, CLI, exporter; then the same C
+# tests again under ASan+UBSan.
+test: check check-sanitize
+
+check: emoti $(TESTS) $(EXAMPLES)
+	BUILD=$(BUILD) FIXTURES=$(FIXTURES) PYTHON=$(PYTHON) EMOTI=./emoti tests/run.sh
+
+check-sanitize:
+	$(MAKE) BUILD=$(BUILD)/san OPT="-O1 -g" \
+	  SAN="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" \
+	  $(BUILD)/san/emoti-bin $(patsubst $(BUILD)/%,$(BUILD)/san/%,$(TESTS) $(EXAMPLES))
+	BUILD=$(BUILD)/san FIXTURES=$(FIXTURES) PYTHON=$(PYTHON) EMOTI=$(BUILD)/san/emoti-bin \
+	  MODELS=$(BUILD)/models SKIP_PY=1 tests/run.sh
+
+$(BUILD)/emoti-bin: $(BUILD)/engine/cli.o $(BUILD)/libemoti.a
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+bench: emoti $(BENCHES)
+	BUILD=$(BUILD) FIXTURES=$(FIXTURES) PYTHON=$(PYTHON) bench/run.sh
+
+# make weights: fetch EmotiEffLib's models (needs network) and convert them;
+# make weights SRC=DIR: convert the .pt/.onnx files already in DIR.
+weights:
+	PYTHON=$(PYTHON) SRC=$(SRC) weights/get.sh
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include
+	install -m 755 emoti $(DESTDIR)$(PREFIX)/bin/emoti
+	install -m 644 $(BUILD)/libemoti.a $(DESTDIR)$(PREFIX)/lib/libemoti.a
+	install -m 644 include/emoti.h $(DESTDIR)$(PREFIX)/include/emoti.h
+
+clean:
+	rm -rf $(BUILD) emoti

@@ -1,0 +1,66 @@
+/* End-to-end batch-1 latency: model load (with validation) and forward passes.
+ *   bench_latency MODEL [RUNS] [IMAGE.ppm]
+ * Prints the load time, and the median / min / max of RUNS timed runs after 3 warm-up runs
+ * (with IMAGE: resize + normalise + forward; without: forward on a fixed tensor). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "emoti.h"
+#include "kernels.h"
+
+static double now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        fprintf(stderr, "usage: bench_latency MODEL [RUNS] [IMAGE.ppm]\n");
+        return 2;
+    }
+    int runs = argc > 2 ? atoi(argv[2]) : 30;
+    if (runs < 1) runs = 1;
+    double t0 = now_ms();
+    emoti_model *m;
+    if (emoti_model_open(argv[1], &m)) {
+        fprintf(stderr, "bench_latency: %s\n", emoti_last_error());
+        return 1;
+    }
+    double load = now_ms() - t0;
+    emoti_info in;
+    emoti_model_info(m, &in);
+    emoti_image img = {0, 0, NULL};
+    if (argc > 3 && emoti_image_load(argv[3], &img)) {
+        fprintf(stderr, "bench_latency: %s\n", emoti_last_error());
+        return 1;
+    }
+    size_t n = (size_t)3 * in.input_size * in.input_size;
+    float *x = malloc(n * sizeof *x);
+    for (size_t i = 0; i < n; i++) x[i] = (float)((i * 7919) % 1000) / 500.0f - 1.0f;
+    double *t = malloc((size_t)runs * sizeof *t);
+    emoti_result r;
+    for (int i = -3; i < runs; i++) {
+        double s = now_ms();
+        if (img.rgb)
+            emoti_run_rgb(m, img.rgb, img.width, img.height, (size_t)img.width * 3, &r, NULL);
+        else
+            emoti_run_tensor(m, x, &r, NULL);
+        if (i >= 0) t[i] = now_ms() - s;
+    }
+    qsort(t, (size_t)runs, sizeof *t, cmp_double);
+    printf("%s %s %dx%d kernels=%s load %.2f ms | %d runs: median %.2f ms min %.2f max %.2f\n",
+           argv[1], in.name, in.input_size, in.input_size, emoti_kernels_get()->isa, load, runs,
+           t[runs / 2], t[0], t[runs - 1]);
+    free(t);
+    free(x);
+    emoti_image_free(&img);
+    emoti_model_close(m);
+    return 0;
+}

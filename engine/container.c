@@ -1,0 +1,362 @@
+/* Container validation: every offset, size and count is checked before anything is read
+ * through it, so a corrupt file is an error message, never a crash. */
+#include "container.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "emoti reads its little-endian container in place: big-endian hosts are not supported"
+#endif
+
+static uint32_t rd32(const uint8_t *p) {
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+static uint64_t rd64(const uint8_t *p) {
+    uint64_t v;
+    memcpy(&v, p, 8);
+    return v;
+}
+
+uint64_t emoti_container_checksum(const uint8_t *base, size_t size) {
+    uint32_t a = 0, b = 0;
+    size_t n = size / 4;
+    for (size_t i = 0; i < n && i < 16; i++) {
+        a += (i == 14 || i == 15) ? 0 : rd32(base + 4 * i);
+        b += a;
+    }
+    /* The bulk: two dependent adds per word; 4 words per step keeps it at memory speed. */
+    size_t i = 16;
+    for (; i + 4 <= n; i += 4) {
+        uint32_t w[4];
+        memcpy(w, base + 4 * i, 16);
+        a += w[0]; b += a;
+        a += w[1]; b += a;
+        a += w[2]; b += a;
+        a += w[3]; b += a;
+    }
+    for (; i < n; i++) {
+        a += rd32(base + 4 * i);
+        b += a;
+    }
+    return ((uint64_t)b << 32) | a;
+}
+
+/* A bounds-checked reader over one section. */
+typedef struct {
+    const uint8_t *p, *end;
+} cursor;
+
+static int take(cursor *c, size_t n, const uint8_t **out) {
+    if ((size_t)(c->end - c->p) < n) return 0;
+    *out = c->p;
+    c->p += n;
+    return 1;
+}
+static int take32(cursor *c, uint32_t *v) {
+    const uint8_t *p;
+    if (!take(c, 4, &p)) return 0;
+    *v = rd32(p);
+    return 1;
+}
+
+static int valid_key(const uint8_t *s, uint32_t n) {
+    for (uint32_t i = 0; i < n; i++) {
+        uint8_t ch = s[i];
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '.' || ch == '_'))
+            return 0;
+    }
+    return 1;
+}
+
+/* Reads one metadata value of the given type, leaving count/data in m. */
+static int take_meta_value(cursor *c, emoti_meta *m) {
+    const uint8_t *p;
+    uint32_t n = 0;
+    switch (m->type) {
+    case META_I64:
+    case META_F64:
+        m->count = 1;
+        return take(c, 8, &m->data);
+    case META_STR:
+        if (!take32(c, &n) || n > 65535) return 0;
+        m->count = n;
+        return take(c, n, &m->data);
+    case META_I32S:
+    case META_F32S:
+        if (!take32(c, &n) || n > 65535) return 0;
+        m->count = n;
+        return take(c, (size_t)n * 4, &m->data);
+    case META_STRS:
+        if (!take32(c, &n) || n > 4096) return 0;
+        m->count = n;
+        m->data = c->p;
+        for (uint32_t i = 0; i < n; i++) {
+            uint32_t len;
+            if (!take32(c, &len) || len > 65535 || !take(c, len, &p)) return 0;
+        }
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+static emoti_status parse_meta(emoti_container *ct, const uint8_t *sec, size_t size) {
+    cursor c = {sec, sec + size};
+    uint32_t n;
+    if (!take32(&c, &n) || n > 4096)
+        return emoti_fail(EMOTI_ERR_FORMAT, "metadata section: bad entry count");
+    ct->meta = calloc(n ? n : 1, sizeof *ct->meta);
+    if (!ct->meta) return emoti_fail(EMOTI_ERR_NOMEM, "out of memory");
+    ct->n_meta = n;
+    for (uint32_t i = 0; i < n; i++) {
+        emoti_meta *m = &ct->meta[i];
+        const uint8_t *key;
+        if (!take32(&c, &m->key_len) || m->key_len < 1 || m->key_len > 255 ||
+            !take(&c, m->key_len, &key) || !valid_key(key, m->key_len))
+            return emoti_fail(EMOTI_ERR_FORMAT, "metadata entry %u: bad key", i);
+        m->key = (const char *)key;
+        if (!take32(&c, &m->type) || !take_meta_value(&c, m))
+            return emoti_fail(EMOTI_ERR_FORMAT, "metadata '%.*s': bad or truncated value",
+                              (int)m->key_len, m->key);
+        for (uint32_t j = 0; j < i; j++)
+            if (ct->meta[j].key_len == m->key_len && !memcmp(ct->meta[j].key, key, m->key_len))
+                return emoti_fail(EMOTI_ERR_FORMAT, "metadata key '%.*s' repeated",
+                                  (int)m->key_len, m->key);
+    }
+    return EMOTI_OK;
+}
+
+static int cmp_by_offset(const void *x, const void *y) {
+    const emoti_tensor *a = *(const emoti_tensor *const *)x, *b = *(const emoti_tensor *const *)y;
+    return a->data < b->data ? -1 : a->data > b->data;
+}
+
+/* Tensors must not overlap one another: sort by offset and compare neighbours. */
+static emoti_status check_overlaps(emoti_container *ct) {
+    emoti_tensor **order = malloc(ct->n_tensors * sizeof *order);
+    if (!order) return emoti_fail(EMOTI_ERR_NOMEM, "out of memory");
+    for (uint32_t i = 0; i < ct->n_tensors; i++) order[i] = &ct->tensors[i];
+    qsort(order, ct->n_tensors, sizeof *order, cmp_by_offset);
+    emoti_status st = EMOTI_OK;
+    for (uint32_t i = 1; i < ct->n_tensors && st == EMOTI_OK; i++)
+        if (order[i - 1]->data + order[i - 1]->count > order[i]->data)
+            st = emoti_fail(EMOTI_ERR_FORMAT, "tensors '%.*s' and '%.*s' overlap",
+                            (int)order[i - 1]->name_len, order[i - 1]->name,
+                            (int)order[i]->name_len, order[i]->name);
+    free(order);
+    return st;
+}
+
+static emoti_status parse_tensor(emoti_container *ct, cursor *c, uint32_t i, size_t data_start) {
+    emoti_tensor *t = &ct->tensors[i];
+    const uint8_t *p;
+    uint32_t dtype;
+    if (!take32(c, &t->name_len) || t->name_len < 1 || t->name_len > 255 ||
+        !take(c, t->name_len, &p))
+        return emoti_fail(EMOTI_ERR_FORMAT, "tensor table entry %u: bad name", i);
+    t->name = (const char *)p;
+    if (!take32(c, &dtype) || !take32(c, &t->ndim) || t->ndim < 1 || t->ndim > EMOTI_MAX_DIMS)
+        return emoti_fail(EMOTI_ERR_FORMAT, "tensor '%.*s': bad dtype or rank",
+                          (int)t->name_len, t->name);
+    if (dtype != 1)
+        return emoti_fail(EMOTI_ERR_UNSUPPORTED, "tensor '%.*s': dtype %u (only f32 = 1)",
+                          (int)t->name_len, t->name, dtype);
+    uint64_t count = 1;
+    for (uint32_t d = 0; d < t->ndim; d++) {
+        if (!take32(c, &t->dims[d]) || t->dims[d] == 0 || t->dims[d] > (1u << 26))
+            return emoti_fail(EMOTI_ERR_FORMAT, "tensor '%.*s': bad dimension",
+                              (int)t->name_len, t->name);
+        count *= t->dims[d];
+        if (count > ((uint64_t)1 << 32))
+            return emoti_fail(EMOTI_ERR_FORMAT, "tensor '%.*s': too large", (int)t->name_len,
+                              t->name);
+    }
+    if (!take(c, 16, &p))
+        return emoti_fail(EMOTI_ERR_FORMAT, "tensor '%.*s': truncated entry", (int)t->name_len,
+                          t->name);
+    uint64_t off = rd64(p), nbytes = rd64(p + 8);
+    if (nbytes != count * 4)
+        return emoti_fail(EMOTI_ERR_FORMAT, "tensor '%.*s': %llu bytes for %llu floats",
+                          (int)t->name_len, t->name, (unsigned long long)nbytes,
+                          (unsigned long long)count);
+    if (off % 64 || off < data_start || off > ct->size || nbytes > ct->size - off)
+        return emoti_fail(EMOTI_ERR_FORMAT, "tensor '%.*s': data at %llu+%llu outside the file",
+                          (int)t->name_len, t->name, (unsigned long long)off,
+                          (unsigned long long)nbytes);
+    t->data = (const float *)(const void *)(ct->base + off);
+    t->count = (size_t)count;
+    for (uint32_t j = 0; j < i; j++)
+        if (ct->tensors[j].name_len == t->name_len &&
+            !memcmp(ct->tensors[j].name, t->name, t->name_len))
+            return emoti_fail(EMOTI_ERR_FORMAT, "tensor '%.*s' repeated", (int)t->name_len,
+                              t->name);
+    return EMOTI_OK;
+}
+
+static emoti_status parse_table(emoti_container *ct, const uint8_t *sec, size_t size,
+                                size_t data_start) {
+    cursor c = {sec, sec + size};
+    ct->tensors = calloc(ct->n_tensors, sizeof *ct->tensors);
+    if (!ct->tensors) return emoti_fail(EMOTI_ERR_NOMEM, "out of memory");
+    for (uint32_t i = 0; i < ct->n_tensors; i++) {
+        emoti_status st = parse_tensor(ct, &c, i, data_start);
+        if (st) return st;
+    }
+    return check_overlaps(ct);
+}
+
+static emoti_status check_header(const uint8_t *h, size_t size) {
+    if (size < EMOTI_HEADER_SIZE)
+        return emoti_fail(EMOTI_ERR_FORMAT, "too short for a model (%zu bytes)", size);
+    if (memcmp(h, EMOTI_MAGIC, 8))
+        return emoti_fail(EMOTI_ERR_FORMAT, "not an emoti model (bad magic)%s",
+                          (h[0] == 'P' && h[1] == 'K') || h[0] == 0x08
+                              ? ": convert .pt/.onnx files with tools/export.py first"
+                              : "");
+    if (rd32(h + 8) != EMOTI_FORMAT_VERSION)
+        return emoti_fail(EMOTI_ERR_UNSUPPORTED, "container version %u (this build reads %d)",
+                          rd32(h + 8), EMOTI_FORMAT_VERSION);
+    if (rd32(h + 12) != EMOTI_HEADER_SIZE)
+        return emoti_fail(EMOTI_ERR_FORMAT, "header size %u (expected %d)", rd32(h + 12),
+                          EMOTI_HEADER_SIZE);
+    if (rd64(h + 16) != size)
+        return emoti_fail(EMOTI_ERR_FORMAT, "file is %zu bytes, header says %llu (truncated?)",
+                          size, (unsigned long long)rd64(h + 16));
+    if (size % 64) return emoti_fail(EMOTI_ERR_FORMAT, "file size %zu not a multiple of 64", size);
+    return EMOTI_OK;
+}
+
+emoti_status emoti_container_parse(emoti_container *ct, const void *base, size_t size) {
+    memset(ct, 0, sizeof *ct);
+    const uint8_t *h = base;
+    if ((uintptr_t)base % 64)
+        return emoti_fail(EMOTI_ERR_ARG, "model buffer is not 64-byte aligned");
+    emoti_status st = check_header(h, size);
+    if (st) return st;
+    uint64_t mo = rd64(h + 24), ms = rd64(h + 32), to = rd64(h + 40);
+    uint32_t ts = rd32(h + 48), nt = rd32(h + 52);
+    if (mo % 64 || to % 64 || mo < EMOTI_HEADER_SIZE || mo > size || ms > size - mo ||
+        to < mo + ms || to > size || ts > size - to)
+        return emoti_fail(EMOTI_ERR_FORMAT, "section offsets out of bounds");
+    if (nt < 1 || nt > EMOTI_MAX_TENSORS)
+        return emoti_fail(EMOTI_ERR_FORMAT, "bad tensor count %u", nt);
+    uint64_t sum = emoti_container_checksum(h, size);
+    if (sum != rd64(h + 56))
+        return emoti_fail(EMOTI_ERR_FORMAT, "checksum mismatch (file corrupt): %016llx, "
+                          "header says %016llx", (unsigned long long)sum,
+                          (unsigned long long)rd64(h + 56));
+    ct->base = h;
+    ct->size = size;
+    ct->n_tensors = nt;
+    st = parse_meta(ct, h + mo, ms);
+    if (!st) st = parse_table(ct, h + to, ts, to + ts);
+    if (st) emoti_container_free(ct);
+    return st;
+}
+
+void emoti_container_free(emoti_container *ct) {
+    free(ct->meta);
+    free(ct->tensors);
+    memset(ct, 0, sizeof *ct);
+}
+
+const emoti_meta *emoti_meta_find(const emoti_container *ct, const char *key) {
+    size_t n = strlen(key);
+    for (uint32_t i = 0; i < ct->n_meta; i++)
+        if (ct->meta[i].key_len == n && !memcmp(ct->meta[i].key, key, n)) return &ct->meta[i];
+    return NULL;
+}
+
+static emoti_status find_typed(const emoti_container *ct, const char *key, uint32_t type,
+                               const emoti_meta **m) {
+    *m = emoti_meta_find(ct, key);
+    if (!*m) return emoti_fail(EMOTI_ERR_FORMAT, "metadata '%s' missing", key);
+    if ((*m)->type != type)
+        return emoti_fail(EMOTI_ERR_FORMAT, "metadata '%s' has type %u, expected %u", key,
+                          (*m)->type, type);
+    return EMOTI_OK;
+}
+
+emoti_status emoti_meta_i64(const emoti_container *ct, const char *key, int64_t *out) {
+    const emoti_meta *m;
+    emoti_status st = find_typed(ct, key, META_I64, &m);
+    if (!st) memcpy(out, m->data, 8);
+    return st;
+}
+
+emoti_status emoti_meta_str(const emoti_container *ct, const char *key, const char **s,
+                            uint32_t *len) {
+    const emoti_meta *m;
+    emoti_status st = find_typed(ct, key, META_STR, &m);
+    if (!st) *s = (const char *)m->data, *len = m->count;
+    return st;
+}
+
+emoti_status emoti_meta_i32s(const emoti_container *ct, const char *key, const int32_t **v,
+                             uint32_t *count) {
+    const emoti_meta *m;
+    emoti_status st = find_typed(ct, key, META_I32S, &m);
+    if (!st) *v = (const int32_t *)(const void *)m->data, *count = m->count;
+    return st;
+}
+
+emoti_status emoti_meta_f32s(const emoti_container *ct, const char *key, float *out,
+                             uint32_t count) {
+    const emoti_meta *m;
+    emoti_status st = find_typed(ct, key, META_F32S, &m);
+    if (st) return st;
+    if (m->count != count)
+        return emoti_fail(EMOTI_ERR_FORMAT, "metadata '%s' has %u values, expected %u", key,
+                          m->count, count);
+    memcpy(out, m->data, (size_t)count * 4);
+    return EMOTI_OK;
+}
+
+emoti_status emoti_meta_strs(const emoti_container *ct, const char *key, char ***out,
+                             uint32_t *count) {
+    const emoti_meta *m;
+    emoti_status st = find_typed(ct, key, META_STRS, &m);
+    if (st) return st;
+    char **v = calloc(m->count + 1, sizeof *v);
+    if (!v) return emoti_fail(EMOTI_ERR_NOMEM, "out of memory");
+    const uint8_t *p = m->data; /* lengths were bounds-checked at parse time */
+    for (uint32_t i = 0; i < m->count; i++) {
+        uint32_t len = rd32(p);
+        v[i] = malloc(len + 1);
+        if (!v[i]) {
+            for (uint32_t j = 0; j < i; j++) free(v[j]);
+            free(v);
+            return emoti_fail(EMOTI_ERR_NOMEM, "out of memory");
+        }
+        memcpy(v[i], p + 4, len);
+        v[i][len] = 0;
+        p += 4 + len;
+    }
+    *out = v;
+    *count = m->count;
+    return EMOTI_OK;
+}
+
+emoti_status emoti_tensor_get(const emoti_container *ct, const char *name, const uint32_t *dims,
+                              const float **out) {
+    size_t n = strlen(name);
+    for (uint32_t i = 0; i < ct->n_tensors; i++) {
+        const emoti_tensor *t = &ct->tensors[i];
+        if (t->name_len != n || memcmp(t->name, name, n)) continue;
+        uint32_t nd = 0;
+        while (nd < EMOTI_MAX_DIMS && dims[nd]) nd++;
+        int same = nd == t->ndim;
+        for (uint32_t d = 0; same && d < nd; d++) same = dims[d] == t->dims[d];
+        if (!same)
+            return emoti_fail(EMOTI_ERR_FORMAT, "tensor '%s' has the wrong shape for the "
+                              "architecture", name);
+        *out = t->data;
+        return EMOTI_OK;
+    }
+    return emoti_fail(EMOTI_ERR_FORMAT, "tensor '%s' missing", name);
+}

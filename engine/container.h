@@ -1,0 +1,69 @@
+/* The model container (weights/FORMAT.md): validation and zero-copy access. */
+#ifndef EMOTI_CONTAINER_H
+#define EMOTI_CONTAINER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "emoti.h"
+
+#define EMOTI_MAGIC "EMOTIMDL"
+#define EMOTI_FORMAT_VERSION 1
+#define EMOTI_HEADER_SIZE 64
+#define EMOTI_MAX_TENSORS 4096
+#define EMOTI_MAX_DIMS 4
+
+enum { META_I64 = 1, META_F64 = 2, META_STR = 3, META_I32S = 4, META_F32S = 5, META_STRS = 6 };
+
+typedef struct {
+    const char *key; /* points into the file: not NUL-terminated */
+    uint32_t key_len;
+    uint32_t type;
+    uint32_t count;      /* array length (strings: byte length) */
+    const uint8_t *data; /* value bytes (for str arrays: the first length prefix) */
+} emoti_meta;
+
+typedef struct {
+    const char *name; /* not NUL-terminated */
+    uint32_t name_len;
+    uint32_t ndim;
+    uint32_t dims[EMOTI_MAX_DIMS];
+    const float *data; /* 64-byte aligned inside the container */
+    size_t count;      /* number of floats */
+} emoti_tensor;
+
+typedef struct {
+    const uint8_t *base;
+    size_t size;
+    uint32_t n_meta, n_tensors;
+    emoti_meta *meta;     /* malloc'd index into the file */
+    emoti_tensor *tensors;
+} emoti_container;
+
+/* Validates everything (header, bounds, overlaps, checksum) and builds the index. The buffer
+ * is used in place and must outlive the container. */
+emoti_status emoti_container_parse(emoti_container *c, const void *base, size_t size);
+void emoti_container_free(emoti_container *c);
+
+/* Fletcher-style checksum of FORMAT.md over a whole file image (size multiple of 4). */
+uint64_t emoti_container_checksum(const uint8_t *base, size_t size);
+
+const emoti_meta *emoti_meta_find(const emoti_container *c, const char *key);
+/* Typed getters: return EMOTI_ERR_FORMAT with a message naming the key when it is missing
+ * or of another type. */
+emoti_status emoti_meta_i64(const emoti_container *c, const char *key, int64_t *out);
+emoti_status emoti_meta_str(const emoti_container *c, const char *key, const char **s,
+                            uint32_t *len);
+emoti_status emoti_meta_i32s(const emoti_container *c, const char *key, const int32_t **v,
+                             uint32_t *count); /* v may be unaligned: read with memcpy */
+emoti_status emoti_meta_f32s(const emoti_container *c, const char *key, float *out,
+                             uint32_t count);
+/* Copies string i of a str array into a malloc'd NUL-terminated string. */
+emoti_status emoti_meta_strs(const emoti_container *c, const char *key, char ***out,
+                             uint32_t *count);
+
+/* Finds a tensor by name and checks its shape (dims terminated by 0). */
+emoti_status emoti_tensor_get(const emoti_container *c, const char *name,
+                              const uint32_t *dims, const float **out);
+
+#endif

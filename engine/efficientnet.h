@@ -1,0 +1,46 @@
+/* EfficientNet (timm tf_efficientnet_b*) forward pass over a validated container. */
+#ifndef EMOTI_EFFICIENTNET_H
+#define EMOTI_EFFICIENTNET_H
+
+#include "container.h"
+#include "emoti.h"
+#include "kernels.h"
+
+enum { BLOCK_DS = 0, BLOCK_IR = 1 }; /* depthwise-separable, inverted residual */
+
+typedef struct {
+    int stage, kind, k, stride, in, mid, out, se, skip;
+    int h, w;           /* input spatial size */
+    emoti_window dw;    /* depthwise geometry; output is dw.oh x dw.ow */
+    const float *exp_w, *exp_b, *dw_w, *dw_b, *se1_w, *se1_b, *se2_w, *se2_b, *proj_w, *proj_b;
+} enet_block;
+
+typedef struct {
+    int size, stem_c, features, n_out, n_blocks;
+    emoti_window stem;
+    const float *stem_w, *stem_b, *head_w, *head_b, *fc_w, *fc_b;
+    int head_rows, head_cols; /* spatial size at the head conv */
+    enet_block *blocks;
+
+    /* One arena, planned at load; the forward pass allocates nothing. */
+    float *arena;
+    float *input;        /* [S][S][3] normalised image */
+    float *act_a;        /* block input / output (and residual)  */
+    float *act_b;        /* expanded activations, head conv output */
+    float *act_c;        /* depthwise output */
+    float *se_sums;      /* [max mid] pooled sums -> gate */
+    float *se_mid;       /* [max se] */
+    float *proj_scaled;  /* [max mid * out]: projection weights with the SE gate folded in */
+    float *embedding;    /* [features] */
+} enet;
+
+/* Reads the architecture from the container metadata, checks every tensor's shape against it
+ * and plans the arena. */
+emoti_status enet_init(enet *net, const emoti_container *c);
+void enet_free(enet *net);
+
+/* Runs net->input through the network: embedding into net->embedding, outputs[n_out]. */
+void enet_forward(enet *net, const emoti_kernels *kern, float *outputs, emoti_stage_fn observe,
+                  void *user);
+
+#endif

@@ -1,0 +1,21 @@
+/* Image decoding internals behind emoti_image_decode() / emoti_image_load() (include/emoti.h).
+ *
+ * emoti_image_decode() looks at the first bytes and hands the data to one of the format
+ * decoders below. Each decoder fills *image with malloc'd interleaved 8-bit RGB or returns an
+ * error (with emoti_fail) and leaves *image empty.
+ */
+#ifndef EMOTI_IMAGE_H
+#define EMOTI_IMAGE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "emoti.h"
+
+/* Largest image accepted, in pixels (width * height): 2^28, e.g. 16384 x 16384. */
+#define EMOTI_IMAGE_MAX_PIXELS ((uint64_t)1 << 28)
+
+/* Netpbm PPM/PGM: P2, P3 (ASCII) and P5, P6 (binary), maxval 1..65535; grey becomes RGB. */
+emoti_status emoti_ppm_decode(const uint8_t *data, size_t size, emoti_image *image);
+
+#endif

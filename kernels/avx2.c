@@ -1,0 +1,562 @@
+/* AVX2 + FMA kernels (x86-64 with AVX2 and FMA3; compiled with -mavx2 -mfma).
+ *
+ *   f32_gemm_6x16__avx2       1x1 convs: 6 rows x 16 columns of accumulators, k blocked,
+ *                             bias / Swish / residual in the epilogue
+ *   f32_dwconv_swish__avx2    depthwise k x k (3, 5, any), stride 1/2, 8 channels per vector,
+ *                             bias + Swish + SE pool sums fused
+ *   f32_conv_swish__avx2      the stem: dense k x k conv over few input channels, 32 output
+ *                             channels per step
+ *   f32_exp / sigmoid / swish elementwise, the same approximation the kernels use
+ *
+ * exp: x = n ln2 + r with n = round(x / ln2), |r| <= ln2/2 (Cody-Waite, two-part ln2 with
+ * FMA), exp(r) ~= 1 + r + r^2 q(r), q a degree-4 polynomial fitted to (exp(r) - 1 - r) / r^2
+ * on [-ln2/2, ln2/2] (Chebyshev fit, coefficients rounded to float). With float coefficients
+ * the polynomial's relative error is 9.7e-9 (0.16 ulp); with the float rounding of the
+ * evaluation the measured bound over every float in [-87.3, 88.7] is < 2 ulp (relative error
+ * < 1.2e-7, tests/test_kernels.c checks < 2.5e-7 against libm's expf). Outside that range the
+ * result saturates like expf: 0 (through subnormals) below, +inf above.
+ * sigmoid(x) = 1 / (1 + e) for x >= 0 and e / (1 + e) for x < 0, with e = exp(-|x|) in (0, 1],
+ * so nothing overflows; Swish = x * sigmoid(x) computed as x / (1 + e) or x e / (1 + e)
+ * with a true division. Measured: sigmoid and Swish within 3 ulp (relative 2e-7) of the exact
+ * value for every float in [-87, 87], exactly 0 / 1 (sigmoid) and 0 / x (Swish) far out, never
+ * NaN or Inf for finite input.
+ */
+#include <immintrin.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "kernels.h"
+
+#define INLINE static inline __attribute__((always_inline))
+/* Fully unrolled loops over register tiles (the arrays must become registers). */
+#define UNROLL _Pragma("GCC unroll 16")
+
+/* Lane masks: mask_for(r) enables the first r lanes (0 < r <= 8). */
+static const int32_t mask_table[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
+INLINE __m256i mask_for(size_t r) { return _mm256_loadu_si256((const __m256i *)(mask_table + 8 - r)); }
+
+/* ---- exp / sigmoid / Swish ------------------------------------------------------------ */
+
+#define EXP_LOG2E 1.44269504088896341f
+#define EXP_LN2_HI 0.693147182464599609375f /* float(ln 2) */
+#define EXP_LN2_LO -1.9046542999577e-09f    /* ln 2 - EXP_LN2_HI */
+#define EXP_C2 0.5f
+#define EXP_C3 0.16666577756404877f
+#define EXP_C4 0.041666556149721146f
+#define EXP_C5 0.008363173343241215f
+#define EXP_C6 0.0013926175888627768f
+
+/* exp(r) ~= 1 + r + r^2 q(r) on |r| <= ln2/2, q evaluated in Estrin form (short latency:
+ * the exp sits at the end of long FMA chains, and out-of-order overlap is limited by the
+ * scheduler, so latency, not only throughput, sets its cost). */
+INLINE __m256 exp_poly(__m256 r) {
+    __m256 r2 = _mm256_mul_ps(r, r);
+    __m256 lo = _mm256_fmadd_ps(_mm256_set1_ps(EXP_C3), r, _mm256_set1_ps(EXP_C2));
+    __m256 hi = _mm256_fmadd_ps(_mm256_set1_ps(EXP_C5), r, _mm256_set1_ps(EXP_C4));
+    __m256 r4 = _mm256_mul_ps(r2, r2);
+    __m256 q = _mm256_fmadd_ps(hi, r2, lo);
+    q = _mm256_fmadd_ps(_mm256_set1_ps(EXP_C6), r4, q);
+    return _mm256_fmadd_ps(r2, q, _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
+}
+
+/* n = round(x / ln2) by adding 1.5 * 2^23 + 127: the sum's low mantissa bits are then n + 127,
+ * the biased exponent of 2^n, ready to shift into place. */
+#define EXP_SHIFTER 12583039.0f /* 1.5 * 2^23 + 127 */
+
+/* exp(x) for x <= 0 (NaN stays NaN). Below -88, n = -127 makes the scale's exponent field 0,
+ * i.e. the scale +0: results that would be subnormal under ~6e-39 flush to 0. */
+INLINE __m256 exp_nonpos(__m256 x) {
+    x = _mm256_max_ps(_mm256_set1_ps(-88.0f), x);
+    __m256 t = _mm256_fmadd_ps(x, _mm256_set1_ps(EXP_LOG2E), _mm256_set1_ps(EXP_SHIFTER));
+    __m256 n = _mm256_sub_ps(t, _mm256_set1_ps(EXP_SHIFTER));
+    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(EXP_LN2_HI), x);
+    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(EXP_LN2_LO), r);
+    __m256 scale = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_castps_si256(t), 23));
+    return _mm256_mul_ps(exp_poly(r), scale);
+}
+
+/* exp(x) over the whole float range: 2^n applied in two halves so that n in [-150, 128]
+ * never leaves the normal exponent range before the final rounding. */
+INLINE __m256 exp_any(__m256 x) {
+    x = _mm256_max_ps(_mm256_set1_ps(-104.0f), x);
+    x = _mm256_min_ps(_mm256_set1_ps(89.0f), x);
+    __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(EXP_LOG2E)),
+                               _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(EXP_LN2_HI), x);
+    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(EXP_LN2_LO), r);
+    __m256 p = exp_poly(r);
+    __m256i ni = _mm256_cvtps_epi32(n);
+    __m256i n1 = _mm256_srai_epi32(ni, 1), n2 = _mm256_sub_epi32(ni, n1);
+    __m256i bias = _mm256_set1_epi32(127);
+    __m256 s1 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n1, bias), 23));
+    __m256 s2 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n2, bias), 23));
+    return _mm256_mul_ps(_mm256_mul_ps(p, s1), s2);
+}
+
+INLINE __m256 neg_abs(__m256 x) { return _mm256_or_ps(x, _mm256_set1_ps(-0.0f)); }
+
+INLINE __m256 sigmoid8(__m256 x) {
+    __m256 e = exp_nonpos(neg_abs(x));
+    __m256 d = _mm256_add_ps(_mm256_set1_ps(1.0f), e);
+    __m256 num = _mm256_blendv_ps(_mm256_set1_ps(1.0f), e, x); /* sign of x picks e */
+    return _mm256_div_ps(num, d);
+}
+
+/* Swish(x) = y / (1 + exp(-y)) with y = max(x, -88): exp's argument is clamped to
+ * [-88, 88], where one 2^n scale stays in the float range (exp(88) = 1.65e38 keeps the
+ * denominator finite; below -88 the scale is +0). No select needed: fewer operations than
+ * the sigmoid form, and for x < -88 the result is y * 6e-39 (|error| < 1e-36, true value
+ * < 6e-37). */
+INLINE __m256 swish8(__m256 x) {
+    __m256 y = _mm256_max_ps(_mm256_set1_ps(-88.0f), x);
+    __m256 z = _mm256_min_ps(_mm256_set1_ps(88.0f), y);
+    __m256 t = _mm256_fnmadd_ps(z, _mm256_set1_ps(EXP_LOG2E), _mm256_set1_ps(EXP_SHIFTER));
+    __m256 n = _mm256_sub_ps(t, _mm256_set1_ps(EXP_SHIFTER)); /* round(-z / ln2) */
+    __m256 r = _mm256_fnmsub_ps(n, _mm256_set1_ps(EXP_LN2_HI), z); /* -z - n ln2 */
+    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(EXP_LN2_LO), r);
+    __m256 scale = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_castps_si256(t), 23));
+    __m256 e = _mm256_mul_ps(exp_poly(r), scale); /* exp(-z) */
+    return _mm256_div_ps(y, _mm256_add_ps(_mm256_set1_ps(1.0f), e));
+}
+
+#define ELEMENTWISE(name, f)                                                         \
+    static void name(size_t n, const float *x, float *y) {                           \
+        size_t i = 0;                                                                \
+        for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, f(_mm256_loadu_ps(x + i))); \
+        if (i < n) {                                                                 \
+            __m256i m = mask_for(n - i);                                             \
+            _mm256_maskstore_ps(y + i, m, f(_mm256_maskload_ps(x + i, m)));          \
+        }                                                                            \
+    }
+ELEMENTWISE(f32_exp__avx2, exp_any)
+ELEMENTWISE(f32_sigmoid__avx2, sigmoid8)
+ELEMENTWISE(f32_swish__avx2, swish8)
+
+/* ---- GEMM ------------------------------------------------------------------------------ */
+
+/* Loop nest: k in blocks of KC; rows in blocks of MC; for each 16-column panel of w, the
+ * KC x 16 block is copied (zero-padded at the right edge) into a contiguous, 32-byte aligned
+ * panel on the stack, which stays in L1 while every row tile of the MC block runs over it;
+ * the MC x KC block of a stays in L2. Register tiles: 6 rows x 16 columns (12 accumulators,
+ * 2 weight vectors, 1 broadcast) for 16-wide panels; 12 rows x 8 columns for an 8-wide last
+ * panel (n = 24, 40, 88, 120 ...). Rows of a block are split into tiles as evenly as
+ * possible (49 = 5 x 6 + 4 x 5 rather than 8 x 6 + 1). */
+#define NR 16
+#define KC 256 /* a packed 256 x 16 panel is 16 KiB, half of L1 */
+#define MC 120 /* a 120 x 256 block of a (120 KiB) stays in L2 */
+#define MR2 6  /* rows per tile, 16-wide panels */
+#define MR1 12 /* rows per tile, 8-wide panels */
+
+enum { FIRST = 1, LAST = 2, RES_FIRST = 4, RES_LAST = 8 };
+
+typedef struct {
+    size_t kc, lda, ldy, ldr, ncols; /* ncols: valid columns of this panel (1..8 nv) */
+    const float *w;                  /* packed panel: kc x (8 nv), row stride 8 nv */
+    const float *bias, *res;         /* at this panel's first column; res at row 0 */
+    int act, mode;
+} panel_args;
+
+/* One mr x (8 nv) tile at rows a / y / res (already offset). mode FIRST: start from bias
+ * (+ res with RES_FIRST), else from y (the partial sums of earlier k blocks); LAST: then
+ * Swish if asked and + res with RES_LAST. A partial last vector (ncols < 8 nv) is masked. */
+INLINE void gemm_tile(const int mr, const int nv, const panel_args *pa, const float *a, float *y,
+                      const float *res) {
+    __m256 c[MR1][2];
+    const size_t kc = pa->kc, lda = pa->lda, ldy = pa->ldy, ldr = pa->ldr, ld = 8 * (size_t)nv;
+    const int full = pa->ncols == ld, mode = pa->mode;
+    const __m256i mk = mask_for(full ? 8 : pa->ncols - 8 * (nv - 1));
+#define LOADV(ptr, v) \
+    ((v) + 1 < nv || full ? _mm256_loadu_ps((ptr) + 8 * (v)) : _mm256_maskload_ps((ptr) + 8 * (v), mk))
+    if (mode & FIRST) {
+        __m256 b0 = LOADV(pa->bias, 0), b1 = nv == 2 ? LOADV(pa->bias, 1) : b0;
+        UNROLL for (int r = 0; r < mr; r++) c[r][0] = b0, c[r][1] = b1;
+        if (mode & RES_FIRST)
+            UNROLL for (int r = 0; r < mr; r++) {
+                c[r][0] = _mm256_add_ps(c[r][0], LOADV(res + r * ldr, 0));
+                if (nv == 2) c[r][1] = _mm256_add_ps(c[r][1], LOADV(res + r * ldr, 1));
+            }
+    } else {
+        UNROLL for (int r = 0; r < mr; r++) {
+            c[r][0] = LOADV(y + r * ldy, 0);
+            if (nv == 2) c[r][1] = LOADV(y + r * ldy, 1);
+        }
+    }
+    const float *ar[MR1];
+    UNROLL for (int r = 0; r < mr; r++) ar[r] = a + r * lda;
+    const float *wp = pa->w;
+    for (size_t p = 0; p < kc; p++, wp += ld) {
+        __m256 w0 = _mm256_load_ps(wp), w1 = nv == 2 ? _mm256_load_ps(wp + 8) : w0;
+        UNROLL for (int r = 0; r < mr; r++) {
+            __m256 av = _mm256_broadcast_ss(ar[r] + p);
+            c[r][0] = _mm256_fmadd_ps(av, w0, c[r][0]);
+            if (nv == 2) c[r][1] = _mm256_fmadd_ps(av, w1, c[r][1]);
+        }
+    }
+    if ((mode & LAST) && (pa->act == EMOTI_ACT_SWISH || (mode & RES_LAST))) {
+        /* Through a stack tile, one vector at a time: Swish needs ~10 registers, which the
+         * live accumulators would otherwise spill. */
+        _Alignas(32) float t[MR1 * 16];
+        UNROLL for (int r = 0; r < mr; r++) {
+            _mm256_store_ps(t + r * 16, c[r][0]);
+            if (nv == 2) _mm256_store_ps(t + r * 16 + 8, c[r][1]);
+        }
+        const int swish = pa->act == EMOTI_ACT_SWISH, add_res = mode & RES_LAST;
+        for (int r = 0; r < mr; r++)
+            for (int v = 0; v < nv; v++) {
+                __m256 o = _mm256_load_ps(t + r * 16 + 8 * v);
+                if (swish) o = swish8(o);
+                if (add_res) o = _mm256_add_ps(o, LOADV(res + r * ldr, v));
+                if (v + 1 < nv || full) _mm256_storeu_ps(y + r * ldy + 8 * v, o);
+                else _mm256_maskstore_ps(y + r * ldy + 8 * v, mk, o);
+            }
+        return;
+    }
+#undef LOADV
+    UNROLL for (int r = 0; r < mr; r++) {
+        float *yr = y + r * ldy;
+        if (nv == 2) {
+            _mm256_storeu_ps(yr, c[r][0]);
+            if (full) _mm256_storeu_ps(yr + 8, c[r][1]);
+            else _mm256_maskstore_ps(yr + 8, mk, c[r][1]);
+        } else {
+            if (full) _mm256_storeu_ps(yr, c[r][0]);
+            else _mm256_maskstore_ps(yr, mk, c[r][0]);
+        }
+    }
+}
+
+/* All mc rows of one panel, in balanced tiles of at most MR2 (nv 2) / MR1 (nv 1) rows. */
+#define TILE_CASE(R, V) \
+    case R: gemm_tile(R, V, pa, a, y, res); break;
+static void gemm_panel2(const panel_args *pa, size_t mc, const float *a, float *y, const float *res) {
+    size_t tiles = (mc + MR2 - 1) / MR2, base = mc / tiles, extra = mc % tiles;
+    for (size_t t = 0; t < tiles; t++) {
+        size_t mr = base + (t < extra);
+        switch (mr) {
+            TILE_CASE(1, 2) TILE_CASE(2, 2) TILE_CASE(3, 2) TILE_CASE(4, 2) TILE_CASE(5, 2)
+            TILE_CASE(6, 2)
+        }
+        a += mr * pa->lda, y += mr * pa->ldy, res = res ? res + mr * pa->ldr : NULL;
+    }
+}
+static void gemm_panel1(const panel_args *pa, size_t mc, const float *a, float *y, const float *res) {
+    size_t tiles = (mc + MR1 - 1) / MR1, base = mc / tiles, extra = mc % tiles;
+    for (size_t t = 0; t < tiles; t++) {
+        size_t mr = base + (t < extra);
+        switch (mr) {
+            TILE_CASE(1, 1) TILE_CASE(2, 1) TILE_CASE(3, 1) TILE_CASE(4, 1) TILE_CASE(5, 1)
+            TILE_CASE(6, 1) TILE_CASE(7, 1) TILE_CASE(8, 1) TILE_CASE(9, 1) TILE_CASE(10, 1)
+            TILE_CASE(11, 1) TILE_CASE(12, 1)
+        }
+        a += mr * pa->lda, y += mr * pa->ldy, res = res ? res + mr * pa->ldr : NULL;
+    }
+}
+#undef TILE_CASE
+
+/* Copies a kc x ncols block of w (row stride ldw) into a kc x ld panel (ld = 8 or 16),
+ * zero-padded on the right. */
+static void pack_panel(size_t kc, size_t ncols, size_t ld, const float *w, size_t ldw, float *dst) {
+    if (ncols == ld) {
+        for (size_t p = 0; p < kc; p++) {
+            _mm256_store_ps(dst + p * ld, _mm256_loadu_ps(w + p * ldw));
+            if (ld == 16) _mm256_store_ps(dst + p * ld + 8, _mm256_loadu_ps(w + p * ldw + 8));
+        }
+        return;
+    }
+    __m256i m0 = mask_for(ncols < 8 ? ncols : 8);
+    __m256i m1 = ncols > 8 ? mask_for(ncols - 8) : _mm256_setzero_si256();
+    for (size_t p = 0; p < kc; p++) {
+        _mm256_store_ps(dst + p * ld, _mm256_maskload_ps(w + p * ldw, m0));
+        if (ld == 16) _mm256_store_ps(dst + p * ld + 8, _mm256_maskload_ps(w + p * ldw + 8, m1));
+    }
+}
+
+/* y = act(a w + bias) (+ res) with explicit strides. When k > KC the partial sums live in y,
+ * so res may alias y only if act is NONE (then res is added with the bias, up front). */
+static void gemm_core(size_t m, size_t n, size_t k, const float *a, size_t lda, const float *w,
+                      size_t ldw, const float *bias, const float *res, size_t ldr, float *y,
+                      size_t ldy, int act) {
+    _Alignas(32) float panel[KC * NR];
+    int res_early = res && k > KC;
+    for (size_t pc = 0; pc < k; pc += KC) {
+        size_t kc = k - pc < KC ? k - pc : KC;
+        int mode = (pc == 0 ? FIRST : 0) | (pc + kc == k ? LAST : 0);
+        if (res && (mode & FIRST) && res_early) mode |= RES_FIRST;
+        if (res && (mode & LAST) && !res_early) mode |= RES_LAST;
+        for (size_t ic = 0; ic < m; ic += MC) {
+            size_t mc = m - ic < MC ? m - ic : MC;
+            for (size_t jr = 0; jr < n; jr += NR) {
+                size_t nc = n - jr < NR ? n - jr : NR, ld = nc > 8 ? 16 : 8;
+                pack_panel(kc, nc, ld, w + pc * ldw + jr, ldw, panel);
+                panel_args pa = {kc, lda, ldy, ldr, nc, panel, bias + jr, NULL, act, mode};
+                const float *ar = a + ic * lda + pc;
+                const float *rr = res ? res + ic * ldr + jr : NULL;
+                if (ld == 16) gemm_panel2(&pa, mc, ar, y + ic * ldy + jr, rr);
+                else gemm_panel1(&pa, mc, ar, y + ic * ldy + jr, rr);
+            }
+        }
+    }
+}
+
+static void f32_gemm__avx2(size_t m, size_t n, size_t k, const float *a, const float *w,
+                           const float *bias, const float *res, float *y, int act) {
+    if (!(res && act != EMOTI_ACT_NONE && k > KC)) {
+        gemm_core(m, n, k, a, k, w, n, bias, res, n, y, n, act);
+        return;
+    }
+    /* act(...) + res with a multi-block k: the partial sums cannot live in y (it may be res),
+     * so compute 64 x 16 tiles into scratch and add res from there. Not used by EfficientNet. */
+    _Alignas(32) float tmp[64 * NR];
+    for (size_t i = 0; i < m; i += 64) {
+        size_t mi = m - i < 64 ? m - i : 64;
+        for (size_t j = 0; j < n; j += NR) {
+            size_t nj = n - j < NR ? n - j : NR;
+            gemm_core(mi, nj, k, a + i * k, k, w + j, n, bias + j, NULL, 0, tmp, NR, act);
+            for (size_t r = 0; r < mi; r++)
+                for (size_t c = 0; c < nj; c++)
+                    y[(i + r) * n + j + c] = tmp[r * NR + c] + res[(i + r) * n + j + c];
+        }
+    }
+}
+
+/* ---- depthwise ------------------------------------------------------------------------- */
+
+/* First and one-past-last kernel tap inside [0, size) for output o. */
+static void tap_range(int o, int stride, int pad, int k, int size, int *t0, int *t1) {
+    int start = o * stride - pad;
+    *t0 = start < 0 ? -start : 0;
+    *t1 = start + k > size ? size - start : k;
+}
+
+/* Outputs [lo, hi) along a dimension whose taps all fall inside [0, size). */
+static void interior(int out, int stride, int pad, int k, int size, int *lo, int *hi) {
+    int l = (pad + stride - 1) / stride, h = size - k + pad; /* need o*s - pad + k <= size */
+    h = h < 0 ? 0 : h / stride + 1;
+    if (h > out) h = out;
+    if (l > h) l = h;
+    *lo = l, *hi = h;
+}
+
+/* One output row of depthwise for channels [c0, c0 + 8 NV) (the last lane group masked to cn
+ * channels when MASKED, then NV = 1): y = Swish(bias + sum over in-range taps of x w), and
+ * the row's sums of y for the pool. NV = 4 keeps four independent FMA chains (and Swish
+ * evaluations) in flight per pixel: one 9- or 25-deep chain per pixel would be latency-bound.
+ * Columns whose taps are all inside use the compile-time K loops, others the bounds-checked
+ * ones. Weights come from L1 as FMA memory operands: loads are not the bottleneck. */
+INLINE void dw_row(const int K, const int NV, const int MASKED, const emoti_window *g, int oy,
+                   size_t c, size_t c0, size_t cn, int ox_lo, int ox_hi, const float *x,
+                   const float *w, const float *bias, float *y, __m256 *sum) {
+    const __m256i mk = mask_for(MASKED ? cn : 8);
+#define LD(p) (MASKED ? _mm256_maskload_ps((p), mk) : _mm256_loadu_ps(p))
+    const int k = K ? K : g->k, s = g->stride;
+    int ky0, ky1;
+    tap_range(oy, s, g->pad_top, k, g->h, &ky0, &ky1);
+    const int iy0 = oy * s - g->pad_top, rows_full = ky0 == 0 && ky1 == k;
+    const size_t row = (size_t)g->w * c;
+    __m256 b[4];
+    UNROLL for (int v = 0; v < NV; v++) b[v] = LD(bias + c0 + 8 * v);
+    /* rows of taps [ky0, ky1) start at input row iy0 + ky0 */
+    const float *xr = x + (size_t)(iy0 + ky0) * row + c0;
+    const float *wr = w + (size_t)ky0 * k * c + c0;
+    float *yr = y + (size_t)oy * g->ow * c + c0;
+    for (int ox = 0; ox < g->ow; ox++) {
+        const int ix0 = ox * s - g->pad_left;
+        __m256 acc[4];
+        UNROLL for (int v = 0; v < NV; v++) acc[v] = b[v];
+        if (K && rows_full && ox >= ox_lo && ox < ox_hi) {
+            const float *xp = xr + (size_t)ix0 * c;
+            UNROLL for (int ky = 0; ky < K; ky++)
+                UNROLL for (int kx = 0; kx < K; kx++)
+                    UNROLL for (int v = 0; v < NV; v++) {
+                        const size_t o = (size_t)kx * c + 8 * v;
+                        acc[v] = _mm256_fmadd_ps(LD(xp + ky * row + o), LD(wr + (size_t)ky * K * c + o), acc[v]);
+                    }
+        } else if (K && ox >= ox_lo && ox < ox_hi) {
+            const float *xp = xr + (size_t)ix0 * c;
+            for (int ky = ky0; ky < ky1; ky++, xp += row) {
+                const float *wp = wr + (size_t)(ky - ky0) * K * c;
+                UNROLL for (int kx = 0; kx < K; kx++)
+                    UNROLL for (int v = 0; v < NV; v++) {
+                        const size_t o = (size_t)kx * c + 8 * v;
+                        acc[v] = _mm256_fmadd_ps(LD(xp + o), LD(wp + o), acc[v]);
+                    }
+            }
+        } else {
+            int kx0, kx1;
+            tap_range(ox, s, g->pad_left, k, g->w, &kx0, &kx1);
+            const float *xp = xr + (ptrdiff_t)(ix0 + kx0) * (ptrdiff_t)c;
+            for (int ky = ky0; ky < ky1; ky++, xp += row) {
+                const float *wp = wr + (size_t)((ky - ky0) * k + kx0) * c;
+                for (int kx = 0; kx < kx1 - kx0; kx++)
+                    UNROLL for (int v = 0; v < NV; v++) {
+                        const size_t o = (size_t)kx * c + 8 * v;
+                        acc[v] = _mm256_fmadd_ps(LD(xp + o), LD(wp + o), acc[v]);
+                    }
+            }
+        }
+        float *yp = yr + (size_t)ox * c;
+        UNROLL for (int v = 0; v < NV; v++) {
+            __m256 o = swish8(acc[v]);
+            if (MASKED) _mm256_maskstore_ps(yp, mk, o);
+            else _mm256_storeu_ps(yp + 8 * v, o);
+            sum[v] = _mm256_add_ps(sum[v], o); /* masked lanes: Swish(0 + 0) = 0 */
+        }
+    }
+#undef LD
+}
+
+/* Channels [c0, c0 + 8 NV) of the whole output; pool sums per output row in registers. */
+INLINE void dw_channels(const int NV, const int MASKED, const emoti_window *g, size_t c, size_t c0,
+                        size_t cn, int ox_lo, int ox_hi, const float *x, const float *w,
+                        const float *bias, float *y, float *pool_sums) {
+    for (int oy = 0; oy < g->oh; oy++) {
+        __m256 sum[4];
+        UNROLL for (int v = 0; v < NV; v++) sum[v] = _mm256_setzero_ps();
+        if (g->k == 3) dw_row(3, NV, MASKED, g, oy, c, c0, cn, ox_lo, ox_hi, x, w, bias, y, sum);
+        else if (g->k == 5) dw_row(5, NV, MASKED, g, oy, c, c0, cn, ox_lo, ox_hi, x, w, bias, y, sum);
+        else dw_row(0, NV, MASKED, g, oy, c, c0, cn, ox_lo, ox_hi, x, w, bias, y, sum);
+        if (pool_sums)
+            UNROLL for (int v = 0; v < NV; v++) {
+                float *ps = pool_sums + c0 + 8 * v;
+                if (MASKED) {
+                    __m256i mk = mask_for(cn);
+                    _mm256_maskstore_ps(ps, mk, _mm256_add_ps(_mm256_maskload_ps(ps, mk), sum[v]));
+                } else {
+                    _mm256_storeu_ps(ps, _mm256_add_ps(_mm256_loadu_ps(ps), sum[v]));
+                }
+            }
+    }
+}
+
+static void f32_dwconv_swish__avx2(const emoti_window *g, int ci, const float *x, const float *w,
+                                   const float *bias, float *y, float *pool_sums) {
+    const size_t c = (size_t)ci;
+    if (pool_sums) memset(pool_sums, 0, c * sizeof *pool_sums);
+    int ox_lo, ox_hi;
+    interior(g->ow, g->stride, g->pad_left, g->k, g->w, &ox_lo, &ox_hi);
+    size_t c0 = 0;
+    for (; c0 + 32 <= c; c0 += 32) dw_channels(4, 0, g, c, c0, 32, ox_lo, ox_hi, x, w, bias, y, pool_sums);
+    if (c0 + 16 <= c) {
+        dw_channels(2, 0, g, c, c0, 16, ox_lo, ox_hi, x, w, bias, y, pool_sums);
+        c0 += 16;
+    }
+    if (c0 + 8 <= c) {
+        dw_channels(1, 0, g, c, c0, 8, ox_lo, ox_hi, x, w, bias, y, pool_sums);
+        c0 += 8;
+    }
+    if (c0 < c) dw_channels(1, 1, g, c, c0, c - c0, ox_lo, ox_hi, x, w, bias, y, pool_sums);
+}
+
+/* ---- stem: dense k x k conv over few input channels ------------------------------------ */
+
+/* Output pixels of one row, channels [c0, c0 + 8 NV) (all full vectors), two pixels at a time
+ * where all taps are inside (the taps' offsets precomputed), one at a time at the edges. */
+INLINE void conv_row(const int NV, const emoti_window *g, int oy, int cin, int cout, int c0,
+                     const float *x, const float *w, const float *bias, float *y,
+                     const ptrdiff_t *xoff, int ox_lo, int ox_hi) {
+    const int k = g->k, s = g->stride, taps = k * k * cin;
+    int ky0, ky1;
+    tap_range(oy, s, g->pad_top, k, g->h, &ky0, &ky1);
+    const int iy0 = oy * s - g->pad_top, rows_full = ky0 == 0 && ky1 == k;
+    __m256 b[4];
+    UNROLL for (int v = 0; v < NV; v++) b[v] = _mm256_loadu_ps(bias + c0 + 8 * v);
+    float *yr = y + (size_t)oy * g->ow * cout + c0;
+    int ox = 0;
+    while (ox < g->ow) {
+        const int pair = rows_full && ox >= ox_lo && ox + 1 < ox_hi;
+        __m256 acc[2][4];
+        UNROLL for (int v = 0; v < NV; v++) acc[0][v] = acc[1][v] = b[v];
+        if (pair) {
+            const float *x0 = x + ((size_t)iy0 * g->w + (size_t)(ox * s - g->pad_left)) * cin;
+            const float *x1 = x0 + (size_t)s * cin;
+            for (int t = 0; t < taps; t++) {
+                const float *wt = w + (size_t)t * cout + c0;
+                __m256 a0 = _mm256_broadcast_ss(x0 + xoff[t]), a1 = _mm256_broadcast_ss(x1 + xoff[t]);
+                UNROLL for (int v = 0; v < NV; v++) {
+                    __m256 wv = _mm256_loadu_ps(wt + 8 * v);
+                    acc[0][v] = _mm256_fmadd_ps(a0, wv, acc[0][v]);
+                    acc[1][v] = _mm256_fmadd_ps(a1, wv, acc[1][v]);
+                }
+            }
+        } else {
+            int kx0, kx1;
+            tap_range(ox, s, g->pad_left, k, g->w, &kx0, &kx1);
+            const int ix0 = ox * s - g->pad_left;
+            for (int ky = ky0; ky < ky1; ky++)
+                for (int kx = kx0; kx < kx1; kx++) {
+                    const float *xp = x + ((size_t)(iy0 + ky) * g->w + (size_t)(ix0 + kx)) * cin;
+                    const float *wt = w + (size_t)((ky * k + kx) * cin) * cout + c0;
+                    for (int ci = 0; ci < cin; ci++, wt += cout) {
+                        __m256 a0 = _mm256_broadcast_ss(xp + ci);
+                        UNROLL for (int v = 0; v < NV; v++)
+                            acc[0][v] = _mm256_fmadd_ps(a0, _mm256_loadu_ps(wt + 8 * v), acc[0][v]);
+                    }
+                }
+        }
+        /* Swish through a stack tile, one vector at a time (register pressure, as in gemm) */
+        _Alignas(32) float t[2][32];
+        UNROLL for (int v = 0; v < NV; v++) {
+            _mm256_store_ps(t[0] + 8 * v, acc[0][v]);
+            _mm256_store_ps(t[1] + 8 * v, acc[1][v]);
+        }
+        for (int p = 0; p <= pair; p++)
+            for (int v = 0; v < NV; v++)
+                _mm256_storeu_ps(yr + (size_t)(ox + p) * cout + 8 * v, swish8(_mm256_load_ps(t[p] + 8 * v)));
+        ox += 1 + pair;
+    }
+}
+
+static void conv_masked_pixel(const emoti_window *g, int oy, int ox, int cin, int cout, int c0,
+                              const float *x, const float *w, const float *bias, float *y) {
+    const int k = g->k, s = g->stride;
+    int ky0, ky1, kx0, kx1;
+    tap_range(oy, s, g->pad_top, k, g->h, &ky0, &ky1);
+    tap_range(ox, s, g->pad_left, k, g->w, &kx0, &kx1);
+    const int iy0 = oy * s - g->pad_top, ix0 = ox * s - g->pad_left;
+    __m256i mk = mask_for((size_t)(cout - c0));
+    __m256 acc = _mm256_maskload_ps(bias + c0, mk);
+    for (int ky = ky0; ky < ky1; ky++)
+        for (int kx = kx0; kx < kx1; kx++)
+            for (int ci = 0; ci < cin; ci++) {
+                __m256 a = _mm256_broadcast_ss(x + ((size_t)(iy0 + ky) * g->w + (size_t)(ix0 + kx)) * cin + ci);
+                acc = _mm256_fmadd_ps(a, _mm256_maskload_ps(w + (size_t)((ky * k + kx) * cin + ci) * cout + c0, mk), acc);
+            }
+    _mm256_maskstore_ps(y + ((size_t)oy * g->ow + ox) * cout + c0, mk, swish8(acc));
+}
+
+static void f32_conv_swish__avx2(const emoti_window *g, int cin, int cout, const float *x,
+                                 const float *w, const float *bias, float *y) {
+    enum { MAX_TAPS = 7 * 7 * 8 };
+    ptrdiff_t xoff[MAX_TAPS];
+    const int k = g->k, taps = k * k * cin, fast = taps <= MAX_TAPS;
+    for (int t = 0; fast && t < taps; t++) {
+        int ky = t / (k * cin), kx = t / cin % k, ci = t % cin;
+        xoff[t] = ((ptrdiff_t)ky * g->w + kx) * cin + ci;
+    }
+    int ox_lo, ox_hi;
+    interior(g->ow, g->stride, g->pad_left, k, g->w, &ox_lo, &ox_hi);
+    if (!fast) ox_lo = ox_hi = 0; /* every pixel through the bounds-checked path */
+    const int full = cout / 8 * 8;
+    for (int oy = 0; oy < g->oh; oy++) {
+        int c0 = 0;
+        for (; c0 + 32 <= full; c0 += 32)
+            conv_row(4, g, oy, cin, cout, c0, x, w, bias, y, xoff, ox_lo, ox_hi);
+        switch ((full - c0) / 8) {
+        case 3: conv_row(3, g, oy, cin, cout, c0, x, w, bias, y, xoff, ox_lo, ox_hi); break;
+        case 2: conv_row(2, g, oy, cin, cout, c0, x, w, bias, y, xoff, ox_lo, ox_hi); break;
+        case 1: conv_row(1, g, oy, cin, cout, c0, x, w, bias, y, xoff, ox_lo, ox_hi); break;
+        }
+        if (full < cout)
+            for (int ox = 0; ox < g->ow; ox++) conv_masked_pixel(g, oy, ox, cin, cout, full, x, w, bias, y);
+    }
+}
+
+const emoti_kernels emoti_kernels_avx2 = {
+    .isa = "avx2",
+    .f32_gemm = f32_gemm__avx2,
+    .f32_dwconv_swish = f32_dwconv_swish__avx2,
+    .f32_conv_swish = f32_conv_swish__avx2,
+    .f32_exp = f32_exp__avx2,
+    .f32_sigmoid = f32_sigmoid__avx2,
+    .f32_swish = f32_swish__avx2,
+};

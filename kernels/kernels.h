@@ -1,0 +1,68 @@
+/* The compute kernels behind the forward pass, one table per ISA.
+ *
+ * Activations are NHWC float32. Every ISA implements the same table; the scalar one is the
+ * reference the others are tested against. Kernel names follow op / dtype / ISA.
+ */
+#ifndef EMOTI_KERNELS_H
+#define EMOTI_KERNELS_H
+
+#include <stddef.h>
+
+enum { EMOTI_ACT_NONE = 0, EMOTI_ACT_SWISH = 1 };
+
+/* Geometry of a strided k x k window over an h x w input with explicit top/left padding
+ * (TF SAME or symmetric: the kernels skip out-of-range taps, no padded copy). */
+typedef struct {
+    int h, w;           /* input */
+    int oh, ow;         /* output */
+    int k, stride;
+    int pad_top, pad_left;
+} emoti_window;
+
+typedef struct {
+    const char *isa; /* "scalar", "avx2", ... */
+
+    /* y[m][n] = act(sum_k a[m][k] * w[k][n] + bias[n]) (+ res[m][n] if res != NULL).
+     * res may alias y (residual add in place). a: lda = k; w: ldw = n; y, res: ld = n. */
+    void (*f32_gemm)(size_t m, size_t n, size_t k, const float *a, const float *w,
+                     const float *bias, const float *res, float *y, int act);
+
+    /* Depthwise k x k conv + bias + Swish over c channels; if pool_sums != NULL it receives
+     * the per-channel sum over the output pixels (the SE squeeze), overwriting it. */
+    void (*f32_dwconv_swish)(const emoti_window *g, int c, const float *x, const float *w,
+                             const float *bias, float *y, float *pool_sums);
+
+    /* Dense k x k conv with cin input channels (the stem), + bias + Swish.
+     * w layout [k][k][cin][cout]. */
+    void (*f32_conv_swish)(const emoti_window *g, int cin, int cout, const float *x,
+                           const float *w, const float *bias, float *y);
+
+    /* Elementwise y[i] = f(x[i]) over n floats with the same exp/sigmoid/Swish the kernels
+     * above use (the scalar table: libm's expf). For the SE gate and for testing the
+     * approximation; y may alias x. */
+    void (*f32_exp)(size_t n, const float *x, float *y);
+    void (*f32_sigmoid)(size_t n, const float *x, float *y);
+    void (*f32_swish)(size_t n, const float *x, float *y);
+} emoti_kernels;
+
+extern const emoti_kernels emoti_kernels_scalar;
+#if defined(__x86_64__) || defined(__i386__)
+extern const emoti_kernels emoti_kernels_avx2; /* AVX2 + FMA (kernels/avx2.c) */
+#endif
+
+/* Scalar Swish, the reference: x * sigmoid(x) with libm's expf. */
+float emoti_swish_ref(float x);
+
+/* The kernel table in use, chosen once (thread-safe) on first call: the fastest table this
+ * build has and this CPU runs (CPUID), unless EMOTI_ISA=scalar|avx2|avx512|neon forces a level.
+ * Returns NULL when EMOTI_ISA names a level that is unknown, not compiled into this build or
+ * not supported by this CPU: nothing else is run in its place; emoti_kernels_error() says why
+ * and callers must report it. */
+const emoti_kernels *emoti_kernels_get(void);
+/* Why emoti_kernels_get() returned NULL (a static string), or NULL when it did not. */
+const char *emoti_kernels_error(void);
+/* All tables this build and this CPU can run, slowest (the scalar reference) first, for tests
+ * and benchmarks. Returns how many were written to out (at most max). */
+int emoti_kernels_available(const emoti_kernels **out, int max);
+
+#endif

@@ -1,0 +1,113 @@
+/* Scalar reference kernels: plain loops, the oracle for every SIMD kernel. */
+#include <math.h>
+
+#include "kernels.h"
+
+float emoti_swish_ref(float x) { return x / (1.0f + expf(-x)); }
+
+static float activate(float v, int act) { return act == EMOTI_ACT_SWISH ? emoti_swish_ref(v) : v; }
+
+/* Each output is bias + a0 w0 + a1 w1 + ... summed in k order; columns go in chunks of 64
+ * so that the weight rows are read contiguously (same sums, cache-friendly). res is read
+ * before y is written at the same index, so res may alias y. */
+static void f32_gemm__scalar(size_t m, size_t n, size_t k, const float *a, const float *w,
+                             const float *bias, const float *res, float *y, int act) {
+    enum { CHUNK = 64 };
+    float acc[CHUNK];
+    for (size_t i = 0; i < m; i++) {
+        const float *ar = a + i * k;
+        float *yr = y + i * n;
+        for (size_t j0 = 0; j0 < n; j0 += CHUNK) {
+            size_t nj = n - j0 < CHUNK ? n - j0 : CHUNK;
+            for (size_t j = 0; j < nj; j++) acc[j] = bias[j0 + j];
+            for (size_t p = 0; p < k; p++) {
+                const float *wr = w + p * n + j0;
+                for (size_t j = 0; j < nj; j++) acc[j] += ar[p] * wr[j];
+            }
+            for (size_t j = 0; j < nj; j++) {
+                float s = activate(acc[j], act);
+                yr[j0 + j] = res ? s + res[i * n + j0 + j] : s;
+            }
+        }
+    }
+}
+
+/* First and one-past-last kernel tap that land inside [0, size) for output o. */
+static void tap_range(int o, int stride, int pad, int k, int size, int *t0, int *t1) {
+    int start = o * stride - pad;
+    *t0 = start < 0 ? -start : 0;
+    *t1 = start + k > size ? size - start : k;
+}
+
+static void f32_dwconv_swish__scalar(const emoti_window *g, int c, const float *x,
+                                     const float *w, const float *bias, float *y,
+                                     float *pool_sums) {
+    if (pool_sums)
+        for (int ch = 0; ch < c; ch++) pool_sums[ch] = 0;
+    for (int oy = 0; oy < g->oh; oy++) {
+        int ky0, ky1;
+        tap_range(oy, g->stride, g->pad_top, g->k, g->h, &ky0, &ky1);
+        int iy0 = oy * g->stride - g->pad_top;
+        for (int ox = 0; ox < g->ow; ox++) {
+            int kx0, kx1;
+            tap_range(ox, g->stride, g->pad_left, g->k, g->w, &kx0, &kx1);
+            int ix0 = ox * g->stride - g->pad_left;
+            float *out = y + ((size_t)oy * g->ow + ox) * c;
+            for (int ch = 0; ch < c; ch++) {
+                float s = bias[ch];
+                for (int ky = ky0; ky < ky1; ky++)
+                    for (int kx = kx0; kx < kx1; kx++)
+                        s += x[((size_t)(iy0 + ky) * g->w + ix0 + kx) * c + ch] *
+                             w[(ky * g->k + kx) * c + ch];
+                out[ch] = emoti_swish_ref(s);
+                if (pool_sums) pool_sums[ch] += out[ch];
+            }
+        }
+    }
+}
+
+static void f32_conv_swish__scalar(const emoti_window *g, int cin, int cout, const float *x,
+                                   const float *w, const float *bias, float *y) {
+    for (int oy = 0; oy < g->oh; oy++) {
+        int ky0, ky1;
+        tap_range(oy, g->stride, g->pad_top, g->k, g->h, &ky0, &ky1);
+        int iy0 = oy * g->stride - g->pad_top;
+        for (int ox = 0; ox < g->ow; ox++) {
+            int kx0, kx1;
+            tap_range(ox, g->stride, g->pad_left, g->k, g->w, &kx0, &kx1);
+            int ix0 = ox * g->stride - g->pad_left;
+            float *out = y + ((size_t)oy * g->ow + ox) * cout;
+            for (int co = 0; co < cout; co++) {
+                float s = bias[co];
+                for (int ky = ky0; ky < ky1; ky++)
+                    for (int kx = kx0; kx < kx1; kx++)
+                        for (int ci = 0; ci < cin; ci++)
+                            s += x[((size_t)(iy0 + ky) * g->w + ix0 + kx) * cin + ci] *
+                                 w[((ky * g->k + kx) * cin + ci) * cout + co];
+                out[co] = emoti_swish_ref(s);
+            }
+        }
+    }
+}
+
+static void f32_exp__scalar(size_t n, const float *x, float *y) {
+    for (size_t i = 0; i < n; i++) y[i] = expf(x[i]);
+}
+
+static void f32_sigmoid__scalar(size_t n, const float *x, float *y) {
+    for (size_t i = 0; i < n; i++) y[i] = 1.0f / (1.0f + expf(-x[i]));
+}
+
+static void f32_swish__scalar(size_t n, const float *x, float *y) {
+    for (size_t i = 0; i < n; i++) y[i] = emoti_swish_ref(x[i]);
+}
+
+const emoti_kernels emoti_kernels_scalar = {
+    .isa = "scalar",
+    .f32_gemm = f32_gemm__scalar,
+    .f32_dwconv_swish = f32_dwconv_swish__scalar,
+    .f32_conv_swish = f32_conv_swish__scalar,
+    .f32_exp = f32_exp__scalar,
+    .f32_sigmoid = f32_sigmoid__scalar,
+    .f32_swish = f32_swish__scalar,
+};

@@ -1,0 +1,503 @@
+/* Every kernel of every available table against the scalar reference, on fixed-seed random
+ * data: tile/vector edge cases for channel counts and rows, strides 1 and 2, kernel 3 / 5 / 7,
+ * odd spatial sizes, TF SAME and other pads, residual (separate and in place), pool sums,
+ * activation none / Swish, and every B0 / B2 layer shape. The exp / sigmoid / Swish
+ * approximations are checked against libm and a double-precision reference.
+ *
+ * Errors are relative to the magnitude of what was summed: |got - ref| / (|bias| + sum |a w|
+ * (+ |res|)), which is what FMA reassociation and a few-ulp Swish can move; bound 1e-5.
+ * Prints the number of cases and the worst error per kernel; exits 1 on any failure. */
+#include <float.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernels.h"
+#include "layer_shapes.h"
+
+#define TOL 1e-5
+
+static int failures;
+
+/* ---- data ------------------------------------------------------------------------------ */
+
+static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
+static uint32_t rng_u32(void) {
+    uint64_t z = (rng_state += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return (uint32_t)((z ^ (z >> 31)) >> 32);
+}
+static float rng_uniform(float lo, float hi) { return lo + (hi - lo) * (float)(rng_u32() >> 8) / 16777216.0f; }
+static int rng_pick(const int *v, int n) { return v[rng_u32() % (unsigned)n]; }
+
+static float *rand_buf(size_t n, float lo, float hi) {
+    float *p = malloc((n ? n : 1) * sizeof *p);
+    if (!p) {
+        printf("out of memory\n");
+        exit(1);
+    }
+    for (size_t i = 0; i < n; i++) p[i] = rng_uniform(lo, hi);
+    return p;
+}
+
+/* Canary-guarded output buffer: n floats plus 16 guard floats on each side. */
+#define GUARD 16
+#define CANARY 12345.678f
+static float *guarded(size_t n) {
+    float *p = malloc((n + 2 * GUARD) * sizeof *p);
+    if (!p) {
+        printf("out of memory\n");
+        exit(1);
+    }
+    for (size_t i = 0; i < n + 2 * GUARD; i++) p[i] = CANARY;
+    return p + GUARD;
+}
+static int guards_ok(const float *p, size_t n) {
+    for (size_t i = 0; i < GUARD; i++)
+        if (p[-1 - (ptrdiff_t)i] != CANARY || p[n + i] != CANARY) return 0;
+    return 1;
+}
+static void unguard(float *p) { free(p - GUARD); }
+
+typedef struct {
+    const char *kernel;
+    int cases;
+    double worst;
+    char worst_case[96];
+} stats;
+
+static void record(stats *s, double err, const char *desc) {
+    s->cases++;
+    if (err > s->worst || s->cases == 1) {
+        s->worst = err;
+        snprintf(s->worst_case, sizeof s->worst_case, "%s", desc);
+    }
+    if (!(err <= TOL)) {
+        failures++;
+        printf("FAIL %s %s: error %.3g > %.0e\n", s->kernel, desc, err, TOL);
+    }
+}
+
+static void report(const char *isa, const stats *s) {
+    printf("%-7s %-18s %5d cases  worst %.2e  (%s)\n", isa, s->kernel, s->cases, s->worst,
+           s->worst_case);
+}
+
+/* ---- gemm ------------------------------------------------------------------------------ */
+
+static void gemm_case(const emoti_kernels *kt, stats *st, size_t m, size_t n, size_t k, int act,
+                      int res_mode /* 0 none, 1 separate, 2 in place */) {
+    float *a = rand_buf(m * k, -1, 1), *w = rand_buf(k * n, -0.5f, 0.5f);
+    float *bias = rand_buf(n, -1, 1), *res = rand_buf(m * n, -2, 2);
+    float *ref = guarded(m * n), *got = guarded(m * n);
+    if (res_mode == 2) {
+        memcpy(ref, res, m * n * sizeof *ref);
+        memcpy(got, res, m * n * sizeof *got);
+    }
+    const float *rr = res_mode == 2 ? ref : res_mode == 1 ? res : NULL;
+    const float *rg = res_mode == 2 ? got : res_mode == 1 ? res : NULL;
+    kt->f32_gemm(m, n, k, a, w, bias, rg, got, act);
+    /* rows are independent: on big shapes check the first and last 24 rows and every 13th */
+#define CHECK_ROW(i) (m <= 64 || (i) < 24 || (i) + 24 >= m || (i) % 13 == 0)
+    for (size_t i = 0; i < m; i++)
+        if (CHECK_ROW(i))
+            emoti_kernels_scalar.f32_gemm(1, n, k, a + i * k, w, bias, rr ? rr + i * n : NULL,
+                                          ref + i * n, act);
+    double worst = 0, *scale = malloc(n * sizeof *scale);
+    for (size_t i = 0; i < m; i++) {
+        if (!CHECK_ROW(i)) continue;
+        for (size_t j = 0; j < n; j++) scale[j] = fabs(bias[j]) + (res_mode ? fabs(res[i * n + j]) : 0);
+        for (size_t p = 0; p < k; p++) {
+            double av = fabs(a[i * k + p]);
+            for (size_t j = 0; j < n; j++) scale[j] += av * fabs(w[p * n + j]);
+        }
+        for (size_t j = 0; j < n; j++) {
+            double e = fabs((double)got[i * n + j] - ref[i * n + j]) / (scale[j] > 0 ? scale[j] : 1);
+            if (!(e <= worst)) worst = e; /* catches NaN */
+        }
+    }
+    free(scale);
+    char desc[96];
+    snprintf(desc, sizeof desc, "m=%zu n=%zu k=%zu act=%d res=%s", m, n, k, act,
+             res_mode == 2 ? "inplace" : res_mode ? "yes" : "no");
+    if (!guards_ok(got, m * n)) {
+        failures++;
+        printf("FAIL %s %s: wrote outside y\n", st->kernel, desc);
+    }
+    record(st, worst, desc);
+    free(a), free(w), free(bias), free(res);
+    unguard(ref), unguard(got);
+}
+
+static void test_gemm(const emoti_kernels *kt) {
+    stats st = {.kernel = "f32_gemm"};
+    static const int ns[] = {1, 3, 7, 8, 9, 15, 16, 17, 23, 24, 25, 31, 32, 33, 40, 47, 48, 96, 100, 129};
+    static const int ks[] = {1, 2, 3, 7, 8, 9, 16, 17, 31, 64, 255, 256, 257, 300, 513, 600};
+    static const int ms[] = {1, 2, 3, 4, 5, 6, 7, 11, 12, 13, 37, 95, 96, 97, 100, 193};
+    int nn = sizeof ns / sizeof *ns, nk = sizeof ks / sizeof *ks, nm = sizeof ms / sizeof *ms;
+    /* every n and every m at a few k, every k at a few n, with all epilogues */
+    for (int i = 0; i < nn; i++)
+        for (int j = 0; j < nm; j += 3)
+            gemm_case(kt, &st, (size_t)ms[j], (size_t)ns[i], (size_t)ks[(i + j) % nk],
+                      (i + j) & 1, (i + j) % 3);
+    for (int i = 0; i < nk; i++)
+        for (int r = 0; r < 3; r++)
+            for (int act = 0; act < 2; act++)
+            {
+                size_t m = (size_t)rng_pick(ms, nm), n = (size_t)rng_pick(ns, nn);
+                gemm_case(kt, &st, m, n, (size_t)ks[i], act, r);
+            }
+    for (int t = 0; t < 150; t++) { /* (one draw per statement: a fixed order) */
+        size_t m = (size_t)rng_pick(ms, nm), n = (size_t)rng_pick(ns, nn), k = (size_t)rng_pick(ks, nk);
+        int act = (int)(rng_u32() & 1), res = (int)(rng_u32() % 3);
+        gemm_case(kt, &st, m, n, k, act, res);
+    }
+    /* the k-blocked in-place residual under Swish (the scratch path) */
+    gemm_case(kt, &st, 13, 33, 600, EMOTI_ACT_SWISH, 2);
+    gemm_case(kt, &st, 70, 17, 257, EMOTI_ACT_SWISH, 1);
+    /* every distinct gemm shape of B0 and B2 */
+    for (int v = 0; v <= 2; v += 2) {
+        layer_call calls[128];
+        int nc = enet_layer_calls(v, calls, 128);
+        for (int i = 0; i < nc; i++) {
+            const layer_call *c = &calls[i];
+            if (c->kind != CALL_GEMM) continue;
+            int seen = 0;
+            for (int j = 0; j < i; j++)
+                seen |= calls[j].kind == CALL_GEMM && calls[j].m == c->m && calls[j].n == c->n &&
+                        calls[j].k == c->k && calls[j].act == c->act && calls[j].res == c->res;
+            if (!seen) gemm_case(kt, &st, c->m, c->n, c->k, c->act, c->res ? 2 : 0);
+        }
+    }
+    report(kt->isa, &st);
+}
+
+/* ---- depthwise ------------------------------------------------------------------------- */
+
+static void tap_range(int o, int stride, int pad, int k, int size, int *t0, int *t1) {
+    int start = o * stride - pad;
+    *t0 = start < 0 ? -start : 0;
+    *t1 = start + k > size ? size - start : k;
+}
+
+static void dw_case(const emoti_kernels *kt, stats *st, stats *sp, const emoti_window *g, int c,
+                    int pool) {
+    size_t in_n = (size_t)g->h * g->w * c, out_n = (size_t)g->oh * g->ow * c;
+    float *x = rand_buf(in_n, -2, 2), *w = rand_buf((size_t)g->k * g->k * c, -0.5f, 0.5f);
+    float *bias = rand_buf((size_t)c, -1, 1);
+    float *ref = guarded(out_n), *got = guarded(out_n);
+    float *pref = guarded((size_t)c), *pgot = guarded((size_t)c);
+    emoti_kernels_scalar.f32_dwconv_swish(g, c, x, w, bias, ref, pool ? pref : NULL);
+    kt->f32_dwconv_swish(g, c, x, w, bias, got, pool ? pgot : NULL);
+    double worst = 0, pworst = 0;
+    double *scale_sum = calloc((size_t)c, sizeof *scale_sum), *ref_sum = calloc((size_t)c, sizeof *ref_sum);
+    for (int oy = 0; oy < g->oh; oy++) {
+        int ky0, ky1;
+        tap_range(oy, g->stride, g->pad_top, g->k, g->h, &ky0, &ky1);
+        for (int ox = 0; ox < g->ow; ox++) {
+            int kx0, kx1;
+            tap_range(ox, g->stride, g->pad_left, g->k, g->w, &kx0, &kx1);
+            for (int ch = 0; ch < c; ch++) {
+                double scale = fabs(bias[ch]);
+                for (int ky = ky0; ky < ky1; ky++)
+                    for (int kx = kx0; kx < kx1; kx++) {
+                        int iy = oy * g->stride - g->pad_top + ky, ix = ox * g->stride - g->pad_left + kx;
+                        scale += fabs((double)x[((size_t)iy * g->w + ix) * c + ch] *
+                                      w[(ky * g->k + kx) * c + ch]);
+                    }
+                size_t o = ((size_t)oy * g->ow + ox) * c + ch;
+                double e = fabs((double)got[o] - ref[o]) / (scale > 0 ? scale : 1);
+                if (!(e <= worst)) worst = e;
+                scale_sum[ch] += scale;
+                ref_sum[ch] += ref[o];
+            }
+        }
+    }
+    /* pool sums: each output may be off by TOL * scale, and float summation of oh*ow terms
+     * in another order by ~(oh + ow) ulp of the sum of magnitudes (<= the sum of scales). */
+    if (pool)
+        for (int ch = 0; ch < c; ch++) {
+            double s = scale_sum[ch] > 0 ? scale_sum[ch] : 1;
+            double e = fabs((double)pgot[ch] - ref_sum[ch]) / s /
+                       (1 + (g->oh + g->ow) * (double)FLT_EPSILON / TOL);
+            if (!(e <= pworst)) pworst = e;
+        }
+    char desc[96];
+    snprintf(desc, sizeof desc, "%dx%d c=%d k=%d s=%d pad=%d,%d -> %dx%d pool=%d", g->h, g->w, c,
+             g->k, g->stride, g->pad_top, g->pad_left, g->oh, g->ow, pool);
+    if (!guards_ok(got, out_n) || !guards_ok(pgot, (size_t)c) || !guards_ok(pref, (size_t)c)) {
+        failures++;
+        printf("FAIL %s %s: wrote outside y / pool_sums\n", st->kernel, desc);
+    }
+    record(st, worst, desc);
+    if (pool) record(sp, pworst, desc);
+    free(x), free(w), free(bias), free(scale_sum), free(ref_sum);
+    unguard(ref), unguard(got), unguard(pref), unguard(pgot);
+}
+
+static void test_dwconv(const emoti_kernels *kt) {
+    stats st = {.kernel = "f32_dwconv_swish"}, sp = {.kernel = "  .pool_sums"};
+    static const int cs[] = {1, 3, 7, 8, 9, 15, 16, 17, 24, 31, 32, 33, 40, 96, 100};
+    static const int hw[][2] = {{1, 1}, {2, 3}, {3, 2}, {4, 4}, {5, 5}, {7, 7}, {8, 9}, {13, 11},
+                                {15, 15}, {16, 16}, {9, 16}, {1, 7}, {6, 1}};
+    int ncs = sizeof cs / sizeof *cs, nhw = sizeof hw / sizeof *hw;
+    int t = 0;
+    for (int i = 0; i < nhw; i++)
+        for (int k = 3; k <= 5; k += 2)
+            for (int s = 1; s <= 2; s++) {
+                emoti_window g = shapes_window(hw[i][0], hw[i][1], k, s);
+                for (int j = 0; j < ncs; j += 2, t++) dw_case(kt, &st, &sp, &g, cs[(j + t) % ncs], t & 1);
+            }
+    for (int j = 0; j < ncs; j++)
+        for (int k = 3; k <= 5; k += 2)
+            for (int s = 1; s <= 2; s++) {
+                emoti_window g = shapes_window(13, 11, k, s);
+                dw_case(kt, &st, &sp, &g, cs[j], 1);
+            }
+    /* other kernel sizes and explicit pads (top/left 0..k-1, bottom/right likewise) */
+    static const int ks[] = {1, 3, 5, 7};
+    for (int r = 0; r < 80; r++) {
+        int k = ks[rng_u32() % 4];
+        int s = 1 + (int)(rng_u32() & 1);
+        emoti_window g = {.k = k, .stride = s};
+        g.h = 1 + (int)(rng_u32() % 17);
+        g.w = 1 + (int)(rng_u32() % 17);
+        g.pad_top = (int)(rng_u32() % (unsigned)k);
+        g.pad_left = (int)(rng_u32() % (unsigned)k);
+        int pb = (int)(rng_u32() % (unsigned)k);
+        int pr = (int)(rng_u32() % (unsigned)k);
+        int c = rng_pick(cs, ncs);
+        int pool = (int)(rng_u32() & 1);
+        g.oh = (g.h + g.pad_top + pb - k) / s + 1, g.ow = (g.w + g.pad_left + pr - k) / s + 1;
+        if (g.oh < 1 || g.ow < 1 || g.h + g.pad_top + pb < k || g.w + g.pad_left + pr < k) continue;
+        dw_case(kt, &st, &sp, &g, c, pool);
+    }
+    /* every distinct depthwise shape of B0 and B2 */
+    for (int v = 0; v <= 2; v += 2) {
+        layer_call calls[128];
+        int nc = enet_layer_calls(v, calls, 128);
+        for (int i = 0; i < nc; i++) {
+            const layer_call *c = &calls[i];
+            if (c->kind != CALL_DW) continue;
+            int seen = 0;
+            for (int j = 0; j < i; j++)
+                seen |= calls[j].kind == CALL_DW && !memcmp(&calls[j].g, &c->g, sizeof c->g) &&
+                        calls[j].c == c->c;
+            if (!seen) dw_case(kt, &st, &sp, &c->g, c->c, 1);
+        }
+    }
+    report(kt->isa, &st);
+    report(kt->isa, &sp);
+}
+
+/* ---- stem ------------------------------------------------------------------------------ */
+
+static void conv_case(const emoti_kernels *kt, stats *st, const emoti_window *g, int cin, int cout) {
+    size_t in_n = (size_t)g->h * g->w * cin, out_n = (size_t)g->oh * g->ow * cout;
+    float *x = rand_buf(in_n, -2, 2), *w = rand_buf((size_t)g->k * g->k * cin * cout, -0.5f, 0.5f);
+    float *bias = rand_buf((size_t)cout, -1, 1);
+    float *ref = guarded(out_n), *got = guarded(out_n);
+    emoti_kernels_scalar.f32_conv_swish(g, cin, cout, x, w, bias, ref);
+    kt->f32_conv_swish(g, cin, cout, x, w, bias, got);
+    double worst = 0;
+    for (int oy = 0; oy < g->oh; oy++) {
+        int ky0, ky1;
+        tap_range(oy, g->stride, g->pad_top, g->k, g->h, &ky0, &ky1);
+        for (int ox = 0; ox < g->ow; ox++) {
+            int kx0, kx1;
+            tap_range(ox, g->stride, g->pad_left, g->k, g->w, &kx0, &kx1);
+            for (int co = 0; co < cout; co++) {
+                double scale = fabs(bias[co]);
+                for (int ky = ky0; ky < ky1; ky++)
+                    for (int kx = kx0; kx < kx1; kx++)
+                        for (int ci = 0; ci < cin; ci++) {
+                            int iy = oy * g->stride - g->pad_top + ky, ix = ox * g->stride - g->pad_left + kx;
+                            scale += fabs((double)x[((size_t)iy * g->w + ix) * cin + ci] *
+                                          w[((ky * g->k + kx) * cin + ci) * cout + co]);
+                        }
+                size_t o = ((size_t)oy * g->ow + ox) * cout + co;
+                double e = fabs((double)got[o] - ref[o]) / (scale > 0 ? scale : 1);
+                if (!(e <= worst)) worst = e;
+            }
+        }
+    }
+    char desc[96];
+    snprintf(desc, sizeof desc, "%dx%d cin=%d cout=%d k=%d s=%d -> %dx%d", g->h, g->w, cin, cout,
+             g->k, g->stride, g->oh, g->ow);
+    if (!guards_ok(got, out_n)) {
+        failures++;
+        printf("FAIL %s %s: wrote outside y\n", st->kernel, desc);
+    }
+    record(st, worst, desc);
+    free(x), free(w), free(bias);
+    unguard(ref), unguard(got);
+}
+
+static void test_conv(const emoti_kernels *kt) {
+    stats st = {.kernel = "f32_conv_swish"};
+    static const int couts[] = {1, 3, 7, 8, 9, 16, 17, 24, 31, 32, 33, 40, 48, 64};
+    static const int hw[][2] = {{1, 1}, {2, 3}, {7, 7}, {13, 11}, {15, 15}, {16, 17}, {24, 24}};
+    for (size_t i = 0; i < sizeof hw / sizeof *hw; i++)
+        for (size_t j = 0; j < sizeof couts / sizeof *couts; j++)
+            for (int s = 1; s <= 2; s++) {
+                emoti_window g = shapes_window(hw[i][0], hw[i][1], 3, s);
+                conv_case(kt, &st, &g, j % 3 ? 3 : (int)(1 + j % 5), couts[j]);
+            }
+    emoti_window g5 = shapes_window(11, 13, 5, 2);
+    conv_case(kt, &st, &g5, 3, 32);
+    emoti_window b0 = shapes_window(224, 224, 3, 2), b2 = shapes_window(260, 260, 3, 2);
+    conv_case(kt, &st, &b0, 3, 32);
+    conv_case(kt, &st, &b2, 3, 32);
+    report(kt->isa, &st);
+}
+
+/* ---- exp / sigmoid / Swish ------------------------------------------------------------- */
+
+static float f_from_bits(uint32_t u) {
+    float f;
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
+
+/* Relative error in units of FLT_EPSILON (2^-23, one ulp at 1.0). */
+static double ulp_err(double got, double exact) {
+    return exact == 0 ? (got == 0 ? 0 : INFINITY) : fabs(got - exact) / fabs(exact) / FLT_EPSILON;
+}
+
+typedef struct {
+    double worst_ulp, worst_ulp_libm, worst_abs;
+    float worst_x;
+    long n, bad;
+} fstats;
+
+/* Relative check (bound in ulp) where rel is set, else an absolute one (tiny results). */
+static void f_check(fstats *s, float x, float got, double exact, float libm, int rel,
+                    double bound_ulp, double bound_abs) {
+    s->n++;
+    int ok = isfinite(got) == isfinite(exact);
+    if (rel) {
+        double e = ulp_err(got, exact);
+        if (!(e <= s->worst_ulp)) s->worst_ulp = e, s->worst_x = x;
+        double el = ulp_err(got, libm);
+        if (isfinite(libm) && fabs(libm) >= FLT_MIN && !(el <= s->worst_ulp_libm)) s->worst_ulp_libm = el;
+        ok &= e <= bound_ulp;
+    } else {
+        double e = fabs(got - exact);
+        if (!(e <= s->worst_abs)) s->worst_abs = e;
+        ok &= e <= bound_abs;
+    }
+    if (!ok && s->bad++ < 5)
+        printf("  x=%.9g got %.9g exact %.9g (%.3g ulp)\n", x, got, exact, ulp_err(got, exact));
+}
+
+static void test_elementwise(const emoti_kernels *kt) {
+    /* All floats on a dense grid of bit patterns in the used range, plus random and specials. */
+    enum { CHUNK = 4096 };
+    static float xs[CHUNK], ye[CHUNK], ys[CHUNK], yw[CHUNK];
+    fstats se = {0}, sg = {0}, sw = {0};
+    const double exp_bound = 2.0, sig_bound = 3.0; /* ulp, see kernels/avx2.c */
+    long total = 0;
+    /* positives then negatives, every 1021st bit pattern (every one with
+     * EMOTI_TEST_EXHAUSTIVE=1) from 1e-30 up to 100 in magnitude */
+    const char *ex_env = getenv("EMOTI_TEST_EXHAUSTIVE");
+    uint32_t step = ex_env && *ex_env == '1' ? 1 : 1021;
+    for (int sign = 0; sign < 2; sign++) {
+        uint32_t lo = 0x0DA24260u /* ~1e-30 */, hi = 0x42C80000u /* 100 */;
+        for (uint32_t u = lo; u < hi;) {
+            int n = 0;
+            for (; n < CHUNK && u < hi; n++, u += step) xs[n] = f_from_bits(u | (sign ? 0x80000000u : 0));
+            kt->f32_exp((size_t)n, xs, ye);
+            kt->f32_sigmoid((size_t)n, xs, ys);
+            kt->f32_swish((size_t)n, xs, yw);
+            for (int i = 0; i < n; i++) {
+                double x = xs[i], ex = exp(x), sig = 1 / (1 + exp(-x));
+                if (x <= 88.7)
+                    f_check(&se, xs[i], ye[i], ex, expf(xs[i]), ex >= FLT_MIN, exp_bound, 1.5e-45);
+                f_check(&sg, xs[i], ys[i], sig, 1.0f / (1.0f + expf(-xs[i])), x >= -87, sig_bound, FLT_MIN);
+                f_check(&sw, xs[i], yw[i], x * sig, emoti_swish_ref(xs[i]), x >= -87, sig_bound, 1.1e-36);
+            }
+            total += n;
+        }
+    }
+    /* specials: saturation, no NaN/Inf from finite input, signed zeros, odd lengths (tails) */
+    static const float sp[] = {0.0f, -0.0f, 1e-38f, -1e-38f, FLT_MIN, -FLT_MIN, 1e-45f, -1e-45f,
+                               87.0f, -87.0f, 87.5f, -87.5f, 88.0f, -88.0f, 88.5f, -88.5f, 88.72f,
+                               -88.72f, 89.0f, -89.0f, 100.0f, -100.0f, 103.9f, -103.9f, 104.5f,
+                               -104.5f, 1e4f, -1e4f, 1e30f, -1e30f, FLT_MAX, -FLT_MAX};
+    size_t nsp = sizeof sp / sizeof *sp;
+    float e[64], s[64], w[64];
+    kt->f32_exp(nsp, sp, e);
+    kt->f32_sigmoid(nsp, sp, s);
+    kt->f32_swish(nsp, sp, w);
+    for (size_t i = 0; i < nsp; i++) {
+        float x = sp[i];
+        double sig = x >= 0 ? 1 / (1 + exp(-(double)x)) : exp((double)x) / (1 + exp((double)x));
+        double ex = exp((double)x);
+        int ok = isfinite(s[i]) && isfinite(w[i]) && s[i] >= 0 && s[i] <= 1;
+        ok &= ex > FLT_MAX ? isinf(e[i]) && e[i] > 0 : fabs(e[i] - ex) <= 3e-7 * ex + 1e-44;
+        ok &= fabs(s[i] - sig) <= 3e-7 * sig + FLT_MIN;
+        ok &= fabs(w[i] - x * sig) <= 3e-7 * fabs(x * sig) + 1e-36;
+        if (x <= -89) ok &= s[i] == 0 && fabsf(w[i]) <= 1e-36f;
+        if (x <= -104) ok &= e[i] == 0;
+        if (x >= 89) ok &= s[i] == 1 && w[i] == x;
+        if (!ok) {
+            failures++;
+            printf("FAIL %s exp/sigmoid/swish(%g) = %g / %g / %g\n", kt->isa, x, e[i], s[i], w[i]);
+        }
+    }
+    if (!(signbit(w[1]) && w[1] == 0 && s[0] == 0.5f && s[1] == 0.5f && e[0] == 1 && e[1] == 1)) {
+        failures++;
+        printf("FAIL %s: f(+-0): exp %g %g sigmoid %g %g swish %g %g\n", kt->isa, e[0], e[1], s[0],
+               s[1], w[0], w[1]);
+    }
+    /* aliasing y == x over an odd length */
+    float buf[37], want[37];
+    for (int i = 0; i < 37; i++) buf[i] = rng_uniform(-10, 10);
+    kt->f32_swish(37, buf, want);
+    kt->f32_swish(37, buf, buf);
+    if (memcmp(buf, want, sizeof buf)) {
+        failures++;
+        printf("FAIL %s: f32_swish in place differs\n", kt->isa);
+    }
+    failures += se.bad > 0 || sg.bad > 0 || sw.bad > 0;
+    const fstats *all[3] = {&se, &sg, &sw};
+    const char *names[3] = {"exp [-100,88.7]", "sigmoid [-100,100]", "swish [-100,100]"};
+    for (int i = 0; i < 3; i++)
+        printf("%-7s %-18s %ld points: worst %.2f ulp (rel %.2e at x=%.7g) vs exact, %.2f ulp vs "
+               "libm; tiny results: abs %.1e%s\n",
+               kt->isa, names[i], all[i]->n, all[i]->worst_ulp, all[i]->worst_ulp * FLT_EPSILON,
+               all[i]->worst_x, all[i]->worst_ulp_libm, all[i]->worst_abs, all[i]->bad ? "  FAIL" : "");
+    (void)total;
+}
+
+int main(void) {
+    const emoti_kernels *tables[8];
+    int n = emoti_kernels_available(tables, 8);
+    const emoti_kernels *chosen = emoti_kernels_get();
+    printf("tables:");
+    for (int i = 0; i < n; i++) printf(" %s", tables[i]->isa);
+    printf("; emoti_kernels_get: %s\n", chosen ? chosen->isa : emoti_kernels_error());
+    if (!n || strcmp(tables[0]->isa, "scalar")) {
+        printf("FAIL: the scalar table must come first\n");
+        return 1;
+    }
+    for (int t = 0; t < n; t++) {
+        const emoti_kernels *kt = tables[t];
+        if (!kt->f32_gemm || !kt->f32_dwconv_swish || !kt->f32_conv_swish || !kt->f32_exp ||
+            !kt->f32_sigmoid || !kt->f32_swish) {
+            printf("FAIL %s: incomplete table\n", kt->isa);
+            failures++;
+            continue;
+        }
+        test_elementwise(kt);
+        if (t == 0) continue; /* the reference against itself */
+        test_gemm(kt);
+        test_dwconv(kt);
+        test_conv(kt);
+    }
+    printf("%s\n", failures ? "KERNEL TESTS FAILED" : "kernels ok");
+    return failures ? 1 : 0;
+}

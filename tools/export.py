@@ -1,0 +1,1254 @@
+#!/usr/bin/env python3
+"""Convert EmotiEffNet checkpoints (timm tf_efficientnet_b0 / b2) to the emoti container.
+
+    python3 tools/export.py INPUT -o OUTPUT.emoti [--labels a,b,...]
+    python3 tools/export.py --info FILE.emoti
+
+Python 3 standard library only; numpy is used for the checksum when it is importable.
+The container format is weights/FORMAT.md; `read_container(path)` reads one back and
+validates it completely (tests use it, and so does `--info`).
+
+Three readers, chosen by the file's content (not its name):
+
+* Whole pickled models (`torch.save(model)`, a zip holding `<prefix>/data.pkl` and raw
+  storages `<prefix>/data/<key>`). The pickle is read by an Unpickler whose find_class
+  returns an inert stub class for every module class, so neither torch nor timm is needed
+  and the timm version that saved the file does not matter. Only torch's tensor rebuild
+  functions, storage types and a few harmless builtins are recognised. The module tree is
+  then walked through each module's `_parameters`, `_buffers` and `_modules` to rebuild
+  the state dict; the modules' own attributes (BatchNorm eps, conv stride and padding)
+  are cross-checked against the architecture.
+* Plain state-dict `.pt` files: the same zip and unpickler, the pickle holding a mapping
+  of names to tensors (possibly under 'state_dict' or 'model', possibly 'module.'-prefixed).
+* ONNX files, parsed by a small protobuf wire-format reader (no onnx package). BatchNorm
+  is already folded there; the Conv nodes are mapped in graph order to stem, blocks and
+  head and checked by shape, group, stride and padding; the Gemm (or MatMul + Add) that
+  produces the graph output is the classifier. Any op outside the known set is refused.
+
+The architecture (B0 or B2) is recognised by checking every tensor shape against the
+EfficientNet definition; strides come from the definition. For .pt inputs BatchNorm is
+folded in float64 (w' = w * g / sqrt(var + eps), b' = beta - mean * g / sqrt(var + eps)
+[+ conv bias * g / sqrt(var + eps)]) and rounded to float32 only when written.
+
+Layouts written (PyTorch -> container, NHWC kernels):
+    stem conv  [out, in, kh, kw] -> [kh, kw, in, out]
+    1x1 conv   [out, in, 1, 1]   -> [in, out]        (expand, SE, project, head)
+    depthwise  [c, 1, k, k]      -> [k, k, c]
+    Linear     [out, in]         -> [in, out]        (ONNX Gemm B is [out, in] when transB=1)
+"""
+import argparse
+import io
+import collections
+import itertools
+import math
+import operator
+import os
+import pickle
+import struct
+import sys
+import tempfile
+import time
+import zipfile
+from array import array
+
+try:
+    import numpy as _np
+except ImportError:  # numpy is optional: only the checksum uses it
+    _np = None
+
+EXPORTER = "emoti tools/export.py 1"
+MAGIC = b"EMOTIMDL"
+VERSION = 1
+ALIGN = 64
+HEADER = struct.Struct("<8sIIQQQQIIQ")
+MASK32 = 0xFFFFFFFF
+BN_EPS = 1e-3
+
+AFFECTNET8 = ("Anger", "Contempt", "Disgust", "Fear", "Happiness", "Neutral", "Sadness", "Surprise")
+MEAN = (0.485, 0.456, 0.406)
+STD = (0.229, 0.224, 0.225)
+
+
+class ExportError(Exception):
+    """A problem with an input or output file; `path` names the file when it is not the input."""
+
+    def __init__(self, message, path=None):
+        super().__init__(message)
+        self.path = path
+
+
+class ContainerError(ExportError):
+    """An .emoti file that does not follow weights/FORMAT.md."""
+
+
+# ---------------------------------------------------------------------------------------
+# The architecture: timm tf_efficientnet_b0 / b2
+# ---------------------------------------------------------------------------------------
+
+# B0 stages: (repeats, kernel, stride, expand ratio, output channels); stage 0 holds
+# depthwise-separable blocks, the others inverted residuals.
+B0_STAGES = ((1, 3, 1, 1, 16), (2, 3, 2, 6, 24), (2, 5, 2, 6, 40), (3, 3, 2, 6, 80),
+             (3, 5, 1, 6, 112), (4, 5, 2, 6, 192), (1, 3, 1, 6, 320))
+Arch = collections.namedtuple("Arch", "name width depth size")
+ARCHS = (Arch("tf_efficientnet_b0", 1.0, 1.0, 224), Arch("tf_efficientnet_b2", 1.1, 1.2, 260))
+
+Block = collections.namedtuple("Block", "stage kind kernel stride cin mid cout se skip")
+Spec = collections.namedtuple("Spec", "arch stem features blocks layers")
+# One conv of the network. role: 'full' (stem), 'pw' (1x1), 'dw' (depthwise); pt_conv and
+# pt_bn are the timm state-dict prefixes (pt_bn None: the conv has its own bias, no BN).
+Layer = collections.namedtuple("Layer", "name role shape stride pt_conv pt_bn")
+
+
+def round_channels(channels, width):
+    """timm's channel rounding: multiple of 8, nearest, never 10% below the target."""
+    if width == 1.0:
+        return channels
+    target = channels * width
+    rounded = max(8, int(target + 4) // 8 * 8)
+    return rounded + 8 if rounded < 0.9 * target else rounded
+
+
+def build_spec(arch):
+    """Blocks and convs, in execution order, of one EfficientNet variant."""
+    stem = round_channels(32, arch.width)
+    blocks, cin = [], stem
+    for stage, (repeats, kernel, stride, expand, channels) in enumerate(B0_STAGES):
+        cout = round_channels(channels, arch.width)
+        for j in range(math.ceil(repeats * arch.depth)):
+            s = stride if j == 0 else 1
+            blocks.append(Block(stage, 0 if stage == 0 else 1, kernel, s, cin, cin * expand,
+                                cout, cin // 4, int(s == 1 and cin == cout)))
+            cin = cout
+    features = round_channels(1280, arch.width)
+    return Spec(arch, stem, features, blocks, _layers(stem, features, blocks))
+
+
+def _layers(stem, features, blocks):
+    layers = [Layer("stem", "full", (stem, 3, 3, 3), 2, "conv_stem", "bn1")]
+    index_in_stage = collections.Counter()
+    for i, b in enumerate(blocks):
+        p = "blocks.%d.%d." % (b.stage, index_in_stage[b.stage])
+        index_in_stage[b.stage] += 1
+        if b.kind == 1:
+            layers.append(Layer("b%d.exp" % i, "pw", (b.mid, b.cin, 1, 1), 1, p + "conv_pw", p + "bn1"))
+            dw_bn, proj_conv, proj_bn = p + "bn2", p + "conv_pwl", p + "bn3"
+        else:
+            dw_bn, proj_conv, proj_bn = p + "bn1", p + "conv_pw", p + "bn2"
+        layers += [
+            Layer("b%d.dw" % i, "dw", (b.mid, 1, b.kernel, b.kernel), b.stride, p + "conv_dw", dw_bn),
+            Layer("b%d.se1" % i, "pw", (b.se, b.mid, 1, 1), 1, p + "se.conv_reduce", None),
+            Layer("b%d.se2" % i, "pw", (b.mid, b.se, 1, 1), 1, p + "se.conv_expand", None),
+            Layer("b%d.proj" % i, "pw", (b.cout, b.mid, 1, 1), 1, proj_conv, proj_bn),
+        ]
+    layers.append(Layer("head", "pw", (features, blocks[-1].cout, 1, 1), 1, "conv_head", "bn2"))
+    return layers
+
+
+SPECS = tuple(build_spec(a) for a in ARCHS)
+
+
+def output_layout(count, labels):
+    """(logits, valence index, arousal index, labels) for a classifier with `count` outputs."""
+    if count not in (7, 8, 10):
+        raise ExportError("the classifier has %d outputs; expected 7, 8 or 10 (8 logits + valence + arousal)"
+                          % count)
+    logits = 8 if count == 10 else count
+    default = [n for n in AFFECTNET8 if count != 7 or n != "Contempt"]
+    if labels is not None and len(labels) != logits:
+        raise ExportError("--labels gives %d names but the model has %d class outputs" % (len(labels), logits))
+    va = (8, 9) if count == 10 else (-1, -1)
+    return logits, va[0], va[1], list(labels) if labels is not None else default
+
+
+# ---------------------------------------------------------------------------------------
+# Reader 1+2: torch zip checkpoints (whole pickled model or state dict)
+# ---------------------------------------------------------------------------------------
+
+# torch storage class -> dtype of its elements
+STORAGE_DTYPES = {
+    "FloatStorage": "float32", "DoubleStorage": "float64", "HalfStorage": "float16",
+    "BFloat16Storage": "bfloat16", "LongStorage": "int64", "IntStorage": "int32",
+    "ShortStorage": "int16", "CharStorage": "int8", "ByteStorage": "uint8",
+    "BoolStorage": "bool", "UntypedStorage": "uint8",
+}
+SAFE_BUILTINS = {"set": set, "frozenset": frozenset, "list": list, "dict": dict, "tuple": tuple,
+                 "int": int, "float": float, "bool": bool, "str": str, "bytes": bytes,
+                 "bytearray": bytearray, "complex": complex, "slice": slice}
+
+
+class Stub:
+    """Inert stand-in for any class named in the pickle; keeps the pickled attributes."""
+    qualname = "?"
+
+    def __init__(self, *args, **kwargs):
+        pass  # called by REDUCE with the pickled arguments, which no stub needs
+
+    def __setstate__(self, state):
+        parts = state if isinstance(state, tuple) else (state,)
+        for part in parts:
+            if isinstance(part, dict):
+                self.__dict__.update(part)
+            elif part is not None:
+                self.__dict__["_state"] = part
+
+
+class StorageType:
+    """torch.FloatStorage and friends, as named in a persistent id."""
+
+    def __init__(self, name):
+        self.name = name
+        self.dtype = STORAGE_DTYPES.get(name, name)
+
+
+class Storage:
+    """One raw storage file of the zip, read on first use."""
+
+    def __init__(self, archive, member, stype):
+        self.archive, self.member, self.dtype = archive, member, stype.dtype
+        self._floats = None
+
+    def floats(self):
+        if self._floats is None:
+            try:
+                raw = self.archive.zip.read(self.member)
+            except KeyError:
+                raise ExportError("storage %s is missing from the archive" % self.member)
+            except (zipfile.BadZipFile, OSError, EOFError, ValueError) as e:
+                raise ExportError("cannot read %s: %s" % (self.member, e))
+            if len(raw) % 4:
+                raise ExportError("storage %s has %d bytes, not a whole number of float32" % (self.member, len(raw)))
+            values = array("f")
+            values.frombytes(raw)
+            if self.archive.byteorder != sys.byteorder:
+                values.byteswap()
+            self._floats = values
+        return self._floats
+
+
+class TensorRef:
+    """A tensor as the pickle describes it: a view (offset, size, stride) of a storage."""
+
+    def __init__(self, storage, offset, size, stride):
+        self.storage, self.offset, self.size, self.stride = storage, offset, tuple(size), tuple(stride)
+
+
+def _rebuild_tensor_v2(storage, storage_offset, size, stride, *_ignored):
+    if not isinstance(storage, Storage):
+        raise pickle.UnpicklingError("tensor without a storage")
+    return TensorRef(storage, storage_offset, size, stride)
+
+
+def _rebuild_parameter(data, *_ignored):
+    return data
+
+
+def _rebuild_from_type_v2(func, _new_type, args, _state):
+    return func(*args)
+
+
+REBUILDERS = {
+    ("torch._utils", "_rebuild_tensor_v2"): _rebuild_tensor_v2,
+    ("torch._utils", "_rebuild_parameter"): _rebuild_parameter,
+    ("torch._utils", "_rebuild_parameter_with_state"): _rebuild_parameter,
+    ("torch._tensor", "_rebuild_from_type_v2"): _rebuild_from_type_v2,
+    ("collections", "OrderedDict"): collections.OrderedDict,
+    ("torch", "Size"): tuple,
+}
+
+
+class TorchUnpickler(pickle.Unpickler):
+    """Unpickles torch's data.pkl without torch: classes become stubs, tensors TensorRefs."""
+
+    def __init__(self, file, archive):
+        super().__init__(file)
+        self.archive = archive
+        self.storages = {}
+        self.stubs = {}
+
+    def find_class(self, module, name):
+        if (module, name) in REBUILDERS:
+            return REBUILDERS[(module, name)]
+        if module in ("builtins", "__builtin__") and name in SAFE_BUILTINS:
+            return SAFE_BUILTINS[name]
+        if module in ("torch", "torch.storage") and name.endswith("Storage"):
+            return StorageType(name)
+        key = module + "." + name
+        if key not in self.stubs:
+            self.stubs[key] = type(name, (Stub,), {"qualname": key})
+        return self.stubs[key]
+
+    def persistent_load(self, pid):
+        if not (isinstance(pid, tuple) and len(pid) >= 5 and pid[0] == "storage"
+                and isinstance(pid[1], StorageType)):
+            raise pickle.UnpicklingError("unsupported persistent id %r" % (pid[:2],))
+        key = str(pid[2])
+        if key not in self.storages:
+            self.storages[key] = Storage(self.archive, self.archive.prefix + "data/" + key, pid[1])
+        return self.storages[key]
+
+
+class TorchArchive:
+    """The zip of torch.save: `<prefix>/data.pkl`, `<prefix>/data/<key>`, `<prefix>/byteorder`."""
+
+    def __init__(self, path):
+        try:
+            self.zip = zipfile.ZipFile(path)
+        except (zipfile.BadZipFile, EOFError, ValueError) as e:
+            raise ExportError("not a readable zip archive (truncated or damaged?): %s" % e)
+        pickles = [n for n in self.zip.namelist() if n.endswith("data.pkl") and n.count("/") == 1]
+        if len(pickles) != 1:
+            raise ExportError("zip archive without a single <name>/data.pkl: not a torch.save checkpoint")
+        self.prefix = pickles[0][:-len("data.pkl")]
+        self.byteorder = "little"
+        if self.prefix + "byteorder" in self.zip.namelist():
+            self.byteorder = self._read(self.prefix + "byteorder").decode("ascii", "replace").strip()
+            if self.byteorder not in ("little", "big"):
+                raise ExportError("unknown byteorder %r" % self.byteorder)
+
+    def _read(self, member):
+        try:
+            return self.zip.read(member)
+        except (zipfile.BadZipFile, OSError, EOFError, ValueError) as e:
+            raise ExportError("cannot read %s: %s" % (member, e))
+
+    def load(self):
+        data = self._read(self.prefix + "data.pkl")
+        try:
+            return TorchUnpickler(io.BytesIO(data), self).load()
+        except ExportError:
+            raise
+        except Exception as e:  # any malformed pickle: UnpicklingError, EOFError, TypeError, ...
+            raise ExportError("cannot unpickle %sdata.pkl: %s: %s" % (self.prefix, type(e).__name__, e))
+
+
+def _is_module(obj):
+    return isinstance(obj, Stub) and isinstance(obj.__dict__.get("_modules"), dict)
+
+
+def _walk_module(module, prefix, state, modules, depth=0):
+    """state_dict() of a stubbed nn.Module: parameters, persistent buffers, then children."""
+    if depth > 64:
+        raise ExportError("module tree nested too deeply")
+    attrs = module.__dict__
+    modules[prefix[:-1]] = module
+    for name, tensor in (attrs.get("_parameters") or {}).items():
+        if tensor is not None:
+            state[prefix + name] = tensor
+    skip = attrs.get("_non_persistent_buffers_set") or ()
+    for name, tensor in (attrs.get("_buffers") or {}).items():
+        if tensor is not None and name not in skip:
+            state[prefix + name] = tensor
+    for name, child in attrs["_modules"].items():
+        if child is not None:
+            if not _is_module(child):
+                raise ExportError("%s%s is not a module" % (prefix, name))
+            _walk_module(child, prefix + name + ".", state, modules, depth + 1)
+
+
+def _find_state(obj, depth=0):
+    """(state dict, modules by prefix) from a pickled model or a (nested) state dict."""
+    if _is_module(obj):
+        state, modules = collections.OrderedDict(), {}
+        _walk_module(obj, "", state, modules)
+        return state, modules
+    if isinstance(obj, dict):
+        if obj and all(isinstance(v, TensorRef) for v in obj.values()):
+            return _strip_prefix(obj), {}
+        for key in ("state_dict", "model_state_dict", "model", "net"):
+            if depth < 2 and key in obj:
+                return _find_state(obj[key], depth + 1)
+    kind = type(obj).qualname if isinstance(obj, Stub) else type(obj).__name__
+    raise ExportError("the checkpoint holds a %s, not a model or a state dict of tensors" % kind)
+
+
+def _strip_prefix(state):
+    names = list(state)
+    if all(n.startswith("module.") for n in names):
+        return collections.OrderedDict((n[len("module."):], state[n]) for n in names)
+    return collections.OrderedDict(state)
+
+
+def tensor_values(tensor, name):
+    """The float32 values of a TensorRef in row-major order (array('f'))."""
+    if not isinstance(tensor, TensorRef):
+        raise ExportError("%s is not a tensor" % name)
+    if tensor.storage.dtype != "float32":
+        raise ExportError("%s is %s; only float32 checkpoints are supported" % (name, tensor.storage.dtype))
+    data = tensor.storage.floats()
+    size, stride, offset = tensor.size, tensor.stride, tensor.offset
+    count = math.prod(size)
+    if (len(stride) != len(size) or not isinstance(offset, int) or offset < 0
+            or any(s < 0 for s in stride)
+            or offset + sum((n - 1) * s for n, s in zip(size, stride)) >= len(data)):
+        raise ExportError("%s: view (offset %r, size %r, stride %r) lies outside its storage of %d floats"
+                          % (name, offset, size, stride, len(data)))
+    if _contiguous(size, stride):
+        return data[offset:offset + count]
+    index = [offset]
+    for n, s in zip(size, stride):
+        index = [i + k * s for i in index for k in range(n)]
+    return array("f", map(data.__getitem__, index))
+
+
+def _contiguous(size, stride):
+    expected = 1
+    for n, s in zip(reversed(size), reversed(stride)):
+        if n != 1 and s != expected:
+            return False
+        expected *= n
+    return True
+
+
+def load_state(path):
+    """(state dict {name: TensorRef}, modules {prefix: stub}) of a torch zip checkpoint."""
+    return _find_state(TorchArchive(path).load())
+
+
+def read_torch(path):
+    """Reads a torch zip checkpoint; returns the parameters ready for the container."""
+    state, modules = load_state(path)
+    spec = _detect_from_state(state)
+    _check_state_keys(state, spec)
+    if modules:
+        _check_module_geometry(spec, modules)
+    eps_seen = set()
+    params = collections.OrderedDict()
+    for layer in spec.layers:
+        weight = tensor_values(state[layer.pt_conv + ".weight"], layer.pt_conv + ".weight")
+        bias_key = layer.pt_conv + ".bias"
+        bias = tensor_values(state[bias_key], bias_key) if bias_key in state else None
+        if layer.pt_bn is not None:
+            eps = _bn_eps(modules.get(layer.pt_bn))
+            eps_seen.add(eps)
+            bn = [tensor_values(state[layer.pt_bn + "." + k], layer.pt_bn + "." + k)
+                  for k in ("weight", "bias", "running_mean", "running_var")]
+            scale, bias = fold_batchnorm(bias, *bn, eps=eps, name=layer.pt_bn)
+        else:
+            scale = None
+        params[layer.name] = (layer, weight, scale, bias)
+    if len(eps_seen) != 1:
+        raise ExportError("BatchNorm layers use different eps values %s" % sorted(eps_seen))
+    fc = "classifier.0" if "classifier.0.weight" in state else "classifier"
+    weight = tensor_values(state[fc + ".weight"], fc + ".weight")
+    bias = tensor_values(state[fc + ".bias"], fc + ".bias")
+    return spec, params, (state[fc + ".weight"].size, weight, bias), eps_seen.pop()
+
+
+def _shape(tensor):
+    return tensor.size if isinstance(tensor, TensorRef) else None
+
+
+def _detect_from_state(state):
+    if "conv_stem.weight" not in state:
+        some = ", ".join(list(state)[:3])
+        raise ExportError("not an EfficientNet checkpoint: no conv_stem.weight (it has %s, ...)" % some)
+    n_blocks = len({".".join(k.split(".")[:3]) for k in state if k.startswith("blocks.")})
+    for spec in SPECS:
+        if len(spec.blocks) == n_blocks:
+            return spec
+    raise ExportError("EfficientNet with %d blocks; only %s" % (n_blocks, _known_archs()))
+
+
+def _known_archs():
+    return " and ".join("%s (%d blocks)" % (s.arch.name, len(s.blocks)) for s in SPECS)
+
+
+def _check_state_keys(state, spec):
+    """Every tensor the architecture needs, with its exact shape, and nothing else."""
+    expected = {}
+    for layer in spec.layers:
+        out = layer.shape[0]
+        expected[layer.pt_conv + ".weight"] = layer.shape
+        if layer.pt_bn is None:
+            expected[layer.pt_conv + ".bias"] = (out,)
+        else:
+            for k in ("weight", "bias", "running_mean", "running_var"):
+                expected[layer.pt_bn + "." + k] = (out,)
+    fc = "classifier.0" if "classifier.0.weight" in state else "classifier"
+    if fc + ".weight" not in state:
+        raise ExportError("no classifier.0.weight or classifier.weight (not a %s checkpoint?)" % spec.arch.name)
+    fc_shape = _shape(state[fc + ".weight"])
+    if fc_shape is None or len(fc_shape) != 2 or fc_shape[1] != spec.features:
+        raise ExportError("%s.weight has shape %s; expected [outputs, %d] for %s"
+                          % (fc, _fmt(fc_shape), spec.features, spec.arch.name))
+    expected[fc + ".weight"] = fc_shape
+    expected[fc + ".bias"] = fc_shape[:1]
+    for key, shape in expected.items():
+        if key not in state:
+            raise ExportError("%s is missing (not a %s checkpoint?)" % (key, spec.arch.name))
+        if _shape(state[key]) != tuple(shape):
+            raise ExportError("%s has shape %s; %s expects %s"
+                              % (key, _fmt(_shape(state[key])), spec.arch.name, _fmt(shape)))
+    optional = {layer.pt_conv + ".bias" for layer in spec.layers if layer.pt_bn is not None}
+    for key in state:
+        if key in optional:
+            if _shape(state[key]) != expected[key.rsplit(".", 1)[0] + ".weight"][:1]:
+                raise ExportError("%s has shape %s" % (key, _fmt(_shape(state[key]))))
+        elif key not in expected and not key.endswith(".num_batches_tracked"):
+            raise ExportError("unexpected tensor %s: not part of %s" % (key, spec.arch.name))
+
+
+def _fmt(shape):
+    return "[%s]" % ", ".join(map(str, shape)) if shape is not None else "(not a tensor)"
+
+
+def _check_module_geometry(spec, modules):
+    """A whole pickled model also tells stride and padding: they must be TF-style."""
+    for layer in spec.layers:
+        conv = modules.get(layer.pt_conv)
+        if conv is None:
+            continue
+        attrs, k = conv.__dict__, layer.shape[2]
+        stride = _pair(attrs.get("stride"))
+        if stride is not None and stride != (layer.stride, layer.stride):
+            raise ExportError("%s has stride %s; %s uses %d" % (layer.pt_conv, stride, spec.arch.name, layer.stride))
+        same = "Same" in type(conv).qualname
+        padding = attrs.get("padding")
+        if layer.stride == 2 and not same:
+            raise ExportError("%s is a %s with padding %s, not TF 'SAME' padding (a non-tf_ EfficientNet?)"
+                              % (layer.pt_conv, type(conv).qualname, padding))
+        if layer.stride == 1 and not same and padding not in (None, "same") and _pair(padding) != (k // 2, k // 2):
+            raise ExportError("%s has padding %s; expected %s" % (layer.pt_conv, padding, (k // 2, k // 2)))
+
+
+def _pair(value):
+    """A conv attribute (int or 2-sequence) as a tuple, None when absent."""
+    if value is None or isinstance(value, tuple):
+        return value
+    return tuple(value) if isinstance(value, list) else (value, value)
+
+
+def _bn_eps(module):
+    eps = module.__dict__.get("eps") if module is not None else None
+    return float(eps) if isinstance(eps, (int, float)) else BN_EPS
+
+
+def fold_batchnorm(bias, gamma, beta, mean, var, eps, name):
+    """BatchNorm after a conv as (per-output weight scale, new bias), in float64:
+    gamma * (conv(x) + bias - mean) / sqrt(var + eps) + beta = scale * conv(x) + new bias.
+    The weights are multiplied by the scale when they are written (to_container_layout)."""
+    scale, new_bias = [], []
+    for o in range(len(gamma)):
+        if not var[o] + eps > 0:
+            raise ExportError("%s.running_var[%d] = %r is not positive" % (name, o, var[o]))
+        s = gamma[o] / math.sqrt(var[o] + eps)
+        b = beta[o] - mean[o] * s
+        scale.append(s)
+        new_bias.append(b + bias[o] * s if bias is not None else b)
+    return scale, new_bias
+
+
+# ---------------------------------------------------------------------------------------
+# Reader 3: ONNX (protobuf wire format)
+# ---------------------------------------------------------------------------------------
+
+ONNX_FLOAT = 1
+# Ops of the EfficientNet graph: network ops, then the shape arithmetic of TF SAME padding.
+ONNX_OPS = frozenset((
+    "Conv", "Sigmoid", "Mul", "ReduceMean", "Add", "GlobalAveragePool", "Flatten", "Gemm", "MatMul",
+    "Pad", "Shape", "Gather", "Cast", "Div", "Ceil", "Sub", "Clip", "Concat", "ConstantOfShape",
+    "Slice", "Transpose", "Reshape", "Constant", "Unsqueeze",
+))
+
+
+class ProtoError(ValueError):
+    pass
+
+
+def _varint(buf, pos):
+    result = shift = 0
+    while True:
+        if pos >= len(buf):
+            raise ProtoError("truncated varint")
+        byte = buf[pos]
+        pos += 1
+        result |= (byte & 0x7F) << shift
+        if byte < 0x80:
+            return result, pos
+        shift += 7
+        if shift > 63:
+            raise ProtoError("varint too long")
+
+
+def _fields(buf):
+    """(field number, wire type, value) of a protobuf message; value is an int or a memoryview."""
+    pos, end = 0, len(buf)
+    while pos < end:
+        key, pos = _varint(buf, pos)
+        number, wire = key >> 3, key & 7
+        if wire == 0:
+            value, pos = _varint(buf, pos)
+        elif wire in (1, 2, 5):
+            if wire == 2:
+                size, pos = _varint(buf, pos)
+            else:
+                size = 8 if wire == 1 else 4
+            if pos + size > end:
+                raise ProtoError("field %d runs past the end of its message (truncated file?)" % number)
+            value, pos = buf[pos:pos + size], pos + size
+        else:
+            raise ProtoError("invalid wire type %d" % wire)
+        if number == 0:
+            raise ProtoError("invalid field number 0")
+        yield number, wire, value
+
+
+def _signed(v):
+    return v - (1 << 64) if v >= 1 << 63 else v
+
+
+def _ints(wire, value):
+    if wire == 0:
+        return [_signed(value)]
+    if wire != 2:
+        raise ProtoError("bad encoding of an integer field")
+    out, pos = [], 0
+    while pos < len(value):
+        v, pos = _varint(value, pos)
+        out.append(_signed(v))
+    return out
+
+
+def _floats(wire, value):
+    if wire not in (2, 5) or len(value) % 4:
+        raise ProtoError("bad encoding of a float field")
+    out = array("f")
+    out.frombytes(value)
+    if sys.byteorder == "big":
+        out.byteswap()
+    return out
+
+
+def _text(wire, value):
+    if wire != 2:
+        raise ProtoError("bad encoding of a string field")
+    return bytes(value).decode("utf-8", "replace")
+
+
+class OnnxTensor:
+    def __init__(self, buf):
+        self.name, self.dims, self.dtype, self.raw = "", [], 0, None
+        self.float_data, self.external = array("f"), False
+        for number, wire, value in _fields(buf):
+            if number == 1:
+                self.dims += _ints(wire, value)
+            elif number == 2:
+                self.dtype = value
+            elif number == 4:
+                self.float_data += _floats(wire, value)
+            elif number == 8:
+                self.name = _text(wire, value)
+            elif number == 9:
+                self.raw = value
+            elif number == 13 or (number == 14 and value == 1):
+                self.external = True
+
+    def values(self, what):
+        """The float32 data, row-major (array('f'))."""
+        if self.external:
+            raise ExportError("%s: tensor %s keeps its data in an external file; not supported" % (what, self.name))
+        if self.dtype != ONNX_FLOAT:
+            raise ExportError("%s: tensor %s has ONNX data type %d; only float32 is supported"
+                              % (what, self.name, self.dtype))
+        count = math.prod(self.dims)
+        if self.raw is not None:
+            data = _floats(2, self.raw) if len(self.raw) % 4 == 0 else None
+        else:
+            data = self.float_data
+        if data is None or len(data) != count:
+            raise ExportError("%s: tensor %s holds the wrong amount of data for shape %s"
+                              % (what, self.name, _fmt(self.dims)))
+        return data
+
+
+class OnnxNode:
+    def __init__(self, buf):
+        self.inputs, self.outputs, self.op, self.domain, self.name, self.attrs = [], [], "", "", "", {}
+        for number, wire, value in _fields(buf):
+            if number == 1:
+                self.inputs.append(_text(wire, value))
+            elif number == 2:
+                self.outputs.append(_text(wire, value))
+            elif number == 3:
+                self.name = _text(wire, value)
+            elif number == 4:
+                self.op = _text(wire, value)
+            elif number == 5:
+                name, attr = _attribute(value)
+                self.attrs[name] = attr
+            elif number == 7:
+                self.domain = _text(wire, value)
+
+    def label(self):
+        return "%s node %s" % (self.op, self.name or self.outputs[:1])
+
+
+def _attribute(buf):
+    """(name, value) of an AttributeProto: float, int, bytes, tensor, float list or int list."""
+    name, kind, found = "", 0, {}
+    for number, wire, value in _fields(buf):
+        if number == 1:
+            name = _text(wire, value)
+        elif number == 20:
+            kind = value
+        elif number == 2:
+            found[1] = struct.unpack("<f", value)[0]
+        elif number == 3:
+            found[2] = _signed(value)
+        elif number == 4:
+            found[3] = bytes(value)
+        elif number == 5:
+            found[4] = OnnxTensor(value)
+        elif number == 7:
+            found.setdefault(6, array("f")).extend(_floats(wire, value))
+        elif number == 8:
+            found.setdefault(7, []).extend(_ints(wire, value))
+    if kind == 0 and len(found) == 1:  # very old files leave the type out
+        kind = next(iter(found))
+    return name, found.get(kind, [] if kind in (6, 7) else None)
+
+
+class OnnxGraph:
+    """Nodes in graph order, constant tensors by name (initializers and Constant nodes),
+    graph output names, and the node producing each value."""
+
+    def __init__(self, data):
+        graph = None
+        for number, wire, value in _fields(memoryview(data)):
+            if number == 7 and wire == 2:
+                graph = value
+        if graph is None:
+            raise ProtoError("no graph")
+        self.nodes, self.consts, self.outputs = [], {}, []
+        for number, wire, value in _fields(graph):
+            if number == 1:
+                self.nodes.append(OnnxNode(value))
+            elif number == 5:
+                tensor = OnnxTensor(value)
+                self.consts[tensor.name] = tensor
+            elif number == 12:
+                self.outputs += [_text(w, v) for n, w, v in _fields(value) if n == 1]
+        self.producer = {}
+        for node in self.nodes:
+            for out in node.outputs:
+                self.producer[out] = node
+            if node.op == "Constant" and isinstance(node.attrs.get("value"), OnnxTensor):
+                self.consts[node.outputs[0]] = node.attrs["value"]
+
+    def const(self, name, what):
+        if name not in self.consts:
+            raise ExportError("%s: input %s is not a constant (initializer or Constant node)" % (what, name))
+        return self.consts[name]
+
+    def producer_op(self, name):
+        node = self.producer.get(name)
+        return node.op if node is not None else None
+
+
+def read_onnx(data):
+    """Reads an ONNX model's bytes; returns the parameters ready for the container."""
+    try:
+        graph = OnnxGraph(data)
+    except ProtoError as e:
+        raise ExportError("not a PyTorch checkpoint (zip) or a readable ONNX model: %s" % e)
+    if not graph.nodes:
+        raise ExportError("ONNX graph without nodes")
+    for node in graph.nodes:
+        if node.domain not in ("", "ai.onnx") or node.op not in ONNX_OPS:
+            op = node.op if node.domain in ("", "ai.onnx") else node.domain + "::" + node.op
+            raise ExportError("unsupported ONNX op %s (%s): not part of an EfficientNet graph" % (op, node.label()))
+    convs = [n for n in graph.nodes if n.op == "Conv"]
+    spec = next((s for s in SPECS if len(s.layers) == len(convs)), None)
+    if spec is None:
+        raise ExportError("%d Conv nodes; %s" % (len(convs), " and ".join(
+            "%s has %d" % (s.arch.name, len(s.layers)) for s in SPECS)))
+    params = collections.OrderedDict()
+    for i, (layer, node) in enumerate(zip(spec.layers, convs)):
+        weight, bias = _onnx_conv(graph, node, layer, spec)
+        params[layer.name] = (layer, weight, None, bias)
+        if layer.name.endswith(".proj"):
+            _check_residual(graph, spec.blocks[int(layer.name[1:].split(".")[0])], convs[i + 1])
+    return spec, params, _onnx_classifier(graph, spec), BN_EPS
+
+
+def _check_residual(graph, block, next_conv):
+    """The conv after a block reads the residual Add exactly when the block has a skip."""
+    want = "Add" if block.skip else "Conv"
+    got = graph.producer_op(next_conv.inputs[0])
+    if got != want:
+        raise ExportError("%s reads the output of %s; expected %s (block in %d -> out %d, stride %d)"
+                          % (next_conv.label(), got, want, block.cin, block.cout, block.stride))
+
+
+def _onnx_conv(graph, node, layer, spec):
+    """(weight, bias) of one Conv node after checking it is the conv `layer` describes."""
+    what = "%s (expected %s)" % (node.label(), layer.name)
+    if len(node.inputs) < 2:
+        raise ExportError("%s has no weight input" % what)
+    w = graph.const(node.inputs[1], what)
+    if tuple(w.dims) != layer.shape:
+        raise ExportError("%s has weight shape %s; %s expects %s"
+                          % (what, _fmt(w.dims), spec.arch.name, _fmt(layer.shape)))
+    k, s = layer.shape[2], layer.stride
+    attrs = node.attrs
+    checks = (
+        ("group", attrs.get("group", 1), layer.shape[0] if layer.role == "dw" else 1),
+        ("strides", list(attrs.get("strides") or [1, 1]), [s, s]),
+        ("dilations", list(attrs.get("dilations") or [1, 1]), [1, 1]),
+        ("kernel_shape", list(attrs.get("kernel_shape") or [k, k]), [k, k]),
+        ("auto_pad", attrs.get("auto_pad") or b"NOTSET", b"NOTSET"),
+        ("pads", list(attrs.get("pads") or [0, 0, 0, 0]), [k // 2] * 4 if s == 1 else [0] * 4),
+    )
+    for attr, got, want in checks:
+        if got != want:
+            raise ExportError("%s has %s=%s; expected %s" % (what, attr, got, want))
+    if s == 2 and graph.producer_op(node.inputs[0]) != "Pad":
+        raise ExportError("%s has stride 2 but no Pad before it (not TF 'SAME' padding)" % what)
+    if layer.name.endswith(".se1") and graph.producer_op(node.inputs[0]) not in ("ReduceMean", "GlobalAveragePool"):
+        raise ExportError("%s should squeeze a pooled input but reads the output of %s"
+                          % (what, graph.producer_op(node.inputs[0])))
+    if len(node.inputs) > 2 and node.inputs[2]:
+        b = graph.const(node.inputs[2], what)
+        if math.prod(b.dims) != layer.shape[0]:
+            raise ExportError("%s has bias shape %s" % (what, _fmt(b.dims)))
+        bias = b.values(what)
+    else:
+        bias = array("f", bytes(4 * layer.shape[0]))
+    return w.values(what), bias
+
+
+def _onnx_classifier(graph, spec):
+    """(shape [out, in], weight, bias) of the Gemm or MatMul + Add producing the graph output."""
+    if len(graph.outputs) != 1 or graph.outputs[0] not in graph.producer:
+        raise ExportError("expected one graph output, found %s" % graph.outputs)
+    node = graph.producer[graph.outputs[0]]
+    what = node.label()
+    if node.op == "Gemm":
+        a = node.attrs
+        if a.get("transA", 0) or a.get("alpha", 1.0) != 1.0 or a.get("beta", 1.0) != 1.0 or len(node.inputs) != 3:
+            raise ExportError("%s: only Gemm with transA=0, alpha=beta=1 and a bias is supported" % what)
+        w, b, trans = graph.const(node.inputs[1], what), graph.const(node.inputs[2], what), a.get("transB", 0)
+    elif node.op == "Add":
+        inner = [graph.producer.get(i) for i in node.inputs]
+        mm = [n for n in inner if n is not None and n.op == "MatMul"]
+        bias_name = [i for i in node.inputs if i in graph.consts]
+        if len(mm) != 1 or len(bias_name) != 1:
+            raise ExportError("%s is not a classifier (MatMul + bias)" % what)
+        w, b, trans = graph.const(mm[0].inputs[1], what), graph.consts[bias_name[0]], 0
+    else:
+        raise ExportError("the graph output comes from %s, not from a Gemm or MatMul + Add classifier" % what)
+    if len(w.dims) != 2:
+        raise ExportError("%s: classifier weight has shape %s" % (what, _fmt(w.dims)))
+    out, inp = w.dims if trans else w.dims[::-1]
+    if inp != spec.features or math.prod(b.dims) != out:
+        raise ExportError("%s: classifier weight %s / bias %s do not fit %d features"
+                          % (what, _fmt(w.dims), _fmt(b.dims), spec.features))
+    weight = w.values(what)
+    if not trans:
+        weight = to_container_layout(weight, (inp, out, 1, 1))  # [in, out] -> [out, in]
+    return (out, inp), weight, b.values(what)
+
+
+# ---------------------------------------------------------------------------------------
+# The container
+# ---------------------------------------------------------------------------------------
+
+def to_container_layout(values, shape, scale=None):
+    """Row-major [O, I, kh, kw] float32 values (array('f')) -> [kh, kw, I, O] as array('f');
+    with `scale`, output channel o is multiplied by scale[o] in float64 first (BatchNorm)."""
+    o, i, kh, kw = shape
+    r = i * kh * kw
+    columns = [values[c::r] for c in range(r)]  # column c = (i, y, x) holds all O outputs
+    order = [ci * kh * kw + y * kw + x for y in range(kh) for x in range(kw) for ci in range(i)]
+    out = array("f")
+    for c in order:
+        if scale is None:
+            out.extend(columns[c])
+        else:
+            out.fromlist(list(map(operator.mul, columns[c], scale)))
+    return out
+
+
+def container_shape(role, shape):
+    o, i, kh, kw = shape
+    return {"full": (kh, kw, i, o), "pw": (i, o), "dw": (kh, kw, o)}[role]
+
+
+def container_tensors(params, fc):
+    """(name, shape, array('f')) in FORMAT.md order: stem, blocks, head, fc."""
+    out = []
+    for layer, weight, scale, bias in params.values():
+        out.append((layer.name + ".w", container_shape(layer.role, layer.shape),
+                    to_container_layout(weight, layer.shape, scale)))
+        out.append((layer.name + ".b", (layer.shape[0],), array("f", bias)))
+    (count, features), weight, bias = fc
+    out.append(("fc.w", (features, count), to_container_layout(weight, (count, features, 1, 1))))
+    out.append(("fc.b", (count,), array("f", bias)))
+    return out
+
+
+def container_meta(spec, count, labels, eps, source):
+    logits, valence, arousal, names = output_layout(count, labels)
+    rows = [v for b in spec.blocks for v in b]
+    return [
+        ("general.arch", "str", "efficientnet"),
+        ("general.name", "str", spec.arch.name),
+        ("general.source", "str", source),
+        ("general.exporter", "str", EXPORTER),
+        ("input.size", "i64", spec.arch.size),
+        ("input.mean", "f32s", MEAN),
+        ("input.std", "f32s", STD),
+        ("input.resize", "str", "pil_bilinear"),
+        ("net.bn_eps", "f64", eps),
+        ("net.stem_channels", "i64", spec.stem),
+        ("net.features", "i64", spec.features),
+        ("net.blocks", "i32s", rows),
+        ("out.count", "i64", count),
+        ("out.logits", "i64", logits),
+        ("out.labels", "strs", names),
+        ("out.valence", "i64", valence),
+        ("out.arousal", "i64", arousal),
+    ]
+
+
+META_TYPES = {"i64": 1, "f64": 2, "str": 3, "i32s": 4, "f32s": 5, "strs": 6}
+
+
+def _u32(n):
+    return struct.pack("<I", n)
+
+
+def _encode_str(text):
+    raw = text.encode("utf-8", "replace")
+    if len(raw) > 65535 or b"\0" in raw:
+        raise ExportError("metadata string %r is too long or holds a NUL byte" % text[:40])
+    return _u32(len(raw)) + raw
+
+
+def encode_meta(items):
+    out = [_u32(len(items))]
+    for key, kind, value in items:
+        out += [_u32(len(key)), key.encode("ascii"), _u32(META_TYPES[kind])]
+        if kind == "i64":
+            out.append(struct.pack("<q", value))
+        elif kind == "f64":
+            out.append(struct.pack("<d", value))
+        elif kind == "str":
+            out.append(_encode_str(value))
+        elif kind == "i32s":
+            out.append(_u32(len(value)) + struct.pack("<%di" % len(value), *value))
+        elif kind == "f32s":
+            out.append(_u32(len(value)) + struct.pack("<%df" % len(value), *value))
+        else:
+            out.append(_u32(len(value)) + b"".join(_encode_str(v) for v in value))
+    return b"".join(out)
+
+
+def _align(n):
+    return -(-n // ALIGN) * ALIGN
+
+
+def checksum(data):
+    """FORMAT.md's Fletcher-style sum of the u32 words, words 14 and 15 taken as 0."""
+    buf = bytearray(data)
+    buf[56:64] = bytes(8)
+    if _np is not None:
+        words = _np.frombuffer(buf, dtype="<u4").astype(_np.uint64)
+        a = int(words.sum())
+        b = int(_np.cumsum(words).sum(dtype=_np.uint64))  # wraps mod 2**64: fine mod 2**32
+    else:
+        words = array("I")
+        assert words.itemsize == 4
+        words.frombytes(buf)
+        if sys.byteorder == "big":
+            words.byteswap()
+        a = sum(words)
+        b = sum(itertools.accumulate(words))
+    return ((b & MASK32) << 32) | (a & MASK32)
+
+
+# A little-endian float32 is NaN or infinite when its exponent bits are all ones:
+# bits 0x7F of byte 3 and bit 0x80 of byte 2.
+_EXP_HIGH = bytes(int(b & 0x7F == 0x7F) for b in range(256))
+_EXP_LOW = bytes(int(b >= 0x80) for b in range(256))
+
+
+def _all_finite(raw):
+    """True when no float32 in `raw` (little-endian) is NaN or infinite; runs at C speed."""
+    high = int.from_bytes(raw[3::4].translate(_EXP_HIGH), "little")
+    low = int.from_bytes(raw[2::4].translate(_EXP_LOW), "little")
+    return high & low == 0
+
+
+def build_container(meta, tensors):
+    """The bytes of a complete container: header, metadata, tensor table, aligned data."""
+    meta_bytes = encode_meta(meta)
+    table_size = sum(4 + len(name) + 8 + 4 * len(shape) + 16 for name, shape, _ in tensors)
+    table_offset = _align(ALIGN + len(meta_bytes))
+    pos = _align(table_offset + table_size)
+    entries, data = [], []
+    for name, shape, values in tensors:
+        if sys.byteorder == "big":
+            values = array("f", values)
+            values.byteswap()
+        raw = values.tobytes()
+        if not _all_finite(raw):
+            raise ExportError("tensor %s holds NaN or infinite values" % name)
+        entries.append(_u32(len(name)) + name.encode("ascii") + _u32(1) + _u32(len(shape))
+                       + struct.pack("<%dI" % len(shape), *shape) + struct.pack("<QQ", pos, len(raw)))
+        data.append((pos, raw))
+        pos = _align(pos + len(raw))
+    buf = bytearray(pos)
+    buf[0:64] = HEADER.pack(MAGIC, VERSION, 64, len(buf), ALIGN, len(meta_bytes),
+                            table_offset, table_size, len(tensors), 0)
+    buf[ALIGN:ALIGN + len(meta_bytes)] = meta_bytes
+    buf[table_offset:table_offset + table_size] = b"".join(entries)
+    for offset, raw in data:
+        buf[offset:offset + len(raw)] = raw
+    buf[56:64] = struct.pack("<Q", checksum(buf))
+    return bytes(buf)
+
+
+def read_container(path):
+    """Validates an .emoti file completely; returns (meta {key: value}, {name: (shape, array('f'))})."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError as e:
+        raise ContainerError(e.strerror or str(e), path)
+    try:
+        return _parse_container(data)
+    except ContainerError as e:
+        e.path = path
+        raise
+    except (struct.error, UnicodeDecodeError, IndexError, ValueError) as e:
+        raise ContainerError("malformed container: %s" % e, path)
+
+
+def _parse_container(data):
+    if len(data) < 64 or data[:8] != MAGIC:
+        raise ContainerError("not an emoti container (bad magic)")
+    (_, version, header_size, file_size, meta_offset, meta_size, table_offset, table_size,
+     n_tensors, stored_sum) = HEADER.unpack_from(data)
+    if version != VERSION or header_size != 64:
+        raise ContainerError("unsupported version %d / header size %d" % (version, header_size))
+    if file_size != len(data) or file_size % ALIGN:
+        raise ContainerError("file_size %d does not match the file (%d bytes) or is not a multiple of 64"
+                             % (file_size, len(data)))
+    if (meta_offset % ALIGN or table_offset % ALIGN or meta_offset < 64
+            or table_offset < meta_offset + meta_size or table_offset + table_size > file_size):
+        raise ContainerError("section offsets out of order or bounds")
+    if not 1 <= n_tensors <= 4096:
+        raise ContainerError("n_tensors %d out of range" % n_tensors)
+    if checksum(data) != stored_sum:
+        raise ContainerError("checksum mismatch (file corrupted)")
+    meta = _parse_meta(data[meta_offset:meta_offset + meta_size])
+    entries = _parse_table(data[table_offset:table_offset + table_size], n_tensors)
+    used = [(0, 64), (meta_offset, meta_offset + meta_size), (table_offset, table_offset + table_size)]
+    tensors = {}
+    for name, shape, offset, nbytes in entries:
+        if offset % ALIGN or offset < table_offset + table_size or offset + nbytes > file_size:
+            raise ContainerError("tensor %s lies outside the data area" % name)
+        values = array("f")
+        values.frombytes(data[offset:offset + nbytes])
+        if sys.byteorder == "big":
+            values.byteswap()
+        tensors[name] = (shape, values)
+        used.append((offset, offset + nbytes))
+    end = 0
+    for start, stop in sorted(used):
+        if start < end:
+            raise ContainerError("sections or tensors overlap at offset %d" % start)
+        if data[end:start].count(0) != start - end:
+            raise ContainerError("non-zero padding at offset %d" % end)
+        end = stop
+    if data[end:].count(0) != len(data) - end:
+        raise ContainerError("non-zero padding at offset %d" % end)
+    return meta, tensors
+
+
+class _Cursor:
+    def __init__(self, data):
+        self.data, self.pos = data, 0
+
+    def take(self, n):
+        if self.pos + n > len(self.data):
+            raise ContainerError("section truncated")
+        self.pos += n
+        return self.data[self.pos - n:self.pos]
+
+    def u32(self):
+        return struct.unpack("<I", self.take(4))[0]
+
+    def text(self, lo, hi):
+        n = self.u32()
+        if not lo <= n <= hi:
+            raise ContainerError("string length %d out of range" % n)
+        raw = self.take(n)
+        if b"\0" in raw:
+            raise ContainerError("string with a NUL byte")
+        return raw.decode("utf-8")
+
+    def done(self):
+        if self.pos != len(self.data):
+            raise ContainerError("section has %d trailing bytes" % (len(self.data) - self.pos))
+
+
+def _parse_meta(section):
+    cur, meta = _Cursor(section), {}
+    for _ in range(cur.u32()):
+        key = cur.text(1, 255)
+        if not all(c in "abcdefghijklmnopqrstuvwxyz0123456789._" for c in key) or key in meta:
+            raise ContainerError("bad or repeated metadata key %r" % key)
+        kind = cur.u32()
+        if kind == 1:
+            meta[key] = struct.unpack("<q", cur.take(8))[0]
+        elif kind == 2:
+            meta[key] = struct.unpack("<d", cur.take(8))[0]
+        elif kind == 3:
+            meta[key] = cur.text(0, 65535)
+        elif kind in (4, 5):
+            n = cur.u32()
+            if n > 65535:
+                raise ContainerError("array %s too long" % key)
+            meta[key] = list(struct.unpack("<%d%s" % (n, "i" if kind == 4 else "f"), cur.take(4 * n)))
+        elif kind == 6:
+            n = cur.u32()
+            if n > 4096:
+                raise ContainerError("string array %s too long" % key)
+            meta[key] = [cur.text(0, 65535) for _ in range(n)]
+        else:
+            raise ContainerError("metadata %s has unknown type %d" % (key, kind))
+    cur.done()
+    return meta
+
+
+def _parse_table(section, n_tensors):
+    cur, entries, names = _Cursor(section), [], set()
+    for _ in range(n_tensors):
+        name = cur.text(1, 255)
+        dtype, ndim = cur.u32(), cur.u32()
+        if name in names or dtype != 1 or not 1 <= ndim <= 4:
+            raise ContainerError("tensor %r: repeated name, dtype %d or ndim %d" % (name, dtype, ndim))
+        shape = struct.unpack("<%dI" % ndim, cur.take(4 * ndim))
+        offset, nbytes = struct.unpack("<QQ", cur.take(16))
+        if min(shape) < 1 or nbytes != 4 * math.prod(shape):
+            raise ContainerError("tensor %s: shape %s does not match %d bytes" % (name, _fmt(shape), nbytes))
+        names.add(name)
+        entries.append((name, shape, offset, nbytes))
+    cur.done()
+    return entries
+
+
+# ---------------------------------------------------------------------------------------
+# Command line
+# ---------------------------------------------------------------------------------------
+
+def convert(path, labels=None):
+    """Reads any supported input; returns the container bytes and a one-line summary."""
+    if os.path.isdir(path):
+        raise ExportError("is a directory, not a model file")
+    try:
+        with open(path, "rb") as f:
+            head = f.read(4)
+            if head == b"PK\x03\x04":
+                data = None
+            elif head[:2] in (b"\x80\x02", b"\x80\x03", b"\x80\x04"):
+                raise ExportError("legacy torch serialization (torch < 1.6) is not supported; "
+                                  "re-save it with a current torch.save")
+            else:
+                data = head + f.read()
+    except OSError as e:
+        raise ExportError(e.strerror or str(e))
+    if data is None:
+        spec, params, fc, eps = read_torch(path)
+    else:
+        spec, params, fc, eps = read_onnx(data)
+    meta = container_meta(spec, fc[0][0], labels, eps, os.path.basename(path))
+    blob = build_container(meta, container_tensors(params, fc))
+    n_params = sum(len(w) + len(b) for _, w, _, b in params.values()) + len(fc[1]) + len(fc[2])
+    summary = "%s, %d blocks, %d outputs, %.2fM parameters" % (spec.arch.name, len(spec.blocks),
+                                                                fc[0][0], n_params / 1e6)
+    return blob, summary
+
+
+def write_atomically(path, blob):
+    """Writes via a temporary file in the same directory, renamed into place on success."""
+    directory = os.path.dirname(os.path.abspath(path))
+    try:
+        fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=directory)
+    except OSError as e:
+        raise ExportError("cannot write: %s" % (e.strerror or e), path)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(blob)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, path)
+    except BaseException as e:  # interrupted or failed: never leave a partial file
+        os.unlink(tmp)
+        if isinstance(e, OSError):
+            raise ExportError("cannot write: %s" % (e.strerror or e), path)
+        raise
+
+
+def show_info(path):
+    meta, tensors = read_container(path)
+    with open(path, "rb") as f:
+        header = HEADER.unpack(f.read(64))
+    print("%s: emoti container v%d, %d bytes, checksum %016x (ok)" % (path, header[1], header[3], header[9]))
+    print("metadata (%d):" % len(meta))
+    for key, value in meta.items():
+        if key == "net.blocks":
+            print("  net.blocks: stage kind kernel stride in mid out se skip")
+            for i in range(0, len(value), 9):
+                print("    b%-3d %s" % (i // 9, " ".join("%5d" % v for v in value[i:i + 9])))
+        else:
+            print("  %s = %r" % (key, value))
+    print("tensors (%d):" % len(tensors))
+    for name, (shape, values) in tensors.items():
+        print("  %-12s %-20s %9d floats" % (name, _fmt(shape), len(values)))
+
+
+def _labels(text):
+    names = [n.strip() for n in text.split(",")]
+    if not all(names) or len(set(names)) != len(names):
+        raise argparse.ArgumentTypeError("labels must be distinct, non-empty and comma-separated")
+    return names
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="export.py", description="Convert EmotiEffNet .pt/.onnx "
+                                     "checkpoints (tf_efficientnet_b0/b2) to the emoti container.")
+    parser.add_argument("input", nargs="?", help="whole-model or state-dict .pt, or .onnx")
+    parser.add_argument("-o", "--output", help="the .emoti file to write")
+    parser.add_argument("--labels", type=_labels, help="class names in output order, comma-separated")
+    parser.add_argument("--info", metavar="FILE.emoti", help="validate and describe a container")
+    args = parser.parse_args(argv)
+    try:
+        if args.info:
+            if args.input or args.output or args.labels:
+                parser.error("--info takes no other arguments")
+            show_info(args.info)
+            return 0
+        if not args.input or not args.output:
+            parser.error("INPUT and -o OUTPUT are required")
+        start = time.perf_counter()
+        try:
+            blob, summary = convert(args.input, args.labels)
+        except ExportError:
+            raise
+        except Exception as e:  # malformed input that slipped past the checks: still one line
+            raise ExportError("unexpected %s: %s" % (type(e).__name__, e))
+        write_atomically(args.output, blob)
+        print("%s -> %s: %s, %d bytes, %.1f s"
+              % (args.input, args.output, summary, len(blob), time.perf_counter() - start))
+        return 0
+    except ExportError as e:
+        print("export: %s: %s" % (e.path or args.input or args.info, e), file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

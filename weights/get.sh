@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# make weights          fetch EmotiEffLib's official models and convert them to weights/*.emoti
+# make weights SRC=DIR  convert the .pt/.onnx files already in DIR (no network)
+set -u
+cd "$(dirname "$0")/.."
+PYTHON=${PYTHON:-python3}
+SRC=${SRC:-}
+BASE=https://github.com/sb-ai-lab/EmotiEffLib/raw/main/models/affectnet_emotions
+NAMES="enet_b0_8_best_vgaf enet_b0_8_best_afew enet_b0_8_va_mtl enet_b2_8 enet_b2_7"
+status=0
+
+convert() { # source file -> weights/<base>.emoti
+    local src=$1 name
+    name=$(basename "${src%.*}")
+    if $PYTHON tools/export.py "$src" -o "weights/$name.emoti"; then
+        echo "weights/$name.emoti  <- $src"
+    else
+        status=1
+    fi
+}
+
+if [ -n "$SRC" ]; then
+    [ -d "$SRC" ] || { echo "weights: $SRC: not a directory" >&2; exit 2; }
+    found=0
+    for f in "$SRC"/*.pt "$SRC"/*.onnx; do
+        [ -f "$f" ] || continue
+        found=1; convert "$f"
+    done
+    [ $found = 1 ] || { echo "weights: no .pt or .onnx files in $SRC" >&2; exit 1; }
+    exit $status
+fi
+
+mkdir -p weights/src
+for n in $NAMES; do
+    dst=weights/src/$n.pt
+    if [ ! -s "$dst" ]; then
+        if ! curl -fsSL --connect-timeout 10 -o "$dst.part" "$BASE/$n.pt"; then
+            rm -f "$dst.part"
+            echo "weights: cannot download $n.pt (offline?). Put the files in a folder and run 'make weights SRC=DIR'." >&2
+            status=1; continue
+        fi
+        mv "$dst.part" "$dst"
+    fi
+    convert "$dst"
+done
+exit $status
