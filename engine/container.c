@@ -88,9 +88,10 @@ static int take_meta_value(cursor *c, emoti_meta *m) {
         return take(c, n, &m->data);
     case META_I32S:
     case META_F32S:
+    case META_F64S:
         if (!take32(c, &n) || n > 65535) return 0;
         m->count = n;
-        return take(c, (size_t)n * 4, &m->data);
+        return take(c, (size_t)n * (m->type == META_F64S ? 8 : 4), &m->data);
     case META_STRS:
         if (!take32(c, &n) || n > 4096) return 0;
         m->count = n;
@@ -305,15 +306,15 @@ emoti_status emoti_meta_i32s(const emoti_container *ct, const char *key, const i
     return st;
 }
 
-emoti_status emoti_meta_f32s(const emoti_container *ct, const char *key, float *out,
+emoti_status emoti_meta_f64s(const emoti_container *ct, const char *key, double *out,
                              uint32_t count) {
     const emoti_meta *m;
-    emoti_status st = find_typed(ct, key, META_F32S, &m);
+    emoti_status st = find_typed(ct, key, META_F64S, &m);
     if (st) return st;
     if (m->count != count)
         return emoti_fail(EMOTI_ERR_FORMAT, "metadata '%s' has %u values, expected %u", key,
                           m->count, count);
-    memcpy(out, m->data, (size_t)count * 4);
+    memcpy(out, m->data, (size_t)count * sizeof *out);
     return EMOTI_OK;
 }
 

@@ -13,7 +13,10 @@
 #define EMOTI_MAX_TENSORS 4096
 #define EMOTI_MAX_DIMS 4
 
-enum { META_I64 = 1, META_F64 = 2, META_STR = 3, META_I32S = 4, META_F32S = 5, META_STRS = 6 };
+enum {
+    META_I64 = 1, META_F64 = 2, META_STR = 3, META_I32S = 4, META_F32S = 5, META_STRS = 6,
+    META_F64S = 7
+};
 
 typedef struct {
     const char *key; /* points into the file: not NUL-terminated */
@@ -56,7 +59,7 @@ emoti_status emoti_meta_str(const emoti_container *c, const char *key, const cha
                             uint32_t *len);
 emoti_status emoti_meta_i32s(const emoti_container *c, const char *key, const int32_t **v,
                              uint32_t *count); /* v may be unaligned: read with memcpy */
-emoti_status emoti_meta_f32s(const emoti_container *c, const char *key, float *out,
+emoti_status emoti_meta_f64s(const emoti_container *c, const char *key, double *out,
                              uint32_t count);
 /* Copies string i of a str array into a malloc'd NUL-terminated string. */
 emoti_status emoti_meta_strs(const emoti_container *c, const char *key, char ***out,

@@ -225,6 +225,7 @@ static void run_block(enet *net, const emoti_kernels *kern, const enet_block *b)
 
 void enet_forward(enet *net, const emoti_kernels *kern, float *outputs, emoti_stage_fn observe,
                   void *user) {
+    if (observe) observe(user, "input", net->input, net->size, net->size, 3);
     /* [S][S][3] -> [S/2][S/2][stem] */
     kern->f32_conv_swish(&net->stem, 3, net->stem_c, net->input, net->stem_w, net->stem_b,
                          net->act_a);

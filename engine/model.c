@@ -70,8 +70,8 @@ static emoti_status read_info(emoti_model *m) {
     in->features = m->net.features;
     in->n_outputs = m->net.n_out;
     in->n_blocks = m->net.n_blocks;
-    emoti_status st = emoti_meta_f32s(&m->c, "input.mean", in->mean, 3);
-    if (!st) st = emoti_meta_f32s(&m->c, "input.std", in->std, 3);
+    emoti_status st = emoti_meta_f64s(&m->c, "input.mean", in->mean, 3);
+    if (!st) st = emoti_meta_f64s(&m->c, "input.std", in->std, 3);
     for (int ch = 0; !st && ch < 3; ch++)
         if (!(in->std[ch] > 0) || !isfinite(in->mean[ch]))
             st = emoti_fail(EMOTI_ERR_FORMAT, "bad input.mean / input.std");
@@ -87,7 +87,7 @@ static emoti_status build(emoti_model *m, const void *buf, size_t size) {
     for (int ch = 0; ch < 3; ch++)
         for (int v = 0; v < 256; v++)
             m->norm_lut[ch][v] =
-                (float)((v / 255.0 - (double)m->info.mean[ch]) / (double)m->info.std[ch]);
+                (float)((v / 255.0 - m->info.mean[ch]) / m->info.std[ch]);
     size_t s = (size_t)m->net.size;
     m->resized = malloc(s * s * 3);
     if (!m->resized) return emoti_fail(EMOTI_ERR_NOMEM, "out of memory");

@@ -50,7 +50,7 @@ typedef struct {
     int arousal_index;      /* output index of arousal, -1 if none */
     int n_blocks;
     const char *const *labels; /* n_logits class names */
-    float mean[3], std[3];
+    double mean[3], std[3];
 } emoti_info;
 
 void emoti_model_info(const emoti_model *model, emoti_info *info);
@@ -74,7 +74,7 @@ emoti_status emoti_run_tensor(emoti_model *model, const float *chw, emoti_result
                               float *embedding);
 
 /* Optional observer of intermediate activations (for tests and debugging): called with the
- * stage name ("stem", "stage0".."stage6", "head"), and the NHWC activation. */
+ * stage name ("input", "stem", "stage0".."stage6", "head"), and the NHWC activation. */
 typedef void (*emoti_stage_fn)(void *user, const char *stage, const float *nhwc, int h, int w,
                                int c);
 void emoti_set_stage_observer(emoti_model *model, emoti_stage_fn fn, void *user);

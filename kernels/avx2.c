@@ -337,95 +337,142 @@ static void interior(int out, int stride, int pad, int k, int size, int *lo, int
     *lo = l, *hi = h;
 }
 
-/* One output row of depthwise for channels [c0, c0 + 8 NV) (the last lane group masked to cn
- * channels when MASKED, then NV = 1): y = Swish(bias + sum over in-range taps of x w), and
- * the row's sums of y for the pool. NV = 4 keeps four independent FMA chains (and Swish
- * evaluations) in flight per pixel: one 9- or 25-deep chain per pixel would be latency-bound.
- * Columns whose taps are all inside use the compile-time K loops, others the bounds-checked
- * ones. Weights come from L1 as FMA memory operands: loads are not the bottleneck. */
-INLINE void dw_row(const int K, const int NV, const int MASKED, const emoti_window *g, int oy,
-                   size_t c, size_t c0, size_t cn, int ox_lo, int ox_hi, const float *x,
-                   const float *w, const float *bias, float *y, __m256 *sum) {
-    const __m256i mk = mask_for(MASKED ? cn : 8);
+/* Depthwise, channel-vectorised: 8 channels per vector (a last partial group masked).
+ *
+ * Per output row, two passes. (1) Taps: for each channel group, pre-activations are written to
+ * y. Interior pixels (every tap inside horizontally) go DW_P = 4 at a time: for each row of
+ * taps, that row's K weight vectors are held in registers and each input column the 4 windows
+ * need is loaded once and multiplied into every window it belongs to (stride 1: P + K - 1
+ * loads for P K FMAs), giving 4 independent FMA chains; pixels near the left and right edges
+ * go one at a time with their taps clipped; rows of taps are clipped at the top and bottom by
+ * the row loop (no padded copies). (2) Swish over the row just written (L1-resident),
+ * accumulating the pool sums: a loop of independent iterations, so Swish runs at its
+ * throughput instead of sitting at the end of each pixel's FMA chain. Rows are processed in
+ * order, so the k input rows a row needs (k w c floats) are reused from L1/L2 by the next. */
+
+#define DW_P 4
+#define DW_MAXK 7
+
+/* Accumulates NP (1..DW_P) windows of compile-time size K and stride S, all taps inside:
+ * xq is window 0's left tap in the first in-range row of taps, wq that row's weights. */
+INLINE void dw_windows(const int K, const int S, const int NP, const int MASKED, __m256i mk,
+                       const float *xq, size_t row, const float *wq, size_t c, int nrows,
+                       __m256 *acc) {
 #define LD(p) (MASKED ? _mm256_maskload_ps((p), mk) : _mm256_loadu_ps(p))
-    const int k = K ? K : g->k, s = g->stride;
-    int ky0, ky1;
-    tap_range(oy, s, g->pad_top, k, g->h, &ky0, &ky1);
-    const int iy0 = oy * s - g->pad_top, rows_full = ky0 == 0 && ky1 == k;
-    const size_t row = (size_t)g->w * c;
-    __m256 b[4];
-    UNROLL for (int v = 0; v < NV; v++) b[v] = LD(bias + c0 + 8 * v);
-    /* rows of taps [ky0, ky1) start at input row iy0 + ky0 */
-    const float *xr = x + (size_t)(iy0 + ky0) * row + c0;
-    const float *wr = w + (size_t)ky0 * k * c + c0;
-    float *yr = y + (size_t)oy * g->ow * c + c0;
-    for (int ox = 0; ox < g->ow; ox++) {
-        const int ix0 = ox * s - g->pad_left;
-        __m256 acc[4];
-        UNROLL for (int v = 0; v < NV; v++) acc[v] = b[v];
-        if (K && rows_full && ox >= ox_lo && ox < ox_hi) {
-            const float *xp = xr + (size_t)ix0 * c;
-            UNROLL for (int ky = 0; ky < K; ky++)
-                UNROLL for (int kx = 0; kx < K; kx++)
-                    UNROLL for (int v = 0; v < NV; v++) {
-                        const size_t o = (size_t)kx * c + 8 * v;
-                        acc[v] = _mm256_fmadd_ps(LD(xp + ky * row + o), LD(wr + (size_t)ky * K * c + o), acc[v]);
-                    }
-        } else if (K && ox >= ox_lo && ox < ox_hi) {
-            const float *xp = xr + (size_t)ix0 * c;
-            for (int ky = ky0; ky < ky1; ky++, xp += row) {
-                const float *wp = wr + (size_t)(ky - ky0) * K * c;
-                UNROLL for (int kx = 0; kx < K; kx++)
-                    UNROLL for (int v = 0; v < NV; v++) {
-                        const size_t o = (size_t)kx * c + 8 * v;
-                        acc[v] = _mm256_fmadd_ps(LD(xp + o), LD(wp + o), acc[v]);
-                    }
+    for (int r = 0; r < nrows; r++, xq += row, wq += (size_t)K * c) {
+        __m256 wv[DW_MAXK];
+        const float *wp = wq;
+        UNROLL for (int kx = 0; kx < K; kx++, wp += c) wv[kx] = LD(wp);
+        const float *xp = xq;
+        UNROLL for (int j = 0; j < (NP - 1) * S + K; j++, xp += c) {
+            __m256 xv = LD(xp);
+            UNROLL for (int p = 0; p < NP; p++) {
+                const int kx = j - p * S;
+                if (kx >= 0 && kx < K) acc[p] = _mm256_fmadd_ps(xv, wv[kx], acc[p]);
             }
-        } else {
-            int kx0, kx1;
-            tap_range(ox, s, g->pad_left, k, g->w, &kx0, &kx1);
-            const float *xp = xr + (ptrdiff_t)(ix0 + kx0) * (ptrdiff_t)c;
-            for (int ky = ky0; ky < ky1; ky++, xp += row) {
-                const float *wp = wr + (size_t)((ky - ky0) * k + kx0) * c;
-                for (int kx = 0; kx < kx1 - kx0; kx++)
-                    UNROLL for (int v = 0; v < NV; v++) {
-                        const size_t o = (size_t)kx * c + 8 * v;
-                        acc[v] = _mm256_fmadd_ps(LD(xp + o), LD(wp + o), acc[v]);
-                    }
-            }
-        }
-        float *yp = yr + (size_t)ox * c;
-        UNROLL for (int v = 0; v < NV; v++) {
-            __m256 o = swish8(acc[v]);
-            if (MASKED) _mm256_maskstore_ps(yp, mk, o);
-            else _mm256_storeu_ps(yp + 8 * v, o);
-            sum[v] = _mm256_add_ps(sum[v], o); /* masked lanes: Swish(0 + 0) = 0 */
         }
     }
 #undef LD
 }
 
-/* Channels [c0, c0 + 8 NV) of the whole output; pool sums per output row in registers. */
-INLINE void dw_channels(const int NV, const int MASKED, const emoti_window *g, size_t c, size_t c0,
-                        size_t cn, int ox_lo, int ox_hi, const float *x, const float *w,
-                        const float *bias, float *y, float *pool_sums) {
-    for (int oy = 0; oy < g->oh; oy++) {
-        __m256 sum[4];
-        UNROLL for (int v = 0; v < NV; v++) sum[v] = _mm256_setzero_ps();
-        if (g->k == 3) dw_row(3, NV, MASKED, g, oy, c, c0, cn, ox_lo, ox_hi, x, w, bias, y, sum);
-        else if (g->k == 5) dw_row(5, NV, MASKED, g, oy, c, c0, cn, ox_lo, ox_hi, x, w, bias, y, sum);
-        else dw_row(0, NV, MASKED, g, oy, c, c0, cn, ox_lo, ox_hi, x, w, bias, y, sum);
-        if (pool_sums)
-            UNROLL for (int v = 0; v < NV; v++) {
-                float *ps = pool_sums + c0 + 8 * v;
-                if (MASKED) {
-                    __m256i mk = mask_for(cn);
-                    _mm256_maskstore_ps(ps, mk, _mm256_add_ps(_mm256_maskload_ps(ps, mk), sum[v]));
-                } else {
-                    _mm256_storeu_ps(ps, _mm256_add_ps(_mm256_loadu_ps(ps), sum[v]));
-                }
-            }
+/* Pass 1 for one channel group [c0, c0 + 8) (masked to cn when MASKED) of one output row:
+ * xr / wr are the first in-range row of taps (input row, weights), yr the output row. */
+INLINE void dw_row_taps(const int K, const int S, const int MASKED, const emoti_window *g,
+                        size_t c, size_t c0, size_t cn, int nrows, int ox_lo, int ox_hi,
+                        const float *xr, const float *wr, const float *bias, float *yr) {
+    const __m256i mk = mask_for(MASKED ? cn : 8);
+#define LD(p) (MASKED ? _mm256_maskload_ps((p), mk) : _mm256_loadu_ps(p))
+#define PUT(p, v) (MASKED ? _mm256_maskstore_ps((p), mk, (v)) : _mm256_storeu_ps((p), (v)))
+    const int k = K ? K : g->k, s = S ? S : g->stride;
+    const size_t row = (size_t)g->w * c;
+    const __m256 b = LD(bias + c0);
+    xr += c0, wr += c0, yr += c0;
+    int ox = 0;
+    if (K) {
+        ox = ox_lo;
+        for (; ox + DW_P <= ox_hi; ox += DW_P) {
+            __m256 acc[DW_P] = {b, b, b, b};
+            dw_windows(K, S, DW_P, MASKED, mk, xr + (size_t)(ox * s - g->pad_left) * c, row, wr,
+                       c, nrows, acc);
+            UNROLL for (int p = 0; p < DW_P; p++) PUT(yr + (size_t)(ox + p) * c, acc[p]);
+        }
+        for (; ox < ox_hi; ox++) {
+            __m256 acc[1] = {b};
+            dw_windows(K, S, 1, MASKED, mk, xr + (size_t)(ox * s - g->pad_left) * c, row, wr, c,
+                       nrows, acc);
+            PUT(yr + (size_t)ox * c, acc[0]);
+        }
     }
+    /* edges (and every pixel when K = 0): one window at a time, taps clipped */
+    for (int e = 0; e < g->ow; e++) {
+        if (K && e == ox_lo) e = ox_hi;
+        if (e >= g->ow) break;
+        int kx0, kx1;
+        tap_range(e, s, g->pad_left, k, g->w, &kx0, &kx1);
+        const float *xq = xr + (size_t)(e * s - g->pad_left + kx0) * c;
+        const float *wq = wr + (size_t)kx0 * c;
+        __m256 a = b;
+        for (int r = 0; r < nrows; r++, xq += row, wq += (size_t)k * c)
+            for (int kx = 0; kx < kx1 - kx0; kx++)
+                a = _mm256_fmadd_ps(LD(xq + (size_t)kx * c), LD(wq + (size_t)kx * c), a);
+        PUT(yr + (size_t)e * c, a);
+    }
+#undef LD
+#undef PUT
+}
+
+/* Pass 2: y = Swish(y) over one output row of ow pixels, + the row's sums into pool_sums. */
+static void dw_row_swish(size_t ow, size_t c, float *yr, float *pool_sums) {
+    size_t c0 = 0;
+    for (; c0 + 16 <= c; c0 += 16) {
+        __m256 s0 = _mm256_setzero_ps(), s1 = s0;
+        float *p = yr + c0;
+        for (size_t i = 0; i < ow; i++, p += c) {
+            __m256 v0 = swish8(_mm256_loadu_ps(p)), v1 = swish8(_mm256_loadu_ps(p + 8));
+            _mm256_storeu_ps(p, v0);
+            _mm256_storeu_ps(p + 8, v1);
+            s0 = _mm256_add_ps(s0, v0), s1 = _mm256_add_ps(s1, v1);
+        }
+        if (pool_sums) {
+            _mm256_storeu_ps(pool_sums + c0, _mm256_add_ps(_mm256_loadu_ps(pool_sums + c0), s0));
+            _mm256_storeu_ps(pool_sums + c0 + 8, _mm256_add_ps(_mm256_loadu_ps(pool_sums + c0 + 8), s1));
+        }
+    }
+    for (; c0 < c; c0 += 8) {
+        __m256i mk = mask_for(c - c0 < 8 ? c - c0 : 8);
+        __m256 s0 = _mm256_setzero_ps();
+        float *p = yr + c0;
+        for (size_t i = 0; i < ow; i++, p += c) {
+            __m256 v = swish8(_mm256_maskload_ps(p, mk));
+            _mm256_maskstore_ps(p, mk, v);
+            s0 = _mm256_add_ps(s0, v); /* masked lanes: Swish(0) = 0 */
+        }
+        if (pool_sums)
+            _mm256_maskstore_ps(pool_sums + c0, mk, _mm256_add_ps(_mm256_maskload_ps(pool_sums + c0, mk), s0));
+    }
+}
+
+static void dw_row(const emoti_window *g, int oy, size_t c, int ox_lo, int ox_hi, const float *x,
+                   const float *w, const float *bias, float *y) {
+    const int k = g->k, s = g->stride;
+    int ky0, ky1;
+    tap_range(oy, s, g->pad_top, k, g->h, &ky0, &ky1);
+    const float *xr = x + (size_t)(oy * s - g->pad_top + ky0) * g->w * c;
+    const float *wr = w + (size_t)ky0 * k * c;
+    float *yr = y + (size_t)oy * g->ow * c;
+    const int nr = ky1 - ky0;
+#define GROUP(MASKED, c0, cn)                                                                            \
+    do {                                                                                                 \
+        if (k == 3 && s == 1) dw_row_taps(3, 1, MASKED, g, c, c0, cn, nr, ox_lo, ox_hi, xr, wr, bias, yr); \
+        else if (k == 3 && s == 2) dw_row_taps(3, 2, MASKED, g, c, c0, cn, nr, ox_lo, ox_hi, xr, wr, bias, yr); \
+        else if (k == 5 && s == 1) dw_row_taps(5, 1, MASKED, g, c, c0, cn, nr, ox_lo, ox_hi, xr, wr, bias, yr); \
+        else if (k == 5 && s == 2) dw_row_taps(5, 2, MASKED, g, c, c0, cn, nr, ox_lo, ox_hi, xr, wr, bias, yr); \
+        else dw_row_taps(0, 0, MASKED, g, c, c0, cn, nr, ox_lo, ox_hi, xr, wr, bias, yr);                \
+    } while (0)
+    size_t c0 = 0;
+    for (; c0 + 8 <= c; c0 += 8) GROUP(0, c0, 8);
+    if (c0 < c) GROUP(1, c0, c - c0);
+#undef GROUP
 }
 
 static void f32_dwconv_swish__avx2(const emoti_window *g, int ci, const float *x, const float *w,
@@ -434,17 +481,11 @@ static void f32_dwconv_swish__avx2(const emoti_window *g, int ci, const float *x
     if (pool_sums) memset(pool_sums, 0, c * sizeof *pool_sums);
     int ox_lo, ox_hi;
     interior(g->ow, g->stride, g->pad_left, g->k, g->w, &ox_lo, &ox_hi);
-    size_t c0 = 0;
-    for (; c0 + 32 <= c; c0 += 32) dw_channels(4, 0, g, c, c0, 32, ox_lo, ox_hi, x, w, bias, y, pool_sums);
-    if (c0 + 16 <= c) {
-        dw_channels(2, 0, g, c, c0, 16, ox_lo, ox_hi, x, w, bias, y, pool_sums);
-        c0 += 16;
+    if (g->k > DW_MAXK) ox_lo = ox_hi = 0; /* no compile-time path: all through the clipped one */
+    for (int oy = 0; oy < g->oh; oy++) {
+        dw_row(g, oy, c, ox_lo, ox_hi, x, w, bias, y);
+        dw_row_swish((size_t)g->ow, c, y + (size_t)oy * g->ow * c, pool_sums);
     }
-    if (c0 + 8 <= c) {
-        dw_channels(1, 0, g, c, c0, 8, ox_lo, ox_hi, x, w, bias, y, pool_sums);
-        c0 += 8;
-    }
-    if (c0 < c) dw_channels(1, 1, g, c, c0, c - c0, ox_lo, ox_hi, x, w, bias, y, pool_sums);
 }
 
 /* ---- stem: dense k x k conv over few input channels ------------------------------------ */

@@ -12,9 +12,10 @@ static int failures;
 static uint8_t *good;
 static size_t good_size;
 
-static uint8_t *aligned_copy(const uint8_t *src, size_t n) {
-    uint8_t *p = aligned_alloc(64, (n + 63) & ~(size_t)63);
-    if (n) memcpy(p, src, n);
+/* A 64-byte aligned copy of the good model with room for extra bytes after it. */
+static uint8_t *aligned_copy(size_t extra) {
+    uint8_t *p = aligned_alloc(64, (good_size + extra + 63) & ~(size_t)63);
+    memcpy(p, good, good_size);
     return p;
 }
 
@@ -55,7 +56,7 @@ static size_t meta_value_offset(const uint8_t *buf, const char *key) {
 }
 
 static void damaged_headers(void) {
-    uint8_t *b = aligned_copy(good, good_size);
+    uint8_t *b = aligned_copy(0);
     size_t cuts[] = {0, 10, 63, 64, 4096, good_size / 2, good_size - 64};
     for (size_t i = 0; i < sizeof cuts / sizeof *cuts; i++) {
         char what[64];
@@ -86,7 +87,7 @@ static void damaged_headers(void) {
 }
 
 static void damaged_tables(void) {
-    uint8_t *b = aligned_copy(good, good_size);
+    uint8_t *b = aligned_copy(0);
     uint64_t to = get64(b + 40);
     uint32_t name_len;
     memcpy(&name_len, b + to, 4);
@@ -126,7 +127,7 @@ static void damaged_tables(void) {
 
 /* Random resealed corruption of the metadata and table: must never crash. */
 static void random_garbling(void) {
-    uint8_t *b = aligned_copy(good, good_size);
+    uint8_t *b = aligned_copy(0);
     uint64_t lo = get64(good + 24), hi = get64(good + 40) + 4096;
     uint32_t seed = 12345;
     int rejected = 0, n = 300;
@@ -151,7 +152,7 @@ static void files(void) {
     CHECK(strstr(emoti_last_error(), "/nonexistent/model.emoti"), "path not named");
     CHECK(emoti_model_open("/tmp", &m) == EMOTI_ERR_IO, "directory");
     CHECK(strstr(emoti_last_error(), "directory"), "directory not said: %s", emoti_last_error());
-    uint8_t *b = aligned_copy(good, good_size + 64);
+    uint8_t *b = aligned_copy(64);
     CHECK(emoti_model_from_memory(b + 1, good_size, &m) == EMOTI_ERR_ARG, "unaligned buffer");
     CHECK(emoti_model_from_memory(b, good_size, &m) == EMOTI_OK, "good model: %s",
           emoti_last_error());

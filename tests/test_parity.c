@@ -40,6 +40,7 @@ typedef struct {
 /* Observer: compares an NHWC activation against the golden CHW float64 one. */
 static void compare_stage(void *user, const char *stage, const float *nhwc, int h, int w, int c) {
     stage_check *sc = user;
+    if (!strcmp(stage, "input")) return; /* checked bit for bit by compare_input */
     char path[512];
     snprintf(path, sizeof path, "%s/%s/act_%s.f32", fixtures_dir(), sc->golden, stage);
     size_t n;
@@ -64,6 +65,22 @@ static void compare_stage(void *user, const char *stage, const float *nhwc, int 
     if (rel > sc->worst_rel) sc->worst_rel = rel, sc->worst_stage = stage;
     sc->checked++;
     free(ref);
+}
+
+/* Observer: the input tensor made from the PPM must equal the golden input bit for bit
+ * (Pillow-exact resize, normalisation in double like the reference). */
+typedef struct {
+    const float *golden; /* CHW */
+    size_t mismatches;
+} input_check;
+
+static void compare_input(void *user, const char *stage, const float *nhwc, int h, int w, int c) {
+    input_check *ic = user;
+    if (strcmp(stage, "input")) return;
+    for (int ch = 0; ch < c; ch++)
+        for (int p = 0; p < h * w; p++)
+            ic->mismatches += memcmp(&ic->golden[(size_t)ch * h * w + p], &nhwc[(size_t)p * c + ch],
+                                     sizeof(float)) != 0;
 }
 
 static double max_abs_diff(const float *a, const float *b, size_t n) {
@@ -111,17 +128,25 @@ static int check_model(const model_case *mc) {
         /* End to end: the PPM through the Pillow-exact resize. */
         snprintf(path, sizeof path, "%s/img/%s.ppm", fixtures_dir(), images[i]);
         emoti_image img = {0, 0, NULL};
+        input_check ic = {input + (size_t)i * 3 * s * s, 0};
+        emoti_set_stage_observer(m, compare_input, &ic);
         if (emoti_image_load(path, &img) ||
             emoti_run_rgb(m, img.rgb, img.width, img.height, (size_t)img.width * 3, &r, emb)) {
             printf("FAIL %s: %s\n", images[i], emoti_last_error());
             fails++;
         } else {
+            if (ic.mismatches) {
+                printf("FAIL %s: %zu input values differ from the golden input tensor\n",
+                       images[i], ic.mismatches);
+                fails++;
+            }
             worst_e2e_out = fmax(worst_e2e_out, max_abs_diff(r.outputs, gold + i * in.n_outputs,
                                                              (size_t)in.n_outputs));
             worst_e2e_emb = fmax(worst_e2e_emb, max_abs_diff(emb, gfeat + (size_t)i * in.features,
                                                              (size_t)in.features));
         }
         emoti_image_free(&img);
+        emoti_set_stage_observer(m, NULL, NULL);
     }
     int bad = worst_out > OUT_TOL || worst_emb > EMB_TOL || worst_e2e_out > OUT_TOL ||
               worst_e2e_emb > EMB_TOL;

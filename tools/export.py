@@ -896,8 +896,8 @@ def container_meta(spec, count, labels, eps, source):
         ("general.source", "str", source),
         ("general.exporter", "str", EXPORTER),
         ("input.size", "i64", spec.arch.size),
-        ("input.mean", "f32s", MEAN),
-        ("input.std", "f32s", STD),
+        ("input.mean", "f64s", MEAN),
+        ("input.std", "f64s", STD),
         ("input.resize", "str", "pil_bilinear"),
         ("net.bn_eps", "f64", eps),
         ("net.stem_channels", "i64", spec.stem),
@@ -911,7 +911,7 @@ def container_meta(spec, count, labels, eps, source):
     ]
 
 
-META_TYPES = {"i64": 1, "f64": 2, "str": 3, "i32s": 4, "f32s": 5, "strs": 6}
+META_TYPES = {"i64": 1, "f64": 2, "str": 3, "i32s": 4, "f32s": 5, "strs": 6, "f64s": 7}
 
 
 def _u32(n):
@@ -939,6 +939,8 @@ def encode_meta(items):
             out.append(_u32(len(value)) + struct.pack("<%di" % len(value), *value))
         elif kind == "f32s":
             out.append(_u32(len(value)) + struct.pack("<%df" % len(value), *value))
+        elif kind == "f64s":
+            out.append(_u32(len(value)) + struct.pack("<%dd" % len(value), *value))
         else:
             out.append(_u32(len(value)) + b"".join(_encode_str(v) for v in value))
     return b"".join(out)
@@ -1112,6 +1114,11 @@ def _parse_meta(section):
             if n > 65535:
                 raise ContainerError("array %s too long" % key)
             meta[key] = list(struct.unpack("<%d%s" % (n, "i" if kind == 4 else "f"), cur.take(4 * n)))
+        elif kind == 7:
+            n = cur.u32()
+            if n > 65535:
+                raise ContainerError("array %s too long" % key)
+            meta[key] = list(struct.unpack("<%dd" % n, cur.take(8 * n)))
         elif kind == 6:
             n = cur.u32()
             if n > 4096:
