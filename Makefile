@@ -9,7 +9,7 @@ SAN     ?=
 STATIC  ?=
 
 WARN     = -Wall -Wextra -Werror
-CPPFLAGS = -Iinclude -Iengine -Ikernels -D_POSIX_C_SOURCE=200809L
+CPPFLAGS = -Iinclude -Iengine -Ikernels -Icli -D_POSIX_C_SOURCE=200809L
 CFLAGS   = -std=c11 $(OPT) $(WARN) $(SAN)
 LDFLAGS  = $(SAN) $(if $(STATIC),-static)
 LDLIBS   = -lm
@@ -18,17 +18,18 @@ LDLIBS   = -lm
 ARCH    := $(shell $(CC) -dumpmachine)
 ISA_SRC  = $(if $(findstring x86_64,$(ARCH)),kernels/avx2.c kernels/avx512.c,) \
            $(if $(findstring aarch64,$(ARCH)),kernels/neon.c,)
-LIB_SRC  = $(filter-out engine/cli.c,$(wildcard engine/*.c)) kernels/scalar.c kernels/registry.c \
+CLI_OBJ  = $(patsubst %.c,$(BUILD)/%.o,$(wildcard cli/*.c))
+LIB_SRC  = $(wildcard engine/*.c) kernels/scalar.c kernels/registry.c \
            $(wildcard $(ISA_SRC))
 LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/%.o)
-TESTS    = $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/test_*.c))
+TESTS    = $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/test_*.c)) $(BUILD)/tests/y4m_compare
 EXAMPLES = $(patsubst examples/%.c,$(BUILD)/examples/%,$(wildcard examples/*.c))
 BENCHES  = $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/*.c))
 
-.PHONY: all test check check-sanitize bench weights install clean
+.PHONY: all test check check-sanitize bench bench-ort weights install clean
 all: emoti $(BUILD)/libemoti.a
 
-$(BUILD)/%.o: %.c $(wildcard include/*.h engine/*.h kernels/*.h) Makefile
+$(BUILD)/%.o: %.c $(wildcard include/*.h engine/*.h kernels/*.h cli/*.h) Makefile
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
@@ -40,7 +41,7 @@ $(BUILD)/libemoti.a: $(LIB_OBJ)
 	rm -f $@
 	ar rcs $@ $^
 
-emoti: $(BUILD)/engine/cli.o $(BUILD)/libemoti.a
+emoti: $(CLI_OBJ) $(BUILD)/libemoti.a
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
 $(BUILD)/tests/%: tests/%.c $(BUILD)/libemoti.a
@@ -67,11 +68,15 @@ check-sanitize:
 	BUILD=$(BUILD)/san FIXTURES=$(FIXTURES) PYTHON=$(PYTHON) EMOTI=$(BUILD)/san/emoti-bin \
 	  MODELS=$(BUILD)/models SKIP_PY=1 tests/run.sh
 
-$(BUILD)/emoti-bin: $(BUILD)/engine/cli.o $(BUILD)/libemoti.a
+$(BUILD)/emoti-bin: $(CLI_OBJ) $(BUILD)/libemoti.a
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
 bench: emoti $(BENCHES)
 	BUILD=$(BUILD) FIXTURES=$(FIXTURES) PYTHON=$(PYTHON) bench/run.sh
+
+# make bench-ort: emoti vs ONNX Runtime (onnxruntime-node, installed once into $(BUILD)/ort by npm).
+bench-ort: emoti $(BUILD)/bench/bench_latency
+	BUILD=$(BUILD) FIXTURES=$(FIXTURES) PYTHON=$(PYTHON) bench/ort.sh
 
 # make weights: fetch EmotiEffLib's models (needs network) and convert them;
 # make weights SRC=DIR: convert the .pt/.onnx files already in DIR.

@@ -278,7 +278,7 @@ static void gemm_core(size_t m, size_t n, size_t k, const float *a, size_t lda, 
                       size_t ldy, int act) {
     _Alignas(32) float panel[KC * NR];
     int res_early = res && k > KC;
-    for (size_t pc = 0; pc < k; pc += KC) {
+    for (size_t pc = 0; pc < k || pc == 0; pc += KC) { /* k = 0: one pass, y = act(bias) */
         size_t kc = k - pc < KC ? k - pc : KC;
         int mode = (pc == 0 ? FIRST : 0) | (pc + kc == k ? LAST : 0);
         if (res && (mode & FIRST) && res_early) mode |= RES_FIRST;
@@ -339,19 +339,26 @@ static void interior(int out, int stride, int pad, int k, int size, int *lo, int
 
 /* Depthwise, channel-vectorised: 8 channels per vector (a last partial group masked).
  *
- * Per output row, two passes. (1) Taps: for each channel group, pre-activations are written to
- * y. Interior pixels (every tap inside horizontally) go DW_P = 4 at a time: for each row of
- * taps, that row's K weight vectors are held in registers and each input column the 4 windows
- * need is loaded once and multiplied into every window it belongs to (stride 1: P + K - 1
- * loads for P K FMAs), giving 4 independent FMA chains; pixels near the left and right edges
- * go one at a time with their taps clipped; rows of taps are clipped at the top and bottom by
- * the row loop (no padded copies). (2) Swish over the row just written (L1-resident),
- * accumulating the pool sums: a loop of independent iterations, so Swish runs at its
- * throughput instead of sitting at the end of each pixel's FMA chain. Rows are processed in
- * order, so the k input rows a row needs (k w c floats) are reused from L1/L2 by the next. */
+ * Output rows go in bands whose input rows stay in L2; within a band, channel groups of 32
+ * (then 16, 8, masked) are outermost, so a group's k x k x 32 weights stay in L1 and its pool
+ * sums in registers. Each output row of a group is done in chunks of up to DW_CHUNK pixels, in
+ * two passes through a stack scratch (L1):
+ *  1. taps -> pre-activations. Interior pixels (all taps inside horizontally) go DW_P = 4 at a
+ *     time per 8 channels: for each row of taps, its K weight vectors are held in registers
+ *     and each input column the 4 windows need is loaded once and multiplied into every
+ *     window it belongs to (stride 1: P + K - 1 loads for P K FMAs): 4 independent FMA
+ *     chains. Other pixels (near the left/right edges, or left over) go one at a time with
+ *     their taps clipped, 32 channels at once (4 chains). Rows of taps are clipped at the top
+ *     and bottom by the row loop: no padded copies, no per-tap checks.
+ *  2. Swish (+ pool sums) from the scratch into y: independent iterations, so Swish runs at
+ *     its throughput rather than at the end of each pixel's FMA chain.
+ * The scratch also keeps the stores to y away from the loads of x: when x and y are 4 KiB
+ * congruent (as the engine's arena makes them for 224 x 224 inputs), storing y[p] and then
+ * loading x[p] for a later window stalls on 4K aliasing. */
 
 #define DW_P 4
-#define DW_MAXK 7
+#define DW_CHUNK 64 /* pixels per scratch chunk: 64 x 32 floats = 8 KiB */
+#define DW_SC 32    /* scratch floats per pixel */
 
 /* Accumulates NP (1..DW_P) windows of compile-time size K and stride S, all taps inside:
  * xq is window 0's left tap in the first in-range row of taps, wq that row's weights. */
@@ -360,7 +367,7 @@ INLINE void dw_windows(const int K, const int S, const int NP, const int MASKED,
                        __m256 *acc) {
 #define LD(p) (MASKED ? _mm256_maskload_ps((p), mk) : _mm256_loadu_ps(p))
     for (int r = 0; r < nrows; r++, xq += row, wq += (size_t)K * c) {
-        __m256 wv[DW_MAXK];
+        __m256 wv[5];
         const float *wp = wq;
         UNROLL for (int kx = 0; kx < K; kx++, wp += c) wv[kx] = LD(wp);
         const float *xp = xq;
@@ -375,104 +382,107 @@ INLINE void dw_windows(const int K, const int S, const int NP, const int MASKED,
 #undef LD
 }
 
-/* Pass 1 for one channel group [c0, c0 + 8) (masked to cn when MASKED) of one output row:
- * xr / wr are the first in-range row of taps (input row, weights), yr the output row. */
-INLINE void dw_row_taps(const int K, const int S, const int MASKED, const emoti_window *g,
-                        size_t c, size_t c0, size_t cn, int nrows, int ox_lo, int ox_hi,
-                        const float *xr, const float *wr, const float *bias, float *yr) {
+/* Pass 1, interior: `quads` x 4 pixels from output column ox, channels [c1, c1 + 8) (masked
+ * to cn when MASKED); xr / wr: the first in-range row of taps (input row at channel 0,
+ * weights at channel 0); sp: scratch at pixel ox, at this vector's lane offset. */
+INLINE void dw_quads(const int K, const int S, const int MASKED, const emoti_window *g, size_t c,
+                     size_t c1, size_t cn, int nrows, int ox, int quads, const float *xr,
+                     const float *wr, const float *bias, float *sp) {
+    const __m256i mk = mask_for(MASKED ? cn : 8);
+    const __m256 b = MASKED ? _mm256_maskload_ps(bias + c1, mk) : _mm256_loadu_ps(bias + c1);
+    const size_t row = (size_t)g->w * c;
+    const float *xq = xr + c1 + (size_t)(ox * S - g->pad_left) * c;
+    for (int q = 0; q < quads; q++, xq += (size_t)(DW_P * S) * c, sp += DW_P * DW_SC) {
+        __m256 acc[DW_P] = {b, b, b, b};
+        dw_windows(K, S, DW_P, MASKED, mk, xq, row, wr + c1, c, nrows, acc);
+        UNROLL for (int p = 0; p < DW_P; p++) _mm256_store_ps(sp + p * DW_SC, acc[p]);
+    }
+}
+
+/* Pass 1, any other pixel: one window, taps clipped to nrows x ncols (xq / wq: its first
+ * in-range tap, channel 0), channels [c0, c0 + 8 NV) (the last vector masked to cn lanes when
+ * MASKED, then NV = 1); sp: scratch for this pixel. */
+INLINE void dw_pixel(const int NV, const int MASKED, size_t c, size_t c0, size_t cn, int nrows,
+                     int ncols, size_t row, const float *xq, const float *wq, size_t wrow,
+                     const float *bias, float *sp) {
     const __m256i mk = mask_for(MASKED ? cn : 8);
 #define LD(p) (MASKED ? _mm256_maskload_ps((p), mk) : _mm256_loadu_ps(p))
-#define PUT(p, v) (MASKED ? _mm256_maskstore_ps((p), mk, (v)) : _mm256_storeu_ps((p), (v)))
-    const int k = K ? K : g->k, s = S ? S : g->stride;
-    const size_t row = (size_t)g->w * c;
-    const __m256 b = LD(bias + c0);
-    xr += c0, wr += c0, yr += c0;
-    int ox = 0;
-    if (K) {
-        ox = ox_lo;
-        for (; ox + DW_P <= ox_hi; ox += DW_P) {
-            __m256 acc[DW_P] = {b, b, b, b};
-            dw_windows(K, S, DW_P, MASKED, mk, xr + (size_t)(ox * s - g->pad_left) * c, row, wr,
-                       c, nrows, acc);
-            UNROLL for (int p = 0; p < DW_P; p++) PUT(yr + (size_t)(ox + p) * c, acc[p]);
-        }
-        for (; ox < ox_hi; ox++) {
-            __m256 acc[1] = {b};
-            dw_windows(K, S, 1, MASKED, mk, xr + (size_t)(ox * s - g->pad_left) * c, row, wr, c,
-                       nrows, acc);
-            PUT(yr + (size_t)ox * c, acc[0]);
-        }
-    }
-    /* edges (and every pixel when K = 0): one window at a time, taps clipped */
-    for (int e = 0; e < g->ow; e++) {
-        if (K && e == ox_lo) e = ox_hi;
-        if (e >= g->ow) break;
-        int kx0, kx1;
-        tap_range(e, s, g->pad_left, k, g->w, &kx0, &kx1);
-        const float *xq = xr + (size_t)(e * s - g->pad_left + kx0) * c;
-        const float *wq = wr + (size_t)kx0 * c;
-        __m256 a = b;
-        for (int r = 0; r < nrows; r++, xq += row, wq += (size_t)k * c)
-            for (int kx = 0; kx < kx1 - kx0; kx++)
-                a = _mm256_fmadd_ps(LD(xq + (size_t)kx * c), LD(wq + (size_t)kx * c), a);
-        PUT(yr + (size_t)e * c, a);
-    }
+    __m256 acc[4];
+    UNROLL for (int v = 0; v < NV; v++) acc[v] = LD(bias + c0 + 8 * v);
+    xq += c0, wq += c0;
+    for (int r = 0; r < nrows; r++, xq += row, wq += wrow)
+        for (int kx = 0; kx < ncols; kx++)
+            UNROLL for (int v = 0; v < NV; v++) {
+                const size_t o = (size_t)kx * c + 8 * v;
+                acc[v] = _mm256_fmadd_ps(LD(xq + o), LD(wq + o), acc[v]);
+            }
+    UNROLL for (int v = 0; v < NV; v++) _mm256_store_ps(sp + 8 * v, acc[v]);
 #undef LD
-#undef PUT
 }
 
-/* Pass 2: y = Swish(y) over one output row of ow pixels, + the row's sums into pool_sums. */
-static void dw_row_swish(size_t ow, size_t c, float *yr, float *pool_sums) {
-    size_t c0 = 0;
-    for (; c0 + 16 <= c; c0 += 16) {
-        __m256 s0 = _mm256_setzero_ps(), s1 = s0;
-        float *p = yr + c0;
-        for (size_t i = 0; i < ow; i++, p += c) {
-            __m256 v0 = swish8(_mm256_loadu_ps(p)), v1 = swish8(_mm256_loadu_ps(p + 8));
-            _mm256_storeu_ps(p, v0);
-            _mm256_storeu_ps(p + 8, v1);
-            s0 = _mm256_add_ps(s0, v0), s1 = _mm256_add_ps(s1, v1);
+/* Pass 2: y = Swish(scratch) for npx pixels, channels [c0, c0 + 8 NV) (masked as above),
+ * the sums into sum[]. */
+INLINE void dw_swish_out(const int NV, const int MASKED, __m256i mk, int npx, const float *sp,
+                         float *yp, size_t c, __m256 *sum) {
+    for (int i = 0; i < npx; i++, sp += DW_SC, yp += c)
+        UNROLL for (int v = 0; v < NV; v++) {
+            __m256 o = swish8(_mm256_load_ps(sp + 8 * v));
+            if (MASKED) _mm256_maskstore_ps(yp, mk, o);
+            else _mm256_storeu_ps(yp + 8 * v, o);
+            sum[v] = _mm256_add_ps(sum[v], o); /* masked lanes: Swish(0) = 0 */
         }
-        if (pool_sums) {
-            _mm256_storeu_ps(pool_sums + c0, _mm256_add_ps(_mm256_loadu_ps(pool_sums + c0), s0));
-            _mm256_storeu_ps(pool_sums + c0 + 8, _mm256_add_ps(_mm256_loadu_ps(pool_sums + c0 + 8), s1));
-        }
-    }
-    for (; c0 < c; c0 += 8) {
-        __m256i mk = mask_for(c - c0 < 8 ? c - c0 : 8);
-        __m256 s0 = _mm256_setzero_ps();
-        float *p = yr + c0;
-        for (size_t i = 0; i < ow; i++, p += c) {
-            __m256 v = swish8(_mm256_maskload_ps(p, mk));
-            _mm256_maskstore_ps(p, mk, v);
-            s0 = _mm256_add_ps(s0, v); /* masked lanes: Swish(0) = 0 */
-        }
-        if (pool_sums)
-            _mm256_maskstore_ps(pool_sums + c0, mk, _mm256_add_ps(_mm256_maskload_ps(pool_sums + c0, mk), s0));
-    }
 }
 
-static void dw_row(const emoti_window *g, int oy, size_t c, int ox_lo, int ox_hi, const float *x,
-                   const float *w, const float *bias, float *y) {
-    const int k = g->k, s = g->stride;
-    int ky0, ky1;
-    tap_range(oy, s, g->pad_top, k, g->h, &ky0, &ky1);
-    const float *xr = x + (size_t)(oy * s - g->pad_top + ky0) * g->w * c;
-    const float *wr = w + (size_t)ky0 * k * c;
-    float *yr = y + (size_t)oy * g->ow * c;
-    const int nr = ky1 - ky0;
-#define GROUP(MASKED, c0, cn)                                                                            \
-    do {                                                                                                 \
-        if (k == 3 && s == 1) dw_row_taps(3, 1, MASKED, g, c, c0, cn, nr, ox_lo, ox_hi, xr, wr, bias, yr); \
-        else if (k == 3 && s == 2) dw_row_taps(3, 2, MASKED, g, c, c0, cn, nr, ox_lo, ox_hi, xr, wr, bias, yr); \
-        else if (k == 5 && s == 1) dw_row_taps(5, 1, MASKED, g, c, c0, cn, nr, ox_lo, ox_hi, xr, wr, bias, yr); \
-        else if (k == 5 && s == 2) dw_row_taps(5, 2, MASKED, g, c, c0, cn, nr, ox_lo, ox_hi, xr, wr, bias, yr); \
-        else dw_row_taps(0, 0, MASKED, g, c, c0, cn, nr, ox_lo, ox_hi, xr, wr, bias, yr);                \
-    } while (0)
-    size_t c0 = 0;
-    for (; c0 + 8 <= c; c0 += 8) GROUP(0, c0, 8);
-    if (c0 < c) GROUP(1, c0, c - c0);
-#undef GROUP
+/* Output rows [oy0, oy1), channels [c0, c0 + 8 NV) (cn lanes in the last vector if MASKED). */
+INLINE void dw_group(const int NV, const int MASKED, const emoti_window *g, int oy0, int oy1,
+                     size_t c, size_t c0, size_t cn, int ox_lo, int ox_hi, const float *x,
+                     const float *w, const float *bias, float *y, float *pool_sums) {
+    _Alignas(32) float scratch[DW_CHUNK * DW_SC];
+    const __m256i mk = mask_for(MASKED ? cn : 8);
+    const int k = g->k, s = g->stride, fast = (k == 3 || k == 5) && s <= 2;
+    const size_t row = (size_t)g->w * c, wrow = (size_t)k * c;
+    __m256 sum[4];
+    UNROLL for (int v = 0; v < NV; v++) sum[v] = _mm256_setzero_ps();
+    for (int oy = oy0; oy < oy1; oy++) {
+        int ky0, ky1;
+        tap_range(oy, s, g->pad_top, k, g->h, &ky0, &ky1);
+        const float *xr = x + (size_t)(oy * s - g->pad_top + ky0) * row;
+        const float *wr = w + (size_t)ky0 * wrow;
+        const int nr = ky1 - ky0;
+        for (int ox0 = 0; ox0 < g->ow; ox0 += DW_CHUNK) {
+            const int ox1 = ox0 + DW_CHUNK < g->ow ? ox0 + DW_CHUNK : g->ow;
+            const int ql = ox_lo > ox0 ? ox_lo : ox0, qh = ox_hi < ox1 ? ox_hi : ox1;
+            const int quads = fast && qh > ql ? (qh - ql) / DW_P : 0, qe = ql + quads * DW_P;
+            if (quads)
+                UNROLL for (int v = 0; v < NV; v++) {
+                    const size_t c1 = c0 + 8 * (size_t)v;
+                    float *sp = scratch + (ql - ox0) * DW_SC + 8 * v;
+#define Q(K, S) dw_quads(K, S, MASKED, g, c, c1, MASKED ? cn : 8, nr, ql, quads, xr, wr, bias, sp)
+                    if (k == 3 && s == 1) Q(3, 1);
+                    else if (k == 3) Q(3, 2);
+                    else if (s == 1) Q(5, 1);
+                    else Q(5, 2);
+#undef Q
+                }
+            for (int ox = ox0; ox < ox1; ox++) {
+                if (ox == ql && quads) ox = qe;
+                if (ox >= ox1) break;
+                int kx0, kx1;
+                tap_range(ox, s, g->pad_left, k, g->w, &kx0, &kx1);
+                dw_pixel(NV, MASKED, c, c0, cn, nr, kx1 - kx0, row,
+                         xr + (size_t)(ox * s - g->pad_left + kx0) * c, wr + (size_t)kx0 * c, wrow,
+                         bias, scratch + (ox - ox0) * DW_SC);
+            }
+            dw_swish_out(NV, MASKED, mk, ox1 - ox0, scratch, y + ((size_t)oy * g->ow + ox0) * c + c0,
+                         c, sum);
+        }
+    }
+    if (pool_sums)
+        UNROLL for (int v = 0; v < NV; v++) {
+            float *ps = pool_sums + c0 + 8 * v;
+            if (MASKED) _mm256_maskstore_ps(ps, mk, _mm256_add_ps(_mm256_maskload_ps(ps, mk), sum[v]));
+            else _mm256_storeu_ps(ps, _mm256_add_ps(_mm256_loadu_ps(ps), sum[v]));
+        }
 }
 
 static void f32_dwconv_swish__avx2(const emoti_window *g, int ci, const float *x, const float *w,
@@ -481,10 +491,23 @@ static void f32_dwconv_swish__avx2(const emoti_window *g, int ci, const float *x
     if (pool_sums) memset(pool_sums, 0, c * sizeof *pool_sums);
     int ox_lo, ox_hi;
     interior(g->ow, g->stride, g->pad_left, g->k, g->w, &ox_lo, &ox_hi);
-    if (g->k > DW_MAXK) ox_lo = ox_hi = 0; /* no compile-time path: all through the clipped one */
-    for (int oy = 0; oy < g->oh; oy++) {
-        dw_row(g, oy, c, ox_lo, ox_hi, x, w, bias, y);
-        dw_row_swish((size_t)g->ow, c, y + (size_t)oy * g->ow * c, pool_sums);
+    /* output rows per band: the band's input rows (band s + k of them) within ~256 KiB */
+    const size_t in_row = (size_t)g->w * c * sizeof(float), fit = (256u << 10) / (in_row ? in_row : 1);
+    int band = fit > (size_t)g->k ? (int)((fit - (size_t)g->k) / (size_t)g->stride) + 1 : 1;
+    for (int oy0 = 0; oy0 < g->oh; oy0 += band) {
+        const int oy1 = oy0 + band < g->oh ? oy0 + band : g->oh;
+        size_t c0 = 0;
+        for (; c0 + 32 <= c; c0 += 32)
+            dw_group(4, 0, g, oy0, oy1, c, c0, 32, ox_lo, ox_hi, x, w, bias, y, pool_sums);
+        if (c0 + 16 <= c) {
+            dw_group(2, 0, g, oy0, oy1, c, c0, 16, ox_lo, ox_hi, x, w, bias, y, pool_sums);
+            c0 += 16;
+        }
+        if (c0 + 8 <= c) {
+            dw_group(1, 0, g, oy0, oy1, c, c0, 8, ox_lo, ox_hi, x, w, bias, y, pool_sums);
+            c0 += 8;
+        }
+        if (c0 < c) dw_group(1, 1, g, oy0, oy1, c, c0, c - c0, ox_lo, ox_hi, x, w, bias, y, pool_sums);
     }
 }
 

@@ -135,7 +135,7 @@ static void gemm_case(const emoti_kernels *kt, stats *st, size_t m, size_t n, si
 static void test_gemm(const emoti_kernels *kt) {
     stats st = {.kernel = "f32_gemm"};
     static const int ns[] = {1, 3, 7, 8, 9, 15, 16, 17, 23, 24, 25, 31, 32, 33, 40, 47, 48, 96, 100, 129};
-    static const int ks[] = {1, 2, 3, 7, 8, 9, 16, 17, 31, 64, 255, 256, 257, 300, 513, 600};
+    static const int ks[] = {0, 1, 2, 3, 7, 8, 9, 16, 17, 31, 64, 255, 256, 257, 300, 513, 600};
     static const int ms[] = {1, 2, 3, 4, 5, 6, 7, 11, 12, 13, 37, 95, 96, 97, 100, 193};
     int nn = sizeof ns / sizeof *ns, nk = sizeof ks / sizeof *ks, nm = sizeof ms / sizeof *ms;
     /* every n and every m at a few k, every k at a few n, with all epilogues */

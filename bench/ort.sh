@@ -1,0 +1,183 @@
+#!/usr/bin/env bash
+# make bench-ort: emoti against ONNX Runtime (onnxruntime-node, CPU) on the same fixture weights,
+# batch 1, side by side on this machine. Benchmarks measure; they assert nothing.
+#
+# Needs Node.js; npm too, but only the first time: onnxruntime-node is installed into $ORT_DIR
+# (build/ort, outside git) with --ignore-scripts (its postinstall fetches GPU parts; the CPU
+# library ships in the package) and reused afterwards, so later runs need no network.
+#
+# For each model (B0, B2) and thread count T: ROUNDS rounds, each one ORT process and one
+# bench_latency process (order swapped every round), each doing 3 warm-up and RUNS timed
+# forward passes on the same fixed [1,3,S,S] tensor. Reported: the median of the round
+# medians, the smallest time seen, ORT session creation vs emoti model load (median over
+# rounds); then peak RSS of one-image runs and binary sizes.
+#
+# Environment: BUILD FIXTURES PYTHON ORT_DIR ORT_VERSION RUNS ROUNDS THREADS EMOTI_ISA IMAGE, and
+# ORT_SPIN=0 to stop ORT's intra-op threads spinning (its default is to spin).
+# EMOTI_THREADS=T is passed to emoti (ignored by emoti until it has threads).
+set -u
+BUILD=${BUILD:-build}
+FIXTURES=${FIXTURES:-../shared/fixtures}
+PYTHON=${PYTHON:-python3}
+ORT_DIR=${ORT_DIR:-$BUILD/ort}
+ORT_VERSION=${ORT_VERSION:-1.30.0}
+RUNS=${RUNS:-30}
+ROUNDS=${ROUNDS:-3}
+THREADS=${THREADS:-1 2}
+IMAGE=${IMAGE:-$FIXTURES/img/face_tight.ppm}
+EMOTI=./emoti
+BENCH=$BUILD/bench/bench_latency
+HERE=$(cd "$(dirname "$0")" && pwd)
+JS=$HERE/ort_bench.js
+
+die() { echo "bench-ort: $*" >&2; exit 1; }
+
+[ -x "$EMOTI" ] && [ -x "$BENCH" ] || die "build first: $EMOTI and $BENCH are missing (run 'make bench-ort')"
+case "$RUNS$ROUNDS" in *[!0-9]*) die "RUNS and ROUNDS must be positive integers" ;; esac
+[ "$RUNS" -ge 1 ] && [ "$ROUNDS" -ge 1 ] || die "RUNS and ROUNDS must be positive integers"
+command -v node >/dev/null 2>&1 || die "node not found: install Node.js (>= 16) to compare against onnxruntime-node"
+
+mkdir -p "$BUILD" "$(dirname "$ORT_DIR")" || die "cannot create $BUILD or the parent of $ORT_DIR"
+ORT_DIR=$(cd "$(dirname "$ORT_DIR")" 2>/dev/null && pwd)/$(basename "$ORT_DIR")
+export ORT_DIR
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/bench-ort.XXXXXX") || die "mktemp failed"
+trap 'rm -rf "$TMP"' EXIT
+
+# --- onnxruntime-node: reuse the install in $ORT_DIR, else install it (the only network use)
+ort_check() {  # prints the version if the package loads (loading it loads the native binding and library)
+    node -e '
+        const o = require(process.argv[1]);
+        if (typeof o.InferenceSession !== "function") throw new Error("no InferenceSession");
+        const b = o.listSupportedBackends ? o.listSupportedBackends().map((x) => x.name) : ["cpu"];
+        if (!b.includes("cpu")) throw new Error("no cpu backend (has: " + b.join(",") + ")");
+        process.stdout.write(o.env.versions.node || o.env.versions.common || "?");
+    ' "$ORT_DIR/node_modules/onnxruntime-node" 2>"$TMP/check.err"
+}
+if ORT_VER=$(ort_check); then
+    echo "bench-ort: onnxruntime-node $ORT_VER from $ORT_DIR (reused)"
+else
+    if [ -d "$ORT_DIR/node_modules/onnxruntime-node" ]; then
+        echo "bench-ort: the install in $ORT_DIR does not load; reinstalling:" >&2
+        sed 's/^/  /' "$TMP/check.err" | head -5 >&2
+    fi
+    command -v npm >/dev/null 2>&1 || die "npm not found: it is needed once to install onnxruntime-node into $ORT_DIR"
+    echo "bench-ort: installing onnxruntime-node@$ORT_VERSION into $ORT_DIR (npm, needs network once)"
+    stage=$ORT_DIR.tmp.$$
+    rm -rf "$stage" && mkdir -p "$stage" || die "cannot create $stage"
+    echo '{ "name": "emoti-bench-ort", "private": true }' >"$stage/package.json"
+    if ! npm install --prefix "$stage" --ignore-scripts --no-audit --no-fund --no-update-notifier \
+            "onnxruntime-node@$ORT_VERSION" >"$TMP/npm.log" 2>&1; then
+        tail -15 "$TMP/npm.log" | sed 's/^/  npm: /' >&2
+        rm -rf "$stage"
+        die "npm install onnxruntime-node@$ORT_VERSION failed (offline? set npm's registry/proxy, or ORT_VERSION)"
+    fi
+    rm -rf "$ORT_DIR" && mv "$stage" "$ORT_DIR" || die "cannot move the install to $ORT_DIR"
+    ORT_VER=$(ort_check) || { sed 's/^/  /' "$TMP/check.err" | head -5 >&2; die "onnxruntime-node installed in $ORT_DIR but does not load"; }
+    echo "bench-ort: onnxruntime-node $ORT_VER installed"
+fi
+
+# --- models: the fixture .onnx files and their emoti conversions
+MODELS="b0_8 b2_8"
+for m in $MODELS; do
+    [ -f "$FIXTURES/$m.onnx" ] || die "missing $FIXTURES/$m.onnx (set FIXTURES)"
+    if [ ! -f "$BUILD/models/${m}_onnx.emoti" ]; then
+        mkdir -p "$BUILD/models"
+        "$PYTHON" tools/export.py "$FIXTURES/$m.onnx" -o "$BUILD/models/${m}_onnx.emoti" >/dev/null ||
+            die "cannot convert $FIXTURES/$m.onnx"
+    fi
+done
+
+# --- latency
+field() { sed -n "s/.*$1[ =]\([0-9.][0-9.]*\).*/\1/p"; }       # field NAME < line
+median() { tr ' ' '\n' | grep . | sort -g | awk '{v[NR]=$1} END {print v[int(NR/2)+1]}'; }
+minimum() { tr ' ' '\n' | grep . | sort -g | head -1; }
+
+run_ort() {  # model.onnx threads -> sets o_med o_min o_create
+    local out
+    out=$(node "$JS" "$1" "$2" "$RUNS" 2>&1) || { echo "$out" >&2; die "ORT run failed: $1 T=$2"; }
+    o_med=$(echo "$out" | field median_ms); o_min=$(echo "$out" | field min_ms)
+    o_create=$(echo "$out" | field create_ms)
+    [ -n "$o_med" ] && [ -n "$o_create" ] || { echo "$out" >&2; die "cannot parse the ORT output"; }
+}
+run_emoti() {  # model.emoti threads -> sets e_med e_min e_load e_isa
+    local out
+    out=$(EMOTI_THREADS=$2 "$BENCH" "$1" "$RUNS" 2>&1) || { echo "$out" >&2; die "bench_latency failed: $1 T=$2"; }
+    e_med=$(echo "$out" | field median); e_min=$(echo "$out" | field min)
+    e_load=$(echo "$out" | field load); e_isa=$(echo "$out" | sed -n 's/.*kernels=\([a-z0-9]*\).*/\1/p')
+    [ -n "$e_med" ] && [ -n "$e_load" ] || { echo "$out" >&2; die "cannot parse the bench_latency output"; }
+}
+
+echo "bench-ort: $(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | sed 's/.*: //'), $(nproc 2>/dev/null || echo '?') CPUs," \
+     "load average $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null); node $(node --version);" \
+     "$ROUNDS rounds x $RUNS runs per engine, model and thread count"
+ROWS=()
+for m in $MODELS; do
+    onnx=$FIXTURES/$m.onnx emo=$BUILD/models/${m}_onnx.emoti
+    for t in $THREADS; do
+        em="" en="" el="" om="" on="" oc=""
+        for r in $(seq "$ROUNDS"); do
+            if [ $((r % 2)) -eq 1 ]; then run_ort "$onnx" "$t"; run_emoti "$emo" "$t"
+            else run_emoti "$emo" "$t"; run_ort "$onnx" "$t"; fi
+            printf '  %-5s T=%s round %d: emoti median %7.2f min %7.2f load %6.2f | ORT median %7.2f min %7.2f create %7.2f ms | loadavg %s\n' \
+                "$m" "$t" "$r" "$e_med" "$e_min" "$e_load" "$o_med" "$o_min" "$o_create" "$(cut -d' ' -f1 /proc/loadavg 2>/dev/null)"
+            em="$em $e_med" en="$en $e_min" el="$el $e_load" om="$om $o_med" on="$on $o_min" oc="$oc $o_create"
+        done
+        ROWS+=("$m $t $(echo $em | median) $(echo $om | median) $(echo $en | minimum) $(echo $on | minimum) $(echo $el | median) $(echo $oc | median) $e_isa")
+    done
+done
+
+echo
+echo "batch-1 latency, ms (median of $ROUNDS round medians of $RUNS runs each; min = fastest single run)"
+printf '%-6s %3s %12s %10s %12s %10s %10s %13s %13s\n' model thr "emoti med" "ORT med" "emoti/ORT" \
+    "emoti min" "ORT min" "emoti load" "ORT create"
+for row in "${ROWS[@]}"; do
+    set -- $row
+    printf '%-6s %3s %12.2f %10.2f %12.2f %10.2f %10.2f %13.2f %13.2f\n' "$1" "$2" "$3" "$4" \
+        "$(awk -v a="$3" -v b="$4" 'BEGIN {print a / b}')" "$5" "$6" "$7" "$8"
+done
+echo "(emoti kernels: $e_isa; ORT: onnxruntime-node $ORT_VER, CPU EP, intra-op threads = thr," \
+     "inter-op 1, sequential, all graph optimisations${ORT_SPIN:+, spinning $ORT_SPIN}; EMOTI_THREADS = thr)"
+
+# --- peak RSS of one-image processes, and binary sizes
+peak_rss() {  # command... -> peak RSS in KiB of the process, or nothing
+    if [ -x /usr/bin/time ]; then
+        /usr/bin/time -v "$@" >/dev/null 2>"$TMP/time.log" || return 1
+        sed -n 's/.*Maximum resident set size (kbytes): *\([0-9]*\).*/\1/p' "$TMP/time.log"
+    else  # getrusage of the (only) child, via Python's standard library
+        "$PYTHON" -c 'import resource, subprocess, sys
+r = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+sys.exit(r.returncode) if r.returncode else print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)' "$@"
+    fi
+}
+mib() { awk -v k="$1" 'BEGIN { if (k == "") print "n/a"; else printf "%.1f MiB", k / 1024 }'; }
+
+echo
+echo "peak RSS (one process, 1 thread; emoti: 'emoti run -m MODEL $(basename "$IMAGE")';" \
+     "ORT: node, session + one run on the fixed tensor)$([ -x /usr/bin/time ] || echo ' [via getrusage]')"
+[ -f "$IMAGE" ] || die "missing image $IMAGE (set IMAGE)"
+node_rss=$(peak_rss node -e 0) || node_rss=""
+printf '%-6s %14s %14s %14s\n' model emoti "ORT (node)" "ORT - bare node"
+for m in $MODELS; do
+    e=$(EMOTI_THREADS=1 peak_rss "$EMOTI" run -m "$BUILD/models/${m}_onnx.emoti" "$IMAGE") || die "emoti run failed on $m"
+    o=$(peak_rss node "$JS" "$FIXTURES/$m.onnx" 1 1 --once) || die "ORT --once failed on $m"
+    d=""; [ -n "$node_rss" ] && [ -n "$o" ] && d=$((o - node_rss))
+    printf '%-6s %14s %14s %14s\n' "$m" "$(mib "$e")" "$(mib "$o")" "$(mib "$d")"
+done
+echo "(bare node process: $(mib "$node_rss"))"
+
+echo
+size_of() { stat -c %s "$1" 2>/dev/null || wc -c <"$1"; }
+kib() { awk -v b="$1" 'BEGIN { printf "%.1f KiB", b / 1024 }'; }
+esz=$(size_of "$EMOTI")
+ssz=""
+if command -v strip >/dev/null 2>&1 && strip -o "$TMP/emoti.stripped" "$EMOTI" 2>/dev/null; then
+    ssz=" ($(kib "$(size_of "$TMP/emoti.stripped")") stripped)"
+fi
+nat=$(find "$ORT_DIR/node_modules/onnxruntime-node/bin" -path "*/$(uname -s | tr A-Z a-z)/*" -type f \
+      \( -name '*.so*' -o -name '*.node' \) ! -name '*cuda*' ! -name '*tensorrt*' -print0 2>/dev/null |
+      xargs -0 -r stat -c %s | awk '{s += $1} END {print s + 0}')
+libs=$(ldd "$EMOTI" 2>/dev/null | awk '$1 !~ /^\// && $1 !~ /vdso/ {sub(/\.so.*/, "", $1); printf "%s%s", n++ ? " " : "", $1}')
+echo "size: ./emoti $(kib "$esz")$ssz, needs ${libs:-no shared libraries} | ORT native CPU libraries" \
+     "(libonnxruntime + node binding) $(awk -v b="$nat" 'BEGIN { printf "%.1f MiB", b / 1048576 }')," \
+     "plus node $(awk -v b="$(size_of "$(command -v node)")" 'BEGIN { printf "%.1f MiB", b / 1048576 }')"
+exit 0

@@ -1,0 +1,51 @@
+/* Shared pieces of the emoti command line: options, model opening, result writers. */
+#ifndef EMOTI_CLI_H
+#define EMOTI_CLI_H
+
+#include <stdio.h>
+
+#include "emoti.h"
+
+enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2 };
+enum { FMT_TEXT, FMT_CSV, FMT_JSONL };
+
+#define DEFAULT_MODEL "weights/enet_b0_8_best_vgaf.emoti"
+
+/* Options every inference command takes. */
+typedef struct {
+    const char *model;
+    int format, embeddings;
+} infer_opts;
+
+/* Prints "emoti CMD: message (try 'emoti CMD --help')" and exits with EXIT_USAGE. */
+_Noreturn void cli_usage_error(const char *cmd, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+void infer_opts_init(infer_opts *o);
+/* Consumes argv[*i] (and its value) if it is one of -m/-f/-e; returns 0 if it is not. */
+int infer_opts_parse(infer_opts *o, const char *cmd, int argc, char **argv, int *i);
+#define INFER_OPTS_HELP                                                                  \
+    "  -m, --model FILE     converted model (default: $EMOTI_MODEL, else " DEFAULT_MODEL ")\n" \
+    "  -f, --format FMT     text, csv or jsonl\n"                                        \
+    "  -e, --embeddings     also print the embedding (csv/jsonl)\n"
+
+/* Opens the model, printing the library's message on failure. */
+int cli_open_model(const char *path, emoti_model **m);
+
+/* One output row: a frame index (or -1 for none) and a file name key. */
+typedef struct {
+    int frame;
+    const char *file;
+} row_key;
+
+void write_header(const infer_opts *o, const emoti_info *in, int with_frame);
+void write_row(const infer_opts *o, const emoti_info *in, row_key key, const emoti_result *r,
+               const float *emb);
+
+int cmd_run(int argc, char **argv);
+int cmd_video(int argc, char **argv);
+
+#endif

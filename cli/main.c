@@ -1,0 +1,117 @@
+/* The emoti command line: subcommand dispatch, shared options, `emoti info`. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const char *MAIN_HELP =
+    "usage: emoti COMMAND [options]\n"
+    "Facial emotion recognition with EmotiEffNet models, in plain C.\n"
+    "commands:\n"
+    "  run IMAGE...     expression probabilities (and valence/arousal) per face image\n"
+    "  video INPUT      the same per frame of a Y4M video (file or '-') or a frame folder\n"
+    "  info MODEL       describe a converted model\n"
+    "  version          print the version\n"
+    "'emoti COMMAND --help' describes each command. Models are converted from EmotiEffLib's\n"
+    ".pt/.onnx files by tools/export.py (see 'make weights').\n";
+
+static const char *INFO_HELP =
+    "usage: emoti info MODEL\n"
+    "Print a converted model's metadata: architecture, input size, outputs, labels.\n";
+
+void cli_usage_error(const char *cmd, const char *fmt, ...) {
+    va_list ap;
+    fprintf(stderr, "emoti%s%s: ", cmd ? " " : "", cmd ? cmd : "");
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, " (try 'emoti %s%s--help')\n", cmd ? cmd : "", cmd ? " " : "");
+    exit(EXIT_USAGE);
+}
+
+void infer_opts_init(infer_opts *o) {
+    const char *env = getenv("EMOTI_MODEL");
+    o->model = env && *env ? env : DEFAULT_MODEL;
+    o->format = FMT_TEXT;
+    o->embeddings = 0;
+}
+
+static int parse_format(const char *cmd, const char *s) {
+    if (!strcmp(s, "text")) return FMT_TEXT;
+    if (!strcmp(s, "csv")) return FMT_CSV;
+    if (!strcmp(s, "jsonl")) return FMT_JSONL;
+    cli_usage_error(cmd, "unknown format '%s' (text, csv or jsonl)", s);
+}
+
+int infer_opts_parse(infer_opts *o, const char *cmd, int argc, char **argv, int *i) {
+    const char *a = argv[*i];
+    int model = !strcmp(a, "-m") || !strcmp(a, "--model");
+    int format = !strcmp(a, "-f") || !strcmp(a, "--format");
+    if (model || format) {
+        if (*i + 1 >= argc) cli_usage_error(cmd, "%s needs a value", a);
+        const char *v = argv[++*i];
+        if (model) o->model = v;
+        else o->format = parse_format(cmd, v);
+        return 1;
+    }
+    if (!strcmp(a, "-e") || !strcmp(a, "--embeddings")) {
+        o->embeddings = 1;
+        return 1;
+    }
+    return 0;
+}
+
+int cli_open_model(const char *path, emoti_model **m) {
+    if (emoti_model_open(path, m)) {
+        fprintf(stderr, "emoti: %s\n", emoti_last_error());
+        return 0;
+    }
+    return 1;
+}
+
+static int cmd_info(int argc, char **argv) {
+    if (argc >= 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
+        fputs(INFO_HELP, stdout);
+        return EXIT_OK;
+    }
+    if (argc != 2) cli_usage_error("info", "expects exactly one MODEL");
+    if (argv[1][0] == '-') cli_usage_error("info", "unknown option '%s'", argv[1]);
+    emoti_model *m;
+    if (!cli_open_model(argv[1], &m)) return EXIT_RUNTIME;
+    emoti_info in;
+    emoti_model_info(m, &in);
+    printf("file        %s\nname        %s\nsource      %s\n", argv[1], in.name, in.source);
+    printf("input       %dx%d RGB, mean %.3f %.3f %.3f, std %.3f %.3f %.3f\n", in.input_size,
+           in.input_size, in.mean[0], in.mean[1], in.mean[2], in.std[0], in.std[1], in.std[2]);
+    printf("blocks      %d\nembedding   %d\noutputs     %d (%d logits", in.n_blocks, in.features,
+           in.n_outputs, in.n_logits);
+    if (in.valence_index >= 0)
+        printf(", valence at %d, arousal at %d", in.valence_index, in.arousal_index);
+    printf(")\nlabels      ");
+    for (int i = 0; i < in.n_logits; i++) printf(i ? ", %s" : "%s", in.labels[i]);
+    printf("\n");
+    emoti_model_close(m);
+    return EXIT_OK;
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        fputs(MAIN_HELP, stderr);
+        return EXIT_USAGE;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
+        fputs(MAIN_HELP, stdout);
+        return EXIT_OK;
+    }
+    if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
+        printf("emoti %s\n", EMOTI_VERSION);
+        return EXIT_OK;
+    }
+    if (!strcmp(cmd, "run")) return cmd_run(argc - 1, argv + 1);
+    if (!strcmp(cmd, "video")) return cmd_video(argc - 1, argv + 1);
+    if (!strcmp(cmd, "info")) return cmd_info(argc - 1, argv + 1);
+    cli_usage_error(NULL, "unknown command '%s'", cmd);
+}
