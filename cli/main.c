@@ -12,6 +12,7 @@ static const char *MAIN_HELP =
     "commands:\n"
     "  run IMAGE...     expression probabilities (and valence/arousal) per face image\n"
     "  video INPUT      the same per frame of a Y4M video (file or '-') or a frame folder\n"
+    "  extract IN... -o OUT  embeddings + outputs of many videos (.npy + index)\n"
     "  info MODEL       describe a converted model\n"
     "  version          print the version\n"
     "'emoti COMMAND --help' describes each command. Models are converted from EmotiEffLib's\n"
@@ -112,6 +113,7 @@ int main(int argc, char **argv) {
     }
     if (!strcmp(cmd, "run")) return cmd_run(argc - 1, argv + 1);
     if (!strcmp(cmd, "video")) return cmd_video(argc - 1, argv + 1);
+    if (!strcmp(cmd, "extract")) return cmd_extract(argc - 1, argv + 1);
     if (!strcmp(cmd, "info")) return cmd_info(argc - 1, argv + 1);
     cli_usage_error(NULL, "unknown command '%s'", cmd);
 }

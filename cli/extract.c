@@ -1,0 +1,184 @@
+/* emoti extract INPUT... -o OUT: per-frame embeddings and outputs of many videos, for training
+ * heads. Writes OUT.features.npy (float32 [N, features]), OUT.outputs.npy (float32 [N, outputs]:
+ * the logits, then valence and arousal for multi-task models) and OUT.index.csv (row, key,
+ * video, frame, source), key being "<video>/<frame file>" as in Aff-Wild2 ("clip1/00001.jpg";
+ * Y4M frame i is keyed "%05d.jpg" with i + 1). Files appear only when complete. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+static const char *EXTRACT_HELP =
+    "usage: emoti extract [options] INPUT... -o OUT\n"
+    "Run the backbone on every frame of each INPUT (frame folder, Y4M file or '-') and save\n"
+    "  OUT.features.npy  float32 [N, features]   the pooled embeddings\n"
+    "  OUT.outputs.npy   float32 [N, outputs]    logits (+ valence, arousal)\n"
+    "  OUT.index.csv     row,key,video,frame,source  (key = <video>/<frame>.jpg)\n"
+    "numpy reads them with np.load; the video name is the folder or file name without\n"
+    "extension. Bad frames are reported and skipped (exit status 1).\n"
+    "  -m, --model FILE     converted model (default: $EMOTI_MODEL, else " DEFAULT_MODEL ")\n"
+    "  -o, --output OUT     output prefix (required)\n"
+    "  -h, --help           this help\n";
+
+#define NPY_HEADER 128
+
+typedef struct {
+    FILE *f;
+    char *path, *tmp;
+    int cols;
+} npy_writer;
+
+/* The header has a fixed size so that the row count can be patched in at the end. */
+static int npy_header(FILE *f, long rows, int cols) {
+    char dict[NPY_HEADER];
+    int n = snprintf(dict, sizeof dict, "{'descr': '<f4', 'fortran_order': False, 'shape': (%ld, %d), }",
+                     rows, cols);
+    memset(dict + n, ' ', sizeof dict - (size_t)n);
+    dict[NPY_HEADER - 10 - 1] = '\n';
+    unsigned char pre[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, NPY_HEADER - 10, 0};
+    return fseek(f, 0, SEEK_SET) == 0 && fwrite(pre, 1, 10, f) == 10 &&
+           fwrite(dict, 1, NPY_HEADER - 10, f) == NPY_HEADER - 10;
+}
+
+static char *concat(const char *a, const char *b, const char *c) {
+    char *s = malloc(strlen(a) + strlen(b) + strlen(c) + 1);
+    if (s) sprintf(s, "%s%s%s", a, b, c);
+    return s;
+}
+
+static int npy_open(npy_writer *w, const char *out, const char *suffix, int cols) {
+    w->cols = cols;
+    w->path = concat(out, suffix, "");
+    w->tmp = concat(out, suffix, ".part");
+    w->f = w->tmp ? fopen(w->tmp, "wb") : NULL;
+    if (!w->f || !npy_header(w->f, 0, cols)) {
+        perror(w->tmp ? w->tmp : out);
+        return 0;
+    }
+    return 1;
+}
+
+/* Patches the row count in and renames the file into place; on failure removes it. */
+static int npy_finish(npy_writer *w, long rows, int ok) {
+    if (!w->f) return 0;
+    ok = ok && npy_header(w->f, rows, w->cols) && !ferror(w->f);
+    ok = !fclose(w->f) && ok && !rename(w->tmp, w->path);
+    if (!ok) remove(w->tmp);
+    free(w->path);
+    free(w->tmp);
+    return ok;
+}
+
+static const char *video_name(const char *input, char *buf, size_t size) {
+    if (!strcmp(input, "-")) return "stdin";
+    size_t len = strlen(input);
+    while (len > 1 && input[len - 1] == '/') len--;
+    const char *start = input + len;
+    while (start > input && start[-1] != '/') start--;
+    size_t n = (size_t)(input + len - start);
+    const char *dot = memchr(start, '.', n);
+    if (dot && dot != start) n = (size_t)(dot - start);
+    snprintf(buf, size, "%.*s", (int)n, start);
+    return buf;
+}
+
+typedef struct {
+    npy_writer feat, outs;
+    FILE *index;
+    long rows;
+    int failed;
+} extract_out;
+
+static void extract_input(emoti_model *m, const emoti_info *in, const char *input, extract_out *x,
+                          float *emb) {
+    frame_source s;
+    char video[256];
+    video_name(input, video, sizeof video);
+    if (!source_open(&s, input)) {
+        x->failed = 1;
+        source_close(&s);
+        return;
+    }
+    emoti_image frame;
+    row_key key;
+    int got;
+    while ((got = source_next(&s, &frame, &key)) != 0) {
+        emoti_result r;
+        if (got < 0 || emoti_run_rgb(m, frame.rgb, frame.width, frame.height,
+                                     (size_t)frame.width * 3, &r, emb)) {
+            if (got > 0) fprintf(stderr, "emoti: %s: frame %d: %s\n", input, key.frame, emoti_last_error());
+            x->failed = 1;
+            if (got < 0 && s.y4m) break;
+            continue;
+        }
+        char name[32];
+        const char *fname = key.file;
+        if (s.y4m) snprintf(name, sizeof name, "%05d.jpg", key.frame + 1), fname = name;
+        fwrite(emb, sizeof *emb, (size_t)in->features, x->feat.f);
+        fwrite(r.outputs, sizeof *r.outputs, (size_t)in->n_outputs, x->outs.f);
+        fprintf(x->index, "%ld,%s/%s,%s,%d,%s\n", x->rows++, video, fname, video, key.frame, input);
+    }
+    source_close(&s);
+}
+
+int cmd_extract(int argc, char **argv) {
+    infer_opts o;
+    infer_opts_init(&o);
+    const char *out = NULL;
+    char **inputs = malloc((size_t)argc * sizeof *inputs);
+    int n = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            fputs(EXTRACT_HELP, stdout);
+            free(inputs);
+            return EXIT_OK;
+        } else if (!strcmp(a, "-o") || !strcmp(a, "--output")) {
+            if (i + 1 >= argc) cli_usage_error("extract", "%s needs a value", a);
+            out = argv[++i];
+        } else if (!strcmp(a, "-m") || !strcmp(a, "--model")) {
+            infer_opts_parse(&o, "extract", argc, argv, &i);
+        } else if (a[0] == '-' && a[1]) {
+            cli_usage_error("extract", "unknown option '%s'", a);
+        } else {
+            inputs[n++] = argv[i];
+        }
+    }
+    if (!out) cli_usage_error("extract", "-o OUT is required");
+    if (n == 0) cli_usage_error("extract", "no INPUT given");
+    emoti_model *m;
+    if (!cli_open_model(o.model, &m)) {
+        free(inputs);
+        return EXIT_RUNTIME;
+    }
+    emoti_info in;
+    emoti_model_info(m, &in);
+    extract_out x = {0};
+    float *emb = malloc((size_t)in.features * sizeof *emb);
+    char *index_path = concat(out, ".index.csv", ""), *index_tmp = concat(out, ".index.csv", ".part");
+    int ok = emb && index_tmp && npy_open(&x.feat, out, ".features.npy", in.features) &&
+             npy_open(&x.outs, out, ".outputs.npy", in.n_outputs) &&
+             (x.index = fopen(index_tmp, "w")) != NULL;
+    if (ok) {
+        fprintf(x.index, "row,key,video,frame,source\n");
+        for (int i = 0; i < n; i++) extract_input(m, &in, inputs[i], &x, emb);
+        ok = !ferror(x.index);
+    } else if (index_tmp && !x.index) {
+        perror(index_tmp);
+    }
+    ok = npy_finish(&x.feat, x.rows, ok) & npy_finish(&x.outs, x.rows, ok) && ok;
+    if (x.index) {
+        ok = !fclose(x.index) && ok && !rename(index_tmp, index_path);
+        if (!ok) remove(index_tmp);
+    }
+    if (!ok) fprintf(stderr, "emoti: %s: could not write the outputs\n", out);
+    else fprintf(stderr, "emoti: %ld frames -> %s.{features,outputs}.npy, %s.index.csv\n", x.rows, out, out);
+    free(index_path);
+    free(index_tmp);
+    free(emb);
+    free(inputs);
+    emoti_model_close(m);
+    return !ok ? EXIT_RUNTIME : x.failed ? EXIT_RUNTIME : EXIT_OK;
+}

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# emoti extract: .npy files numpy reads, keys joinable with Aff-Wild2 annotations, values equal
+# to `emoti run`'s, and no partial files when writing fails.
+set -u
+EMOTI=${EMOTI:-./emoti}
+BUILD=${BUILD:-build}
+FIXTURES=${FIXTURES:-../shared/fixtures}
+MODELS=${MODELS:-$BUILD/models}
+if [ ! -f "$FIXTURES/b0_8.pt" ]; then echo "SKIPPED: fixtures not found at $FIXTURES"; exit 77; fi
+MTL=$MODELS/b0_va_mtl_pt.emoti IMG=$FIXTURES/img
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+fails=0
+fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+mkdir -p "$tmp/clip1"
+cp "$IMG/face_tight.ppm" "$tmp/clip1/00001.ppm"; cp "$IMG/noise.ppm" "$tmp/clip1/00002.ppm"
+mkdir -p "$tmp/clip2"; cp "$IMG/coffee.ppm" "$tmp/clip2/00007.ppm"
+$EMOTI extract -m "$MTL" "$tmp/clip1" "$tmp/clip2/" -o "$tmp/feat" 2>"$tmp/err" || fail "extract: $(cat "$tmp/err")"
+$EMOTI run -m "$MTL" -f jsonl "$tmp/clip1/00002.ppm" >"$tmp/run.jsonl"
+/usr/bin/python3 - "$tmp" <<'PY' || fail "npy/index content"
+import csv, json, sys
+import numpy as np
+t = sys.argv[1]
+f, o = np.load(t + "/feat.features.npy"), np.load(t + "/feat.outputs.npy")
+rows = list(csv.DictReader(open(t + "/feat.index.csv")))
+assert f.shape == (3, 1280) and f.dtype == np.float32, f.shape
+assert o.shape == (3, 10), o.shape
+assert [r["key"] for r in rows] == ["clip1/00001.ppm", "clip1/00002.ppm", "clip2/00007.ppm"], rows
+run = json.loads(open(t + "/run.jsonl").read())
+assert abs(o[1, 8] - run["valence"]) < 1e-6 and abs(o[1, 9] - run["arousal"]) < 1e-6
+e = np.exp(o[1, :8] - o[1, :8].max()); p = e / e.sum()
+assert max(abs(p[i] - v) for i, v in enumerate(run["probs"].values())) < 1e-6
+print("extract ok:", f.shape, o.shape)
+PY
+$EMOTI extract -m "$MTL" "$tmp/clip1" -o "$tmp/nodir/feat" 2>"$tmp/err" && fail "unwritable output accepted"
+grep -q "nodir/feat" "$tmp/err" || fail "unwritable message: $(cat "$tmp/err")"
+ls "$tmp/nodir" 2>/dev/null && fail "partial output left"
+$EMOTI extract -m "$MTL" "$tmp/clip1" 2>/dev/null; [ $? -eq 2 ] || fail "missing -o is not a usage error"
+[ $fails -eq 0 ] && echo "extract ok" || { echo "$fails extract failures"; exit 1; }
