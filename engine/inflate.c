@@ -153,12 +153,16 @@ static emoti_status build_table(huff_table *t, const uint8_t *lengths, unsigned 
     return EMOTI_OK;
 }
 
-/* The entry for the code at the bottom of `bits` (which must hold at least 15 valid bits). */
-static inline huff_entry lookup(const huff_table *t, uint64_t bits) {
-    huff_entry e = t->entry[bits & ((1u << t->root_bits) - 1)];
-    if (e.kind == ENTRY_LINK)
-        e = t->entry[e.value + ((bits >> t->root_bits) & ((1u << e.bits) - 1))];
+/* The entry for the code at the bottom of `bits` (which must hold at least 15 valid bits)
+ * in a table with `root` first-level bits. */
+static inline huff_entry lookup_in(const huff_entry *entry, unsigned root, uint64_t bits) {
+    huff_entry e = entry[bits & ((1u << root) - 1)];
+    if (e.kind == ENTRY_LINK) e = entry[e.value + ((bits >> root) & ((1u << e.bits) - 1))];
     return e;
+}
+
+static inline huff_entry lookup(const huff_table *t, uint64_t bits) {
+    return lookup_in(t->entry, t->root_bits, bits);
 }
 
 /* ======================================================================================
@@ -338,6 +342,8 @@ static int decode_fast(inflater *s, emoti_status *status) {
     uint64_t bits = s->bits;
     unsigned nbits = s->nbits;
     int result = STEP_MORE;
+    /* Locals, not s->...: stores to out could alias the state, forcing reloads. */
+    const huff_entry *const lit = s->lit.entry, *const dist_table = s->dist.entry;
 
     while (in <= in_last && len <= out_last) {
         /* Branch-free refill: OR in 8 bytes, count the whole ones that fit. Bits above nbits
@@ -346,7 +352,7 @@ static int decode_fast(inflater *s, emoti_status *status) {
         in += (63 - nbits) >> 3;
         nbits |= 56;
 
-        huff_entry e = lookup(&s->lit, bits);
+        huff_entry e = lookup_in(lit, LITLEN_ROOT, bits);
         if (e.kind != ENTRY_SYMBOL) {
             result = fail_step(status, fail_invalid_code("literal/length"));
             break;
@@ -370,7 +376,7 @@ static int decode_fast(inflater *s, emoti_status *status) {
         bits >>= length_extra[ls];
         nbits -= length_extra[ls];
 
-        huff_entry d = lookup(&s->dist, bits);
+        huff_entry d = lookup_in(dist_table, DIST_ROOT, bits);
         if (d.kind != ENTRY_SYMBOL) {
             result = fail_step(status, fail_invalid_code("distance"));
             break;
