@@ -1,5 +1,5 @@
 /* Image files to 8-bit RGB: a small dispatcher on the first bytes plus a Netpbm PPM/PGM
- * decoder. PNG (engine/png.c) is decoded; JPEG and GIF are recognised, to say so. */
+ * decoder; JPEG (engine/jpeg.c) and PNG (engine/png.c) have their own files. */
 #ifndef _POSIX_C_SOURCE
 #define _POSIX_C_SOURCE 200809L /* stat */
 #endif
@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 
 #include "error.h"
+#include "jpeg.h"
 #include "png.h"
 
 /* ======================================================================================
@@ -27,7 +28,6 @@ typedef struct {
 
 /* Formats we can name in the error message although we cannot decode them (yet). */
 static const foreign_format foreign_formats[] = {
-    {"JPEG", "\xFF\xD8\xFF", 3},
     {"GIF", "GIF8", 4},
 };
 
@@ -40,14 +40,14 @@ static emoti_status reject_unknown_format(const uint8_t *data, size_t size) {
         const foreign_format *f = &foreign_formats[i];
         if (has_prefix(data, size, f->magic, f->magic_len))
             return emoti_fail(EMOTI_ERR_UNSUPPORTED,
-                              "%s images are not supported yet (PNG and PPM/PGM are)",
+                              "%s images are not supported (JPEG, PNG and PPM/PGM are)",
                               f->name);
     }
     if (size == 0) return emoti_fail(EMOTI_ERR_FORMAT, "empty file, not an image");
     if (size == 1)
         return emoti_fail(EMOTI_ERR_FORMAT, "unknown image format (1 byte: 0x%02X)", data[0]);
     return emoti_fail(EMOTI_ERR_FORMAT,
-                      "unknown image format (starts with 0x%02X 0x%02X; expected PNG or PPM/PGM)",
+                      "unknown image format (starts with 0x%02X 0x%02X; expected JPEG, PNG or PPM/PGM)",
                       data[0], data[1]);
 }
 
@@ -57,6 +57,7 @@ emoti_status emoti_image_decode(const uint8_t *data, size_t size, emoti_image *i
     image->rgb = NULL;
     if (!data && size > 0) return emoti_fail(EMOTI_ERR_ARG, "image decode: NULL data");
     if (size >= 2 && data[0] == 'P') return emoti_ppm_decode(data, size, image);
+    if (has_prefix(data, size, "\xFF\xD8\xFF", 3)) return emoti_jpeg_decode(data, size, image);
     if (has_prefix(data, size, "\x89PNG\r\n\x1A\n", 8)) return emoti_png_decode(data, size, image);
     return reject_unknown_format(data, size);
 }

@@ -37,6 +37,21 @@ PY
 $EMOTI info "$MTL" | grep -q "valence at 8, arousal at 9" || fail "info"
 for sub in "" run info; do $EMOTI $sub --help >/dev/null || fail "$sub --help"; done
 
+# JPEG and PNG inputs give exactly the outputs of the PPM that Pillow decodes from them.
+cjpeg -quality 85 -sample 2x2 "$IMG/face_wide.ppm" >"$tmp/face.jpg"
+/usr/bin/python3 - "$tmp" <<'PY' || fail "Pillow conversions"
+import sys
+from PIL import Image
+t = sys.argv[1]
+Image.open(t + "/face.jpg").convert("RGB").save(t + "/from_jpg.ppm")
+Image.open(t + "/face.jpg").convert("RGB").save(t + "/face.png")
+PY
+for f in face.jpg face.png; do
+    $EMOTI run -m "$B0" -f csv "$tmp/$f" | tail -n 1 | cut -d, -f2- >"$tmp/a"
+    $EMOTI run -m "$B0" -f csv "$tmp/from_jpg.ppm" | tail -n 1 | cut -d, -f2- >"$tmp/b"
+    cmp -s "$tmp/a" "$tmp/b" || fail "$f outputs differ from Pillow's decode: $(cat "$tmp/a") vs $(cat "$tmp/b")"
+done
+
 # Bad input of every kind.
 printf 'P6\n10 10\n255\n' >"$tmp/trunc.ppm"; head -c 100 /dev/urandom >>"$tmp/trunc.ppm"
 printf 'P6\n10 10\n0\n' >"$tmp/maxval.ppm"

@@ -222,11 +222,10 @@ static void test_truncation_errors(void) {
 
 static void test_magic_errors(void) {
     static const uint8_t jpeg[] = {0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10, 'J', 'F', 'I', 'F'};
-    expect_error("JPEG", jpeg, sizeof jpeg, EMOTI_ERR_UNSUPPORTED,
-                 "JPEG images are not supported yet");
+    expect_error("truncated JPEG", jpeg, sizeof jpeg, EMOTI_ERR_FORMAT, "truncated");
     static const uint8_t png[] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n', 0, 0, 0, 13};
     expect_error("truncated PNG", png, sizeof png, EMOTI_ERR_FORMAT, "PNG");
-    expect_text_error("GIF", "GIF89a....", EMOTI_ERR_UNSUPPORTED, "GIF images are not supported");
+    expect_text_error("GIF", "GIF89a....", EMOTI_ERR_UNSUPPORTED, "GIF images are not supported (JPEG, PNG");
     expect_text_error("text", "hello world", EMOTI_ERR_FORMAT,
                       "unknown image format (starts with 0x68 0x65");
     expect_text_error("one byte", "x", EMOTI_ERR_FORMAT, "unknown image format (1 byte");
@@ -358,7 +357,7 @@ static void test_files(void) {
 
     snprintf(path, sizeof path, "%s/photo.jpg", dir);
     CHECK(write_file(path, "\xFF\xD8\xFF\xE1", 4), "write %s", path);
-    expect_load_error(path, EMOTI_ERR_UNSUPPORTED, "JPEG images are not supported yet");
+    expect_load_error(path, EMOTI_ERR_FORMAT, "photo.jpg: truncated JPEG");
 
     snprintf(missing, sizeof missing, "%s/no_such.ppm", dir);
     expect_load_error(missing, EMOTI_ERR_IO, "No such file");

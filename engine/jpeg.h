@@ -1,0 +1,20 @@
+/* JPEG (ITU T.81) decoder: baseline and progressive Huffman, 8-bit, grey / YCbCr / RGB.
+ *
+ * The output equals libjpeg-turbo's default decode (djpeg, Pillow) bit for bit: accurate
+ * integer IDCT, fancy upsampling, fixed-point YCbCr->RGB. Unsupported kinds (12-bit,
+ * arithmetic coding, lossless, hierarchical, CMYK/YCCK) give EMOTI_ERR_UNSUPPORTED naming
+ * what; corrupt or truncated data gives EMOTI_ERR_FORMAT. Details and decisions: jpeg.c.
+ */
+#ifndef EMOTI_JPEG_H
+#define EMOTI_JPEG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "emoti.h"
+
+/* Decodes a whole JPEG file held in memory into malloc'd interleaved RGB (grey is expanded
+ * to R=G=B). On failure *out is left empty (width = height = 0, rgb = NULL). */
+emoti_status emoti_jpeg_decode(const uint8_t *data, size_t size, emoti_image *out);
+
+#endif
