@@ -7,11 +7,12 @@ FIXTURES ?= ../shared/fixtures
 OPT     ?= -O2
 SAN     ?=
 STATIC  ?=
+OPENMP  ?=
 
 WARN     = -Wall -Wextra -Werror
 CPPFLAGS = -Iinclude -Iengine -Ikernels -Icli -D_POSIX_C_SOURCE=200809L
-CFLAGS   = -std=c11 $(OPT) $(WARN) $(SAN)
-LDFLAGS  = $(SAN) $(if $(STATIC),-static)
+CFLAGS   = -std=c11 $(OPT) $(WARN) $(SAN) $(if $(OPENMP),-fopenmp)
+LDFLAGS  = $(SAN) $(if $(STATIC),-static) $(if $(OPENMP),-fopenmp)
 LDLIBS   = -lm
 
 # Kernel files named after their ISA get that ISA's flags; the registry picks at run time.
@@ -26,7 +27,7 @@ TESTS    = $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/test_*.c)) $(B
 EXAMPLES = $(patsubst examples/%.c,$(BUILD)/examples/%,$(wildcard examples/*.c))
 BENCHES  = $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/*.c))
 
-.PHONY: all test check check-sanitize bench bench-ort weights install clean
+.PHONY: all test check check-openmp check-sanitize bench bench-ort weights install clean
 all: emoti $(BUILD)/libemoti.a
 
 $(BUILD)/%.o: %.c $(wildcard include/*.h engine/*.h kernels/*.h cli/*.h) Makefile
@@ -56,10 +57,15 @@ $(BUILD)/bench/%: bench/%.c $(BUILD)/libemoti.a
 
 # The whole suite: unit, parity against ../shared/fixtures, CLI, exporter; then the same C
 # tests again under ASan+UBSan.
-test: check check-sanitize
+test: check check-openmp check-sanitize
 
 check: emoti $(TESTS) $(EXAMPLES)
 	BUILD=$(BUILD) FIXTURES=$(FIXTURES) PYTHON=$(PYTHON) EMOTI=./emoti tests/run.sh
+
+# Thread determinism needs an OpenMP build.
+check-openmp:
+	$(MAKE) BUILD=$(BUILD)/omp OPENMP=1 $(BUILD)/omp/tests/test_threads
+	FIXTURES=$(FIXTURES) MODELS=$(BUILD)/models $(BUILD)/omp/tests/test_threads
 
 check-sanitize:
 	$(MAKE) BUILD=$(BUILD)/san OPT="-O1 -g" \

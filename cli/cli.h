@@ -15,6 +15,7 @@ enum { FMT_TEXT, FMT_CSV, FMT_JSONL };
 typedef struct {
     const char *model;
     int format, embeddings;
+    int threads; /* 0: $EMOTI_THREADS or 1 */
 } infer_opts;
 
 /* Prints "emoti CMD: message (try 'emoti CMD --help')" and exits with EXIT_USAGE. */
@@ -30,10 +31,11 @@ int infer_opts_parse(infer_opts *o, const char *cmd, int argc, char **argv, int 
 #define INFER_OPTS_HELP                                                                  \
     "  -m, --model FILE     converted model (default: $EMOTI_MODEL, else " DEFAULT_MODEL ")\n" \
     "  -f, --format FMT     text, csv or jsonl\n"                                        \
-    "  -e, --embeddings     also print the embedding (csv/jsonl)\n"
+    "  -e, --embeddings     also print the embedding (csv/jsonl)\n"                     \
+    "  -t, --threads N      threads (default $EMOTI_THREADS, else 1; needs make OPENMP=1)\n"
 
-/* Opens the model, printing the library's message on failure. */
-int cli_open_model(const char *path, emoti_model **m);
+/* Opens the model and sets its threads, printing the library's message on failure. */
+int cli_open_model(const infer_opts *o, emoti_model **m);
 
 /* One output row: a frame index (or -1 for none) and a file name key. */
 typedef struct {

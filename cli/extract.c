@@ -20,6 +20,7 @@ static const char *EXTRACT_HELP =
     "extension. Bad frames are reported and skipped (exit status 1).\n"
     "  -m, --model FILE     converted model (default: $EMOTI_MODEL, else " DEFAULT_MODEL ")\n"
     "  -o, --output OUT     output prefix (required)\n"
+    "  -t, --threads N      threads (default $EMOTI_THREADS, else 1; needs make OPENMP=1)\n"
     "  -h, --help           this help\n";
 
 #define NPY_HEADER 128
@@ -138,8 +139,9 @@ int cmd_extract(int argc, char **argv) {
         } else if (!strcmp(a, "-o") || !strcmp(a, "--output")) {
             if (i + 1 >= argc) cli_usage_error("extract", "%s needs a value", a);
             out = argv[++i];
-        } else if (!strcmp(a, "-m") || !strcmp(a, "--model")) {
-            infer_opts_parse(&o, "extract", argc, argv, &i);
+        } else if ((!strcmp(a, "-m") || !strcmp(a, "--model") || !strcmp(a, "-t") ||
+                    !strcmp(a, "--threads")) && infer_opts_parse(&o, "extract", argc, argv, &i)) {
+            continue;
         } else if (a[0] == '-' && a[1]) {
             cli_usage_error("extract", "unknown option '%s'", a);
         } else {
@@ -149,7 +151,7 @@ int cmd_extract(int argc, char **argv) {
     if (!out) cli_usage_error("extract", "-o OUT is required");
     if (n == 0) cli_usage_error("extract", "no INPUT given");
     emoti_model *m;
-    if (!cli_open_model(o.model, &m)) {
+    if (!cli_open_model(&o, &m)) {
         free(inputs);
         return EXIT_RUNTIME;
     }

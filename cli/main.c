@@ -37,6 +37,15 @@ void infer_opts_init(infer_opts *o) {
     o->model = env && *env ? env : DEFAULT_MODEL;
     o->format = FMT_TEXT;
     o->embeddings = 0;
+    o->threads = 0;
+}
+
+static int parse_threads(const char *cmd, const char *what, const char *s) {
+    char *end;
+    long n = strtol(s, &end, 10);
+    if (*s == 0 || *end || n < 1 || n > 256)
+        cli_usage_error(cmd, "%s must be a thread count from 1 to 256, not '%s'", what, s);
+    return (int)n;
 }
 
 static int parse_format(const char *cmd, const char *s) {
@@ -50,11 +59,13 @@ int infer_opts_parse(infer_opts *o, const char *cmd, int argc, char **argv, int 
     const char *a = argv[*i];
     int model = !strcmp(a, "-m") || !strcmp(a, "--model");
     int format = !strcmp(a, "-f") || !strcmp(a, "--format");
-    if (model || format) {
+    int threads = !strcmp(a, "-t") || !strcmp(a, "--threads");
+    if (model || format || threads) {
         if (*i + 1 >= argc) cli_usage_error(cmd, "%s needs a value", a);
         const char *v = argv[++*i];
         if (model) o->model = v;
-        else o->format = parse_format(cmd, v);
+        else if (format) o->format = parse_format(cmd, v);
+        else o->threads = parse_threads(cmd, a, v);
         return 1;
     }
     if (!strcmp(a, "-e") || !strcmp(a, "--embeddings")) {
@@ -64,9 +75,17 @@ int infer_opts_parse(infer_opts *o, const char *cmd, int argc, char **argv, int 
     return 0;
 }
 
-int cli_open_model(const char *path, emoti_model **m) {
-    if (emoti_model_open(path, m)) {
+int cli_open_model(const infer_opts *o, emoti_model **m) {
+    const char *env = getenv("EMOTI_THREADS");
+    int threads = o->threads ? o->threads
+                  : env && *env ? parse_threads(NULL, "EMOTI_THREADS", env) : 1;
+    if (emoti_model_open(o->model, m)) {
         fprintf(stderr, "emoti: %s\n", emoti_last_error());
+        return 0;
+    }
+    if (emoti_model_set_threads(*m, threads)) {
+        fprintf(stderr, "emoti: %s\n", emoti_last_error());
+        emoti_model_close(*m);
         return 0;
     }
     return 1;
@@ -80,7 +99,10 @@ static int cmd_info(int argc, char **argv) {
     if (argc != 2) cli_usage_error("info", "expects exactly one MODEL");
     if (argv[1][0] == '-') cli_usage_error("info", "unknown option '%s'", argv[1]);
     emoti_model *m;
-    if (!cli_open_model(argv[1], &m)) return EXIT_RUNTIME;
+    infer_opts o;
+    infer_opts_init(&o);
+    o.model = argv[1];
+    if (!cli_open_model(&o, &m)) return EXIT_RUNTIME;
     emoti_info in;
     emoti_model_info(m, &in);
     printf("file        %s\nname        %s\nsource      %s\n", argv[1], in.name, in.source);

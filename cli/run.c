@@ -65,7 +65,7 @@ int cmd_run(int argc, char **argv) {
     if (n == 0) cli_usage_error("run", "no images given");
     emoti_model *m;
     int rc = EXIT_RUNTIME;
-    if (cli_open_model(o.model, &m)) {
+    if (cli_open_model(&o, &m)) {
         rc = run_images(&o, m, files, n);
         emoti_model_close(m);
     }

@@ -72,7 +72,7 @@ int cmd_video(int argc, char **argv) {
     }
     if (!input) cli_usage_error("video", "no INPUT given");
     emoti_model *m;
-    if (!cli_open_model(o.model, &m)) return EXIT_RUNTIME;
+    if (!cli_open_model(&o, &m)) return EXIT_RUNTIME;
     frame_source s;
     int rc = source_open(&s, input) ? run_video(&o, m, &s) : EXIT_RUNTIME;
     source_close(&s);

@@ -133,7 +133,7 @@ static size_t max_sz(size_t a, size_t b) { return a > b ? a : b; }
 static emoti_status plan_arena(enet *net) {
     size_t s = (size_t)net->size;
     size_t a = (size_t)net->stem.oh * net->stem.ow * net->stem_c, b = 0, cbuf = 0;
-    size_t mid = 0, se = 0, proj = 0;
+    size_t mid = 0, se = 0, proj = 0, row_sums = 0;
     for (int i = 0; i < net->n_blocks; i++) {
         const enet_block *k = &net->blocks[i];
         size_t in_px = (size_t)k->h * k->w, out_px = (size_t)k->dw.oh * k->dw.ow;
@@ -141,26 +141,30 @@ static emoti_status plan_arena(enet *net) {
         if (k->kind == BLOCK_IR) b = max_sz(b, in_px * k->mid);
         cbuf = max_sz(cbuf, out_px * k->mid);
         mid = max_sz(mid, k->mid), se = max_sz(se, k->se);
+        row_sums = max_sz(row_sums, (size_t)k->dw.oh * k->mid);
         proj = max_sz(proj, (size_t)k->mid * k->out);
     }
     b = max_sz(b, (size_t)net->head_rows * net->head_cols * net->features);
-    size_t sizes[] = {s * s * 3, a, b, cbuf, mid, se, proj, (size_t)net->features};
-    float **slots[] = {&net->input, &net->act_a, &net->act_b, &net->act_c,
-                       &net->se_sums, &net->se_mid, &net->proj_scaled, &net->embedding};
-    size_t total = 0;
+    size_t f = (size_t)net->features, total = 0;
+    /* in floats, each slot rounded up to 64 bytes; a double takes two */
+    size_t sizes[] = {s * s * 3, a, b, cbuf, row_sums, proj, f, 2 * mid, 2 * se};
     for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++) total += (sizes[i] + 15) & ~(size_t)15;
     net->arena = aligned_alloc(64, total * sizeof(float));
     if (!net->arena) return emoti_fail(EMOTI_ERR_NOMEM, "cannot allocate %zu bytes", total * 4);
-    float *p = net->arena;
+    float *slot[sizeof sizes / sizeof *sizes], *p = net->arena;
     for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++) {
-        *slots[i] = p;
+        slot[i] = p;
         p += (sizes[i] + 15) & ~(size_t)15;
     }
+    net->input = slot[0], net->act_a = slot[1], net->act_b = slot[2], net->act_c = slot[3];
+    net->se_row_sums = slot[4], net->proj_scaled = slot[5], net->embedding = slot[6];
+    net->se_mean = (double *)(void *)slot[7], net->se_mid = (double *)(void *)slot[8];
     return EMOTI_OK;
 }
 
 emoti_status enet_init(enet *net, const emoti_container *c) {
     memset(net, 0, sizeof *net);
+    net->threads = 1;
     const char *arch;
     uint32_t len;
     emoti_status st = emoti_meta_str(c, "general.arch", &arch, &len);
@@ -184,22 +188,90 @@ void enet_free(enet *net) {
     memset(net, 0, sizeof *net);
 }
 
-static float sigmoid(float x) { return 1.0f / (1.0f + expf(-x)); }
+/* ---- Work split: rows of each layer go to threads in bands. Every output value is computed
+ * by the same kernel code in the same order whatever the band, so results are bitwise
+ * identical for any thread count; the only cross-row sum (the SE pool) is reduced per row
+ * and then added up in row order. */
+
+#ifdef _OPENMP
+#define PRAGMA(x) _Pragma(#x)
+#define PARALLEL_FOR(threads, cond) PRAGMA(omp parallel for num_threads(threads) schedule(static) if (cond))
+#else
+#define PARALLEL_FOR(threads, cond)
+#endif
+
+/* GEMM over m rows, in bands of at least 16 rows (a multiple of every kernel's row tile). */
+static void gemm_rows(const enet *net, const emoti_kernels *kern, size_t m, size_t n, size_t k,
+                      const float *a, const float *w, const float *bias, const float *res,
+                      float *y, int act) {
+    size_t band = (m + (size_t)net->threads - 1) / (size_t)net->threads;
+    band = (band + 15) & ~(size_t)15;
+    long bands = (long)((m + band - 1) / band);
+    PARALLEL_FOR(net->threads, bands > 1)
+    for (long i = 0; i < bands; i++) {
+        size_t r0 = (size_t)i * band, rows = m - r0 < band ? m - r0 : band;
+        kern->f32_gemm(rows, n, k, a + r0 * k, w, bias, res ? res + r0 * n : NULL, y + r0 * n,
+                       act);
+    }
+}
+
+/* The window restricted to output row oy: the input stays whole, only the padding shifts. */
+static emoti_window one_row(const emoti_window *g, int oy) {
+    emoti_window r = *g;
+    r.oh = 1;
+    r.pad_top = g->pad_top - oy * g->stride;
+    return r;
+}
+
+/* Depthwise conv row by row; row_sums[oy][ch] gets each row's SE pool partial sums. */
+static void dwconv_rows(const enet *net, const emoti_kernels *kern, const enet_block *b,
+                        const float *x, float *y, float *row_sums) {
+    const emoti_window *g = &b->dw;
+    size_t row = (size_t)g->ow * b->mid;
+    (void)net; /* only read by the OpenMP pragma */
+    PARALLEL_FOR(net->threads, net->threads > 1)
+    for (int oy = 0; oy < g->oh; oy++) {
+        emoti_window r = one_row(g, oy);
+        kern->f32_dwconv_swish(&r, b->mid, x, b->dw_w, b->dw_b, y + oy * row,
+                               row_sums + (size_t)oy * b->mid);
+    }
+}
+
+static void stem_rows(const enet *net, const emoti_kernels *kern) {
+    const emoti_window *g = &net->stem;
+    size_t row = (size_t)g->ow * net->stem_c;
+    PARALLEL_FOR(net->threads, net->threads > 1)
+    for (int oy = 0; oy < g->oh; oy++) {
+        emoti_window r = one_row(g, oy);
+        kern->f32_conv_swish(&r, 3, net->stem_c, net->input, net->stem_w, net->stem_b,
+                             net->act_a + oy * row);
+    }
+}
+
+static double sigmoid(double x) { return 1.0 / (1.0 + exp(-x)); }
 
 /* Squeeze-excite: gate = sigmoid(W2 swish(W1 mean + b1) + b2); the gate scales the
  * projection's input channels, so it is folded into a copy of the projection weights
- * (mid * out multiplies instead of h * w * mid). */
+ * (mid * out multiplies instead of h * w * mid). The channel means and this small MLP are
+ * computed in double: an error in a gate scales a whole channel coherently, and float
+ * pooling over 12544 pixels was the largest error in the network (6e-5 on B2's outputs). */
 static const float *se_fold_projection(enet *net, const enet_block *b) {
-    float inv = 1.0f / (float)(b->dw.oh * b->dw.ow);
+    const int oh = b->dw.oh;
+    const double inv = 1.0 / ((double)oh * b->dw.ow);
+    for (int ch = 0; ch < b->mid; ch++) {
+        double sum = 0;
+        for (int r = 0; r < oh; r++) sum += net->se_row_sums[(size_t)r * b->mid + ch];
+        net->se_mean[ch] = sum * inv;
+    }
     for (int j = 0; j < b->se; j++) {
-        float s = b->se1_b[j];
-        for (int ch = 0; ch < b->mid; ch++) s += net->se_sums[ch] * inv * b->se1_w[ch * b->se + j];
-        net->se_mid[j] = emoti_swish_ref(s);
+        double s = b->se1_b[j];
+        for (int ch = 0; ch < b->mid; ch++) s += net->se_mean[ch] * b->se1_w[ch * b->se + j];
+        net->se_mid[j] = s * sigmoid(s);
     }
     for (int ch = 0; ch < b->mid; ch++) {
-        float s = b->se2_b[ch];
+        double s = b->se2_b[ch];
         for (int j = 0; j < b->se; j++) s += net->se_mid[j] * b->se2_w[j * b->mid + ch];
-        float gate = sigmoid(s);
+        float gate = (float)sigmoid(s);
         const float *src = b->proj_w + (size_t)ch * b->out;
         float *dst = net->proj_scaled + (size_t)ch * b->out;
         for (int o = 0; o < b->out; o++) dst[o] = src[o] * gate;
@@ -211,24 +283,23 @@ static void run_block(enet *net, const emoti_kernels *kern, const enet_block *b)
     size_t in_px = (size_t)b->h * b->w, out_px = (size_t)b->dw.oh * b->dw.ow;
     const float *dw_in = net->act_a;                   /* [h][w][in] */
     if (b->kind == BLOCK_IR) {                         /* -> [h][w][mid] */
-        kern->f32_gemm(in_px, (size_t)b->mid, (size_t)b->in, net->act_a, b->exp_w, b->exp_b,
-                       NULL, net->act_b, EMOTI_ACT_SWISH);
+        gemm_rows(net, kern, in_px, (size_t)b->mid, (size_t)b->in, net->act_a, b->exp_w,
+                  b->exp_b, NULL, net->act_b, EMOTI_ACT_SWISH);
         dw_in = net->act_b;
     }
-    /* -> [oh][ow][mid], plus the SE channel sums */
-    kern->f32_dwconv_swish(&b->dw, b->mid, dw_in, b->dw_w, b->dw_b, net->act_c, net->se_sums);
+    /* -> [oh][ow][mid], plus the SE channel sums of each row */
+    dwconv_rows(net, kern, b, dw_in, net->act_c, net->se_row_sums);
     const float *wp = se_fold_projection(net, b);
     /* -> [oh][ow][out], adding the block input in place when the block has a skip */
-    kern->f32_gemm(out_px, (size_t)b->out, (size_t)b->mid, net->act_c, wp, b->proj_b,
-                   b->skip ? net->act_a : NULL, net->act_a, EMOTI_ACT_NONE);
+    gemm_rows(net, kern, out_px, (size_t)b->out, (size_t)b->mid, net->act_c, wp, b->proj_b,
+              b->skip ? net->act_a : NULL, net->act_a, EMOTI_ACT_NONE);
 }
 
 void enet_forward(enet *net, const emoti_kernels *kern, float *outputs, emoti_stage_fn observe,
                   void *user) {
     if (observe) observe(user, "input", net->input, net->size, net->size, 3);
     /* [S][S][3] -> [S/2][S/2][stem] */
-    kern->f32_conv_swish(&net->stem, 3, net->stem_c, net->input, net->stem_w, net->stem_b,
-                         net->act_a);
+    stem_rows(net, kern);
     if (observe) observe(user, "stem", net->act_a, net->stem.oh, net->stem.ow, net->stem_c);
     for (int i = 0; i < net->n_blocks; i++) {
         const enet_block *b = &net->blocks[i];
@@ -242,13 +313,14 @@ void enet_forward(enet *net, const emoti_kernels *kern, float *outputs, emoti_st
     /* [h][w][last] -> [h][w][features] -> mean -> [features] -> [n_out] */
     size_t px = (size_t)net->head_rows * net->head_cols;
     int last = net->blocks[net->n_blocks - 1].out, f = net->features;
-    kern->f32_gemm(px, (size_t)f, (size_t)last, net->act_a, net->head_w, net->head_b, NULL,
-                   net->act_b, EMOTI_ACT_SWISH);
+    gemm_rows(net, kern, px, (size_t)f, (size_t)last, net->act_a, net->head_w, net->head_b, NULL,
+              net->act_b, EMOTI_ACT_SWISH);
     if (observe) observe(user, "head", net->act_b, net->head_rows, net->head_cols, f);
-    for (int ch = 0; ch < f; ch++) net->embedding[ch] = 0;
-    for (size_t p = 0; p < px; p++)
-        for (int ch = 0; ch < f; ch++) net->embedding[ch] += net->act_b[p * f + ch];
-    for (int ch = 0; ch < f; ch++) net->embedding[ch] /= (float)px;
+    for (int ch = 0; ch < f; ch++) {
+        double sum = 0;
+        for (size_t p = 0; p < px; p++) sum += net->act_b[p * f + ch];
+        net->embedding[ch] = (float)(sum / (double)px);
+    }
     kern->f32_gemm(1, (size_t)net->n_out, (size_t)f, net->embedding, net->fc_w, net->fc_b, NULL,
                    outputs, EMOTI_ACT_NONE);
 }

@@ -20,6 +20,7 @@ typedef struct {
     emoti_window stem;
     const float *stem_w, *stem_b, *head_w, *head_b, *fc_w, *fc_b;
     int head_rows, head_cols; /* spatial size at the head conv */
+    int threads;              /* >= 1; more than 1 only in OpenMP builds */
     enet_block *blocks;
 
     /* One arena, planned at load; the forward pass allocates nothing. */
@@ -28,8 +29,9 @@ typedef struct {
     float *act_a;        /* block input / output (and residual)  */
     float *act_b;        /* expanded activations, head conv output */
     float *act_c;        /* depthwise output */
-    float *se_sums;      /* [max mid] pooled sums -> gate */
-    float *se_mid;       /* [max se] */
+    float *se_row_sums;  /* [oh][mid]: per output row SE pool sums */
+    double *se_mean;     /* [max mid] */
+    double *se_mid;      /* [max se] */
     float *proj_scaled;  /* [max mid * out]: projection weights with the SE gate folded in */
     float *embedding;    /* [features] */
 } enet;

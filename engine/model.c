@@ -168,6 +168,19 @@ void emoti_model_close(emoti_model *m) {
 
 void emoti_model_info(const emoti_model *m, emoti_info *info) { *info = m->info; }
 
+emoti_status emoti_model_set_threads(emoti_model *m, int threads) {
+    if (!m || threads < 1 || threads > 256)
+        return emoti_fail(EMOTI_ERR_ARG, "thread count %d out of range 1..256", threads);
+#ifndef _OPENMP
+    if (threads > 1)
+        return emoti_fail(EMOTI_ERR_UNSUPPORTED,
+                          "%d threads asked for, but this build has no OpenMP (make OPENMP=1)",
+                          threads);
+#endif
+    m->net.threads = threads;
+    return EMOTI_OK;
+}
+
 void emoti_set_stage_observer(emoti_model *m, emoti_stage_fn fn, void *user) {
     m->observe = fn;
     m->observe_user = user;

@@ -73,6 +73,11 @@ emoti_status emoti_run_rgb(emoti_model *model, const uint8_t *rgb, int width, in
 emoti_status emoti_run_tensor(emoti_model *model, const float *chw, emoti_result *result,
                               float *embedding);
 
+/* Threads for the forward pass (default 1). More than 1 needs a build with OpenMP
+ * (make OPENMP=1); otherwise EMOTI_ERR_UNSUPPORTED. Results are bitwise identical for any
+ * thread count. */
+emoti_status emoti_model_set_threads(emoti_model *model, int threads);
+
 /* Optional observer of intermediate activations (for tests and debugging): called with the
  * stage name ("input", "stem", "stage0".."stage6", "head"), and the NHWC activation. */
 typedef void (*emoti_stage_fn)(void *user, const char *stage, const float *nhwc, int h, int w,
