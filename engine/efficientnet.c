@@ -104,7 +104,8 @@ static emoti_status read_blocks(enet *net, const emoti_container *c) {
         memcpy(row, rows + i * ROW_FIELDS, sizeof row); /* metadata is not aligned */
         enet_block *b = &net->blocks[i];
         st = read_block(row, i, prev, stage, b);
-        if (!st) st = block_tensors(c, i, b);
+        if (st) break; /* the row's stride may be 0: no window for it */
+        st = block_tensors(c, i, b);
         b->h = h, b->w = w;
         b->dw = make_window(h, w, b->k, b->stride);
         h = b->dw.oh, w = b->dw.ow, prev = b->out, stage = b->stage;
@@ -321,6 +322,11 @@ void enet_forward(enet *net, const emoti_kernels *kern, float *outputs, emoti_st
         for (size_t p = 0; p < px; p++) sum += net->act_b[p * f + ch];
         net->embedding[ch] = (float)(sum / (double)px);
     }
-    kern->f32_gemm(1, (size_t)net->n_out, (size_t)f, net->embedding, net->fc_w, net->fc_b, NULL,
-                   outputs, EMOTI_ACT_NONE);
+    /* The classifier is tiny (features x n_out) and its sums feed the outputs directly:
+     * double accumulation takes ~1e-5 of rounding noise off the logits of large embeddings. */
+    for (int o = 0; o < net->n_out; o++) {
+        double sum = net->fc_b[o];
+        for (int ch = 0; ch < f; ch++) sum += (double)net->embedding[ch] * net->fc_w[(size_t)ch * net->n_out + o];
+        outputs[o] = (float)sum;
+    }
 }
