@@ -1,12 +1,16 @@
 /* Kernel micro-benchmarks on every distinct EfficientNet-B0 (224) and B2 (260) layer shape.
  *
- *   bench_kernels [b0|b2|all] [--isa NAME] [--min-ms MS]
+ *   bench_kernels [b0|b2|all] [--isa NAME] [--min-ms MS] [--min] [--peak GFLOPS] [--rows]
  *
- * For each shape and each available kernel table (or only --isa): the median of repeated
- * runs (at least 5, and at least MS milliseconds in all, default 30), GFLOP/s (2 flops per
- * multiply-add, depthwise counting every tap) and the fraction of this core's FP32 peak,
- * measured here with an FMA loop (AVX2: 2 x 8-lane FMAs per instruction, 12 chains).
- * Then per network: the sum over all layers (repeats counted) of the medians, by kernel. */
+ * For each shape and each available kernel table (or only --isa): the median (--min: the
+ * minimum, steadier on a shared machine) of repeated runs (at least 5, and at least MS
+ * milliseconds in all, default 30), GFLOP/s (2 flops per multiply-add, depthwise counting
+ * every tap) and the fraction of one core's FP32 peak: --peak, else measured here with an
+ * FMA loop (12 independent chains of 8-lane FMAs, best of 20 tries). Then per network: the
+ * sum over all layers (repeats counted) of those times, by kernel. Buffers are separate
+ * page-aligned allocations, so input and output are 4 KiB-congruent, as the engine's arena
+ * makes them at 224 x 224. --rows calls the depthwise and stem kernels one output row at a
+ * time, as engine/efficientnet.c does (its unit of work for threads). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,8 +43,8 @@ __attribute__((target("avx2,fma"))) static double fma_peak_gflops(void) {
     __m256 a0 = _mm256_set1_ps(0), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0,
            a8 = a0, a9 = a0, a10 = a0, a11 = a0;
     double best = 0;
-    for (int trial = 0; trial < 5; trial++) {
-        long iters = 10000000;
+    for (int trial = 0; trial < 20; trial++) {
+        long iters = 4000000;
         double t = now_s();
         for (long i = 0; i < iters; i++) {
 #define F(r) r = _mm256_fmadd_ps(r, b, c)
@@ -72,7 +76,17 @@ static float *buf(size_t n, float lo, float hi, uint32_t *seed) {
     return p;
 }
 
-/* Median seconds of one call. */
+static int use_min, by_rows;
+
+/* The window of output row oy alone (as the engine's one_row). */
+static emoti_window one_row(const emoti_window *g, int oy) {
+    emoti_window r = *g;
+    r.oh = 1;
+    r.pad_top = g->pad_top - oy * g->stride;
+    return r;
+}
+
+/* Median (or minimum) seconds of one call. */
 static double time_call(const emoti_kernels *kt, const layer_call *c, double min_s) {
     uint32_t seed = 12345;
     float *x, *w, *b, *y, *pool = NULL;
@@ -95,17 +109,24 @@ static double time_call(const emoti_kernels *kt, const layer_call *c, double min
         double s = now_s();
         if (c->kind == CALL_GEMM)
             kt->f32_gemm(c->m, c->n, c->k, x, w, b, c->res ? y : NULL, y, c->act);
-        else if (c->kind == CALL_DW)
+        else if (!by_rows && c->kind == CALL_DW)
             kt->f32_dwconv_swish(&c->g, c->c, x, w, b, y, pool);
-        else
+        else if (!by_rows)
             kt->f32_conv_swish(&c->g, 3, c->c, x, w, b, y);
+        else
+            for (int oy = 0; oy < c->g.oh; oy++) {
+                emoti_window r = one_row(&c->g, oy);
+                float *yr = y + (size_t)oy * c->g.ow * c->c;
+                if (c->kind == CALL_DW) kt->f32_dwconv_swish(&r, c->c, x, w, b, yr, pool);
+                else kt->f32_conv_swish(&r, 3, c->c, x, w, b, yr);
+            }
         double e = now_s() - s;
         if (i >= 0) t[runs++] = e;
         else start = now_s();
     }
     qsort(t, (size_t)runs, sizeof *t, cmp_double);
     free(x), free(w), free(b), free(y), free(pool);
-    return t[runs / 2];
+    return use_min ? t[0] : t[runs / 2];
 }
 
 static int same_shape(const layer_call *a, const layer_call *b) {
@@ -158,7 +179,7 @@ static void bench_net(int variant, const emoti_kernels **tables, int nt, double 
         fflush(stdout);
     }
     static const char *kinds[3] = {"gemm (1x1)", "depthwise", "stem"};
-    printf("-- B%d totals (sum of medians x repeats) --\n", variant);
+    printf("-- B%d totals (sum of %s x repeats) --\n", variant, use_min ? "minima" : "medians");
     for (int k = 0; k < 4; k++) {
         double fl = k < 3 ? flops[k] : flops[0] + flops[1] + flops[2];
         printf("%-43s %8.1f", k < 3 ? kinds[k] : "all kernels", fl / 1e6);
@@ -174,15 +195,20 @@ static void bench_net(int variant, const emoti_kernels **tables, int nt, double 
 int main(int argc, char **argv) {
     int which = 3; /* bit 0: B0, bit 1: B2 */
     const char *isa = NULL;
-    double min_ms = 30;
+    double min_ms = 30, peak = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "b0")) which = 1;
         else if (!strcmp(argv[i], "b2")) which = 2;
         else if (!strcmp(argv[i], "all")) which = 3;
         else if (!strcmp(argv[i], "--isa") && i + 1 < argc) isa = argv[++i];
         else if (!strcmp(argv[i], "--min-ms") && i + 1 < argc) min_ms = atof(argv[++i]);
+        else if (!strcmp(argv[i], "--min")) use_min = 1;
+        else if (!strcmp(argv[i], "--rows")) by_rows = 1;
+        else if (!strcmp(argv[i], "--peak") && i + 1 < argc) peak = atof(argv[++i]);
         else {
-            fprintf(stderr, "usage: bench_kernels [b0|b2|all] [--isa NAME] [--min-ms MS]\n");
+            fprintf(stderr,
+                    "usage: bench_kernels [b0|b2|all] [--isa NAME] [--min-ms MS] [--min] [--peak GFLOPS] "
+                    "[--rows]\n");
             return 2;
         }
     }
@@ -194,13 +220,15 @@ int main(int argc, char **argv) {
         fprintf(stderr, "bench_kernels: no kernel table '%s' in this build / on this CPU\n", isa);
         return 1;
     }
-    double peak = 0;
+    const char *peak_src = "given";
 #ifdef HAVE_FMA_PEAK
     __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) peak = fma_peak_gflops();
+    if (!peak && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+        peak = fma_peak_gflops(), peak_src = "measured with an AVX2 FMA loop";
 #endif
-    printf("FP32 peak of one core, measured with an AVX2 FMA loop: %.1f GFLOP/s "
-           "(\"peak\" columns are fractions of it)\n", peak);
+    printf("FP32 peak of one core, %s: %.1f GFLOP/s "
+           "(\"peak\" columns are fractions of it); times are %s%s\n", peak_src, peak,
+           use_min ? "minima" : "medians", by_rows ? "; depthwise and stem called row by row" : "");
     if (which & 1) bench_net(0, tables, nt, peak, min_ms / 1e3);
     if (which & 2) bench_net(2, tables, nt, peak, min_ms / 1e3);
     return 0;

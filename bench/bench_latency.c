@@ -34,6 +34,7 @@ int main(int argc, char **argv) {
         return 1;
     }
     double load = now_ms() - t0;
+    const emoti_kernels *kern = emoti_kernels_get(); /* non-NULL: the model opened */
     emoti_info in;
     emoti_model_info(m, &in);
     emoti_image img = {0, 0, NULL};
@@ -56,7 +57,7 @@ int main(int argc, char **argv) {
     }
     qsort(t, (size_t)runs, sizeof *t, cmp_double);
     printf("%s %s %dx%d kernels=%s load %.2f ms | %d runs: median %.2f ms min %.2f max %.2f\n",
-           argv[1], in.name, in.input_size, in.input_size, emoti_kernels_get()->isa, load, runs,
+           argv[1], in.name, in.input_size, in.input_size, kern->isa, load, runs,
            t[runs / 2], t[0], t[runs - 1]);
     free(t);
     free(x);

@@ -92,6 +92,7 @@ static emoti_status build(emoti_model *m, const void *buf, size_t size) {
     m->resized = malloc(s * s * 3);
     if (!m->resized) return emoti_fail(EMOTI_ERR_NOMEM, "out of memory");
     m->kern = emoti_kernels_get();
+    if (!m->kern) return emoti_fail(EMOTI_ERR_UNSUPPORTED, "%s", emoti_kernels_error());
     return EMOTI_OK;
 }
 

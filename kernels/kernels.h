@@ -49,6 +49,9 @@ extern const emoti_kernels emoti_kernels_scalar;
 #if defined(__x86_64__) || defined(__i386__)
 extern const emoti_kernels emoti_kernels_avx2; /* AVX2 + FMA (kernels/avx2.c) */
 #endif
+#if defined(__aarch64__)
+extern const emoti_kernels emoti_kernels_neon; /* Advanced SIMD (kernels/neon.c) */
+#endif
 
 /* Scalar Swish, the reference: x * sigmoid(x) with libm's expf. */
 float emoti_swish_ref(float x);

@@ -72,6 +72,8 @@ expect 2 "unknown format" $EMOTI run -f xml x.ppm
 expect 2 "no images" $EMOTI run -m "$B0"
 expect 2 "needs a value" $EMOTI run -m
 expect 2 "unknown command" $EMOTI frobnicate
+expect 1 "EMOTI_ISA: unknown level" env EMOTI_ISA=bogus $EMOTI run -m "$B0" "$IMG/noise.ppm"
+expect 2 "thread count" $EMOTI run -t 0 -m "$B0" "$IMG/noise.ppm"
 
 # A bad image among good ones: the good results are still printed, exit 1.
 $EMOTI run -m "$B0" -f csv "$IMG/noise.ppm" "$tmp/trunc.ppm" "$IMG/coffee.ppm" >"$tmp/mix" 2>/dev/null

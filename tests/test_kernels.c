@@ -21,6 +21,16 @@
 
 static int failures;
 
+#define CHECK(cond, ...)                                \
+    do {                                                \
+        if (!(cond)) {                                  \
+            printf("FAIL %s:%d: ", __FILE__, __LINE__); \
+            printf(__VA_ARGS__);                        \
+            printf("\n");                               \
+            failures++;                                 \
+        }                                               \
+    } while (0)
+
 /* ---- data ------------------------------------------------------------------------------ */
 
 static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
@@ -135,7 +145,7 @@ static void gemm_case(const emoti_kernels *kt, stats *st, size_t m, size_t n, si
 static void test_gemm(const emoti_kernels *kt) {
     stats st = {.kernel = "f32_gemm"};
     static const int ns[] = {1, 3, 7, 8, 9, 15, 16, 17, 23, 24, 25, 31, 32, 33, 40, 47, 48, 96, 100, 129};
-    static const int ks[] = {0, 1, 2, 3, 7, 8, 9, 16, 17, 31, 64, 255, 256, 257, 300, 513, 600};
+    static const int ks[] = {0, 1, 2, 3, 7, 8, 9, 16, 17, 31, 64, 127, 128, 129, 255, 256, 257, 300, 513, 600};
     static const int ms[] = {1, 2, 3, 4, 5, 6, 7, 11, 12, 13, 37, 95, 96, 97, 100, 193};
     int nn = sizeof ns / sizeof *ns, nk = sizeof ks / sizeof *ks, nm = sizeof ms / sizeof *ms;
     /* every n and every m at a few k, every k at a few n, with all epilogues */
@@ -183,15 +193,48 @@ static void tap_range(int o, int stride, int pad, int k, int size, int *t0, int 
     *t1 = start + k > size ? size - start : k;
 }
 
+/* The window of output row oy alone, as the engine calls the kernels (one row per call, for
+ * its threads): the input stays whole, the top padding shifts (and goes negative). */
+static emoti_window one_row(const emoti_window *g, int oy) {
+    emoti_window r = *g;
+    r.oh = 1;
+    r.pad_top = g->pad_top - oy * g->stride;
+    return r;
+}
+
+/* The kernel under test over the whole output, in one call or (rows) one call per row with
+ * the rows' pool sums added up. */
+static void dw_call(const emoti_kernels *kt, const emoti_window *g, int c, const float *x,
+                    const float *w, const float *bias, float *y, float *pool, int rows) {
+    if (!rows) {
+        kt->f32_dwconv_swish(g, c, x, w, bias, y, pool);
+        return;
+    }
+    float *part = pool ? guarded((size_t)c) : NULL;
+    for (int ch = 0; pool && ch < c; ch++) pool[ch] = 0;
+    for (int oy = 0; oy < g->oh; oy++) {
+        emoti_window r = one_row(g, oy);
+        kt->f32_dwconv_swish(&r, c, x, w, bias, y + (size_t)oy * g->ow * c, part);
+        for (int ch = 0; pool && ch < c; ch++) pool[ch] += part[ch];
+    }
+    if (part) {
+        if (!guards_ok(part, (size_t)c)) {
+            failures++;
+            printf("FAIL f32_dwconv_swish: row call wrote outside pool_sums\n");
+        }
+        unguard(part);
+    }
+}
+
 static void dw_case(const emoti_kernels *kt, stats *st, stats *sp, const emoti_window *g, int c,
-                    int pool) {
+                    int pool, int rows) {
     size_t in_n = (size_t)g->h * g->w * c, out_n = (size_t)g->oh * g->ow * c;
     float *x = rand_buf(in_n, -2, 2), *w = rand_buf((size_t)g->k * g->k * c, -0.5f, 0.5f);
     float *bias = rand_buf((size_t)c, -1, 1);
     float *ref = guarded(out_n), *got = guarded(out_n);
     float *pref = guarded((size_t)c), *pgot = guarded((size_t)c);
     emoti_kernels_scalar.f32_dwconv_swish(g, c, x, w, bias, ref, pool ? pref : NULL);
-    kt->f32_dwconv_swish(g, c, x, w, bias, got, pool ? pgot : NULL);
+    dw_call(kt, g, c, x, w, bias, got, pool ? pgot : NULL, rows);
     double worst = 0, pworst = 0;
     double *scale_sum = calloc((size_t)c, sizeof *scale_sum), *ref_sum = calloc((size_t)c, sizeof *ref_sum);
     for (int oy = 0; oy < g->oh; oy++) {
@@ -226,8 +269,8 @@ static void dw_case(const emoti_kernels *kt, stats *st, stats *sp, const emoti_w
             if (!(e <= pworst)) pworst = e;
         }
     char desc[96];
-    snprintf(desc, sizeof desc, "%dx%d c=%d k=%d s=%d pad=%d,%d -> %dx%d pool=%d", g->h, g->w, c,
-             g->k, g->stride, g->pad_top, g->pad_left, g->oh, g->ow, pool);
+    snprintf(desc, sizeof desc, "%dx%d c=%d k=%d s=%d pad=%d,%d -> %dx%d pool=%d%s", g->h, g->w,
+             c, g->k, g->stride, g->pad_top, g->pad_left, g->oh, g->ow, pool, rows ? " by rows" : "");
     if (!guards_ok(got, out_n) || !guards_ok(pgot, (size_t)c) || !guards_ok(pref, (size_t)c)) {
         failures++;
         printf("FAIL %s %s: wrote outside y / pool_sums\n", st->kernel, desc);
@@ -249,13 +292,13 @@ static void test_dwconv(const emoti_kernels *kt) {
         for (int k = 3; k <= 5; k += 2)
             for (int s = 1; s <= 2; s++) {
                 emoti_window g = shapes_window(hw[i][0], hw[i][1], k, s);
-                for (int j = 0; j < ncs; j += 2, t++) dw_case(kt, &st, &sp, &g, cs[(j + t) % ncs], t & 1);
+                for (int j = 0; j < ncs; j += 2, t++) dw_case(kt, &st, &sp, &g, cs[(j + t) % ncs], t & 1, t % 5 == 0);
             }
     for (int j = 0; j < ncs; j++)
         for (int k = 3; k <= 5; k += 2)
             for (int s = 1; s <= 2; s++) {
                 emoti_window g = shapes_window(13, 11, k, s);
-                dw_case(kt, &st, &sp, &g, cs[j], 1);
+                dw_case(kt, &st, &sp, &g, cs[j], 1, 0);
             }
     /* other kernel sizes and explicit pads (top/left 0..k-1, bottom/right likewise) */
     static const int ks[] = {1, 3, 5, 7};
@@ -273,7 +316,7 @@ static void test_dwconv(const emoti_kernels *kt) {
         int pool = (int)(rng_u32() & 1);
         g.oh = (g.h + g.pad_top + pb - k) / s + 1, g.ow = (g.w + g.pad_left + pr - k) / s + 1;
         if (g.oh < 1 || g.ow < 1 || g.h + g.pad_top + pb < k || g.w + g.pad_left + pr < k) continue;
-        dw_case(kt, &st, &sp, &g, c, pool);
+        dw_case(kt, &st, &sp, &g, c, pool, r % 3 == 0);
     }
     /* every distinct depthwise shape of B0 and B2 */
     for (int v = 0; v <= 2; v += 2) {
@@ -286,7 +329,8 @@ static void test_dwconv(const emoti_kernels *kt) {
             for (int j = 0; j < i; j++)
                 seen |= calls[j].kind == CALL_DW && !memcmp(&calls[j].g, &c->g, sizeof c->g) &&
                         calls[j].c == c->c;
-            if (!seen) dw_case(kt, &st, &sp, &c->g, c->c, 1);
+            if (!seen) dw_case(kt, &st, &sp, &c->g, c->c, 1, 0);
+            if (!seen) dw_case(kt, &st, &sp, &c->g, c->c, 1, 1); /* as the engine calls it */
         }
     }
     report(kt->isa, &st);
@@ -295,13 +339,18 @@ static void test_dwconv(const emoti_kernels *kt) {
 
 /* ---- stem ------------------------------------------------------------------------------ */
 
-static void conv_case(const emoti_kernels *kt, stats *st, const emoti_window *g, int cin, int cout) {
+static void conv_case(const emoti_kernels *kt, stats *st, const emoti_window *g, int cin, int cout,
+                      int rows) {
     size_t in_n = (size_t)g->h * g->w * cin, out_n = (size_t)g->oh * g->ow * cout;
     float *x = rand_buf(in_n, -2, 2), *w = rand_buf((size_t)g->k * g->k * cin * cout, -0.5f, 0.5f);
     float *bias = rand_buf((size_t)cout, -1, 1);
     float *ref = guarded(out_n), *got = guarded(out_n);
     emoti_kernels_scalar.f32_conv_swish(g, cin, cout, x, w, bias, ref);
-    kt->f32_conv_swish(g, cin, cout, x, w, bias, got);
+    if (!rows) kt->f32_conv_swish(g, cin, cout, x, w, bias, got);
+    for (int oy = 0; rows && oy < g->oh; oy++) {
+        emoti_window r = one_row(g, oy);
+        kt->f32_conv_swish(&r, cin, cout, x, w, bias, got + (size_t)oy * g->ow * cout);
+    }
     double worst = 0;
     for (int oy = 0; oy < g->oh; oy++) {
         int ky0, ky1;
@@ -325,8 +374,8 @@ static void conv_case(const emoti_kernels *kt, stats *st, const emoti_window *g,
         }
     }
     char desc[96];
-    snprintf(desc, sizeof desc, "%dx%d cin=%d cout=%d k=%d s=%d -> %dx%d", g->h, g->w, cin, cout,
-             g->k, g->stride, g->oh, g->ow);
+    snprintf(desc, sizeof desc, "%dx%d cin=%d cout=%d k=%d s=%d -> %dx%d%s", g->h, g->w, cin, cout,
+             g->k, g->stride, g->oh, g->ow, rows ? " by rows" : "");
     if (!guards_ok(got, out_n)) {
         failures++;
         printf("FAIL %s %s: wrote outside y\n", st->kernel, desc);
@@ -344,13 +393,16 @@ static void test_conv(const emoti_kernels *kt) {
         for (size_t j = 0; j < sizeof couts / sizeof *couts; j++)
             for (int s = 1; s <= 2; s++) {
                 emoti_window g = shapes_window(hw[i][0], hw[i][1], 3, s);
-                conv_case(kt, &st, &g, j % 3 ? 3 : (int)(1 + j % 5), couts[j]);
+                conv_case(kt, &st, &g, j % 3 ? 3 : (int)(1 + j % 5), couts[j], (int)(i + j) % 4 == 0);
             }
     emoti_window g5 = shapes_window(11, 13, 5, 2);
-    conv_case(kt, &st, &g5, 3, 32);
+    conv_case(kt, &st, &g5, 3, 32, 0);
+    conv_case(kt, &st, &g5, 3, 32, 1);
     emoti_window b0 = shapes_window(224, 224, 3, 2), b2 = shapes_window(260, 260, 3, 2);
-    conv_case(kt, &st, &b0, 3, 32);
-    conv_case(kt, &st, &b2, 3, 32);
+    conv_case(kt, &st, &b0, 3, 32, 0);
+    conv_case(kt, &st, &b2, 3, 32, 0);
+    conv_case(kt, &st, &b0, 3, 32, 1); /* as the engine calls it */
+    conv_case(kt, &st, &b2, 3, 32, 1);
     report(kt->isa, &st);
 }
 
@@ -484,6 +536,20 @@ int main(void) {
         printf("FAIL: the scalar table must come first\n");
         return 1;
     }
+    /* dispatch: the fastest table by default; EMOTI_ISA gets exactly that table or NULL and a
+     * reason, never another table */
+    const char *want = getenv("EMOTI_ISA");
+    if (!want || !*want) {
+        CHECK(chosen == tables[n - 1] && !emoti_kernels_error(), "default dispatch is not %s",
+              tables[n - 1]->isa);
+    } else {
+        const emoti_kernels *match = NULL;
+        for (int i = 0; i < n; i++)
+            if (!strcmp(tables[i]->isa, want)) match = tables[i];
+        CHECK(chosen == match, "EMOTI_ISA=%s dispatched to %s", want, chosen ? chosen->isa : "NULL");
+        CHECK(!chosen == !!emoti_kernels_error(), "EMOTI_ISA=%s: error message and table disagree", want);
+    }
+    CHECK(emoti_kernels_get() == chosen, "the choice changed between calls");
     for (int t = 0; t < n; t++) {
         const emoti_kernels *kt = tables[t];
         if (!kt->f32_gemm || !kt->f32_dwconv_swish || !kt->f32_conv_swish || !kt->f32_exp ||
