@@ -81,8 +81,20 @@ bench: emoti $(BENCHES)
 	BUILD=$(BUILD) FIXTURES=$(FIXTURES) PYTHON=$(PYTHON) bench/run.sh
 
 # make bench-ort: emoti vs ONNX Runtime (onnxruntime-node, installed once into $(BUILD)/ort by npm).
-bench-ort: emoti $(BUILD)/bench/bench_latency
-	BUILD=$(BUILD) FIXTURES=$(FIXTURES) PYTHON=$(PYTHON) bench/ort.sh
+bench-ort: emoti
+	$(MAKE) BUILD=$(BUILD)/omp OPENMP=1 $(BUILD)/omp/bench/bench_latency
+	BUILD=$(BUILD) BENCH=$(BUILD)/omp/bench/bench_latency FIXTURES=$(FIXTURES) PYTHON=$(PYTHON) \
+	  bench/ort.sh
+
+# make bench-decode: JPEG / PNG decode speed of ~1 MP images beside libjpeg-turbo and Pillow.
+.PHONY: bench-decode fuzz
+bench-decode: $(BUILD)/bench/bench_decode
+	BUILD=$(BUILD) PYTHON=$(PYTHON) bench/decode.sh
+
+# make fuzz: libFuzzer targets (clang + libclang-rt), seed corpora, then FUZZ_SECONDS (60)
+# of fuzzing per target; fuzz/README.md. The committed corpora run in `make test`.
+fuzz:
+	BUILD=$(BUILD) PYTHON=$(PYTHON) fuzz/fuzz.sh all
 
 # make weights: fetch EmotiEffLib's models (needs network) and convert them;
 # make weights SRC=DIR: convert the .pt/.onnx files already in DIR.

@@ -1,5 +1,5 @@
 /* End-to-end batch-1 latency: model load (with validation) and forward passes.
- *   bench_latency MODEL [RUNS] [IMAGE.ppm]
+ *   bench_latency MODEL [RUNS] [IMAGE]      (EMOTI_THREADS=N: threads, OpenMP builds)
  * Prints the load time, and the median / min / max of RUNS timed runs after 3 warm-up runs
  * (with IMAGE: resize + normalise + forward; without: forward on a fixed tensor). */
 #include <stdio.h>
@@ -35,6 +35,12 @@ int main(int argc, char **argv) {
     }
     double load = now_ms() - t0;
     const emoti_kernels *kern = emoti_kernels_get(); /* non-NULL: the model opened */
+    const char *threads = getenv("EMOTI_THREADS");
+    int nthreads = threads && *threads ? atoi(threads) : 1;
+    if (emoti_model_set_threads(m, nthreads)) {
+        fprintf(stderr, "bench_latency: %s\n", emoti_last_error());
+        return 1;
+    }
     emoti_info in;
     emoti_model_info(m, &in);
     emoti_image img = {0, 0, NULL};
@@ -56,8 +62,8 @@ int main(int argc, char **argv) {
         if (i >= 0) t[i] = now_ms() - s;
     }
     qsort(t, (size_t)runs, sizeof *t, cmp_double);
-    printf("%s %s %dx%d kernels=%s load %.2f ms | %d runs: median %.2f ms min %.2f max %.2f\n",
-           argv[1], in.name, in.input_size, in.input_size, kern->isa, load, runs,
+    printf("%s %s %dx%d kernels=%s threads=%d load %.2f ms | %d runs: median %.2f ms min %.2f "
+           "max %.2f\n", argv[1], in.name, in.input_size, in.input_size, kern->isa, nthreads, load, runs,
            t[runs / 2], t[0], t[runs - 1]);
     free(t);
     free(x);

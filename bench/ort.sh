@@ -14,7 +14,7 @@
 #
 # Environment: BUILD FIXTURES PYTHON ORT_DIR ORT_VERSION RUNS ROUNDS THREADS EMOTI_ISA IMAGE, and
 # ORT_SPIN=0 to stop ORT's intra-op threads spinning (its default is to spin).
-# EMOTI_THREADS=T is passed to emoti (ignored by emoti until it has threads).
+# EMOTI_THREADS=T is passed to emoti (make bench-ort builds it with OpenMP).
 set -u
 BUILD=${BUILD:-build}
 FIXTURES=${FIXTURES:-../shared/fixtures}
@@ -25,8 +25,8 @@ RUNS=${RUNS:-30}
 ROUNDS=${ROUNDS:-3}
 THREADS=${THREADS:-1 2}
 IMAGE=${IMAGE:-$FIXTURES/img/face_tight.ppm}
-EMOTI=./emoti
-BENCH=$BUILD/bench/bench_latency
+EMOTI=${EMOTI:-./emoti}
+BENCH=${BENCH:-$BUILD/bench/bench_latency}
 HERE=$(cd "$(dirname "$0")" && pwd)
 JS=$HERE/ort_bench.js
 
