@@ -70,5 +70,9 @@ void progress(int done, long total, double start, double *last, int final);
 int cmd_run(int argc, char **argv);
 int cmd_video(int argc, char **argv);
 int cmd_extract(int argc, char **argv);
+int cmd_fit(int argc, char **argv);
+int cmd_tune(int argc, char **argv);
+int cmd_predict(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
 
 #endif

@@ -13,6 +13,10 @@ static const char *MAIN_HELP =
     "  run IMAGE...     expression probabilities (and valence/arousal) per face image\n"
     "  video INPUT      the same per frame of a Y4M video (file or '-') or a frame folder\n"
     "  extract IN... -o OUT  embeddings + outputs of many videos (.npy + index)\n"
+    "  fit -t TASK ...  train a VA/EXPR/AU head on extract output + Aff-Wild2 annotations\n"
+    "  tune HEAD ...    choose smoothing and AU thresholds on a validation set\n"
+    "  predict ...      per-frame VA/EXPR/AU in the ABAW submission format\n"
+    "  eval PRED DIR    CCC / F1 of predictions against an annotation folder\n"
     "  info MODEL       describe a converted model\n"
     "  version          print the version\n"
     "'emoti COMMAND --help' describes each command. Models are converted from EmotiEffLib's\n"
@@ -136,6 +140,10 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "run")) return cmd_run(argc - 1, argv + 1);
     if (!strcmp(cmd, "video")) return cmd_video(argc - 1, argv + 1);
     if (!strcmp(cmd, "extract")) return cmd_extract(argc - 1, argv + 1);
+    if (!strcmp(cmd, "fit")) return cmd_fit(argc - 1, argv + 1);
+    if (!strcmp(cmd, "tune")) return cmd_tune(argc - 1, argv + 1);
+    if (!strcmp(cmd, "predict")) return cmd_predict(argc - 1, argv + 1);
+    if (!strcmp(cmd, "eval")) return cmd_eval(argc - 1, argv + 1);
     if (!strcmp(cmd, "info")) return cmd_info(argc - 1, argv + 1);
     cli_usage_error(NULL, "unknown command '%s'", cmd);
 }

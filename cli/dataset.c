@@ -1,0 +1,267 @@
+/* Extract outputs x annotations: the joins and per-video sequences behind fit/tune/predict. */
+#include "dataset.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "npy.h"
+#include "temporal.h"
+
+static char *cat2(const char *a, const char *b) {
+    char *s = malloc(strlen(a) + strlen(b) + 1);
+    if (s) sprintf(s, "%s%s", a, b);
+    return s;
+}
+
+void feat_set_free(feat_set *s) {
+    emoti_index_free(&s->idx);
+    free(s->feat), free(s->outs), free(s->prefix);
+    memset(s, 0, sizeof *s);
+}
+
+static int load_matrix(const feat_set *s, const char *suffix, float **m, int *dim) {
+    char *path = cat2(s->prefix, suffix);
+    long rows;
+    int ok = path && !emoti_npy_read(path, m, &rows, dim);
+    if (path && !ok) fprintf(stderr, "emoti: %s\n", emoti_last_error());
+    if (ok && rows != s->idx.n) {
+        fprintf(stderr, "emoti: %s has %ld rows but %s.index.csv lists %ld frames\n", path, rows,
+                s->prefix, s->idx.n);
+        ok = 0;
+    }
+    free(path);
+    return ok;
+}
+
+int feat_set_load(feat_set *s, const char *prefix, int need_feat, int need_outs) {
+    memset(s, 0, sizeof *s);
+    s->prefix = cat2(prefix, "");
+    char *ipath = cat2(prefix, ".index.csv");
+    int ok = s->prefix && ipath && !emoti_index_read(ipath, &s->idx);
+    if (ipath && !ok) fprintf(stderr, "emoti: %s\n", emoti_last_error());
+    free(ipath);
+    if (ok && need_feat) ok = load_matrix(s, ".features.npy", &s->feat, &s->feat_dim);
+    if (ok && need_outs) ok = load_matrix(s, ".outputs.npy", &s->outs, &s->out_dim);
+    if (!ok) feat_set_free(s);
+    return ok;
+}
+
+const float *feat_set_input(feat_set *s, const emoti_head *h) {
+    int logits = h->input == EMOTI_INPUT_LOGITS;
+    if (logits ? !s->outs : !s->feat) {
+        if (!load_matrix(s, logits ? ".outputs.npy" : ".features.npy", logits ? &s->outs : &s->feat,
+                         logits ? &s->out_dim : &s->feat_dim))
+            return NULL;
+    }
+    int dim = logits ? s->out_dim : s->feat_dim;
+    if (dim != h->sizes[0]) {
+        fprintf(stderr, "emoti: %s.%s.npy has %d columns, the %s head takes %d\n", s->prefix,
+                logits ? "outputs" : "features", dim, emoti_task_name(h->task), h->sizes[0]);
+        return NULL;
+    }
+    return logits ? s->outs : s->feat;
+}
+
+void labelled_free(labelled *l) {
+    free(l->rows), free(l->cls), free(l->y);
+    memset(l, 0, sizeof *l);
+}
+
+int join_labels(const feat_set *s, const emoti_annot *a, labelled *out) {
+    memset(out, 0, sizeof *out);
+    int cols = emoti_annot_cols(a->task);
+    size_t cap = (size_t)s->idx.n + 1;
+    out->rows = malloc(cap * sizeof *out->rows);
+    out->cls = malloc(cap * sizeof *out->cls);
+    out->y = malloc(cap * (size_t)cols * sizeof *out->y);
+    if (!out->rows || !out->cls || !out->y) {
+        fprintf(stderr, "emoti: out of memory\n");
+        labelled_free(out);
+        return 0;
+    }
+    for (long r = 0; r < s->idx.n; r++) {
+        const emoti_annot_video *v = emoti_annot_find(a, s->idx.video[r]);
+        if (!v) {
+            out->unannotated++;
+            continue;
+        }
+        long f = s->idx.frame[r];
+        if (f > v->n_frames) {
+            fprintf(stderr, "emoti: %s.index.csv:%ld: frame %ld of '%s' (%s) is beyond the %d frame "
+                    "lines of %s\n", s->prefix, r + 2, f, v->video, s->idx.key[r], v->n_frames, v->path);
+            labelled_free(out);
+            return 0;
+        }
+        if (!v->valid[f - 1]) {
+            out->invalid++;
+            continue;
+        }
+        const float *val = v->values + (size_t)(f - 1) * (size_t)cols;
+        out->rows[out->n] = r;
+        out->cls[out->n] = (int)val[0];
+        memcpy(out->y + out->n * (size_t)cols, val, (size_t)cols * sizeof *val);
+        out->n++;
+    }
+    return 1;
+}
+
+void videos_free(video_seq *v, int n) {
+    for (int i = 0; i < n; i++) free(v[i].name), free(v[i].row);
+    free(v);
+}
+
+static const feat_set *sort_set;
+static int cmp_rows(const void *x, const void *y) {
+    long a = *(const long *)x, b = *(const long *)y;
+    int c = strcmp(sort_set->idx.video[a], sort_set->idx.video[b]);
+    if (c) return c;
+    long fa = sort_set->idx.frame[a], fb = sort_set->idx.frame[b];
+    return fa < fb ? -1 : fa > fb ? 1 : a < b ? -1 : a > b;
+}
+
+int build_videos(const feat_set *s, const emoti_annot *a, video_seq **out, int *n_out) {
+    *out = NULL, *n_out = 0;
+    long n = s->idx.n;
+    long *order = malloc(((size_t)n + 1) * sizeof *order);
+    if (!order) return 0;
+    for (long i = 0; i < n; i++) order[i] = i;
+    sort_set = s;
+    qsort(order, (size_t)n, sizeof *order, cmp_rows);
+    /* Distinct videos of the index, in name order. */
+    int nv = 0;
+    for (long i = 0; i < n; i++)
+        nv += i == 0 || strcmp(s->idx.video[order[i]], s->idx.video[order[i - 1]]);
+    int total = a ? a->n : nv;
+    video_seq *v = calloc((size_t)total + 1, sizeof *v);
+    int ok = v != NULL;
+    for (int i = 0; ok && a && i < a->n; i++) {
+        v[i].name = cat2(a->v[i].video, "");
+        v[i].annot = &a->v[i];
+        v[i].n_frames = a->v[i].n_frames;
+    }
+    /* Walk the index video by video. */
+    for (long i = 0, vi = -1; ok && i < n;) {
+        long j = i;
+        const char *name = s->idx.video[order[i]];
+        while (j < n && !strcmp(s->idx.video[order[j]], name)) j++;
+        video_seq *seq = NULL;
+        if (a) {
+            const emoti_annot_video *av = emoti_annot_find(a, name);
+            if (av) seq = &v[av - a->v];
+        } else {
+            seq = &v[++vi];
+            seq->name = cat2(name, "");
+            seq->n_frames = (int)s->idx.frame[order[j - 1]];
+            ok = seq->name != NULL;
+        }
+        if (seq && ok) {
+            long last = s->idx.frame[order[j - 1]];
+            if (last > seq->n_frames) {
+                long r = order[j - 1];
+                fprintf(stderr, "emoti: %s.index.csv:%ld: frame %ld of '%s' is beyond the %d frame "
+                        "lines of %s\n", s->prefix, r + 2, last, name, seq->n_frames, seq->annot->path);
+                ok = 0;
+                break;
+            }
+            seq->row = malloc(((size_t)seq->n_frames + 1) * sizeof *seq->row);
+            ok = seq->row != NULL;
+            for (int f = 0; ok && f < seq->n_frames; f++) seq->row[f] = -1;
+            for (long q = i; ok && q < j; q++) {
+                long r = order[q], f = s->idx.frame[r] - 1;
+                if (seq->row[f] >= 0) {
+                    fprintf(stderr, "emoti: %s.index.csv:%ld: frame %ld of '%s' repeats line %ld\n",
+                            s->prefix, r + 2, f + 1, name, seq->row[f] + 2);
+                    ok = 0;
+                }
+                seq->row[f] = r;
+            }
+        }
+        i = j;
+    }
+    for (int i = 0; ok && i < total; i++) {
+        if (v[i].row) continue;
+        v[i].row = malloc(((size_t)v[i].n_frames + 1) * sizeof *v[i].row);
+        ok = v[i].row != NULL;
+        for (int f = 0; ok && f < v[i].n_frames; f++) v[i].row[f] = -1;
+    }
+    free(order);
+    if (!ok) {
+        if (v) videos_free(v, total);
+        return 0;
+    }
+    *out = v, *n_out = total;
+    return 1;
+}
+
+size_t video_fill(const video_seq *v, const float *rowvals, int k, int paper, double *seq) {
+    unsigned char *valid = malloc((size_t)v->n_frames + 1);
+    if (!valid) return 0;
+    for (int f = 0; f < v->n_frames; f++) {
+        valid[f] = v->row[f] >= 0;
+        for (int c = 0; c < k; c++)
+            seq[(size_t)f * (size_t)k + (size_t)c] = valid[f] ? rowvals[(size_t)v->row[f] * (size_t)k + (size_t)c] : 0;
+    }
+    size_t got = emoti_fill_gaps(seq, valid, (size_t)v->n_frames, k, paper);
+    free(valid);
+    return got;
+}
+
+void decide(int task, const double *vals, int k, const double *thresholds, int *out) {
+    if (task == EMOTI_TASK_EXPR) {
+        int best = 0;
+        for (int c = 1; c < k; c++) best = vals[c] > vals[best] ? c : best;
+        out[0] = best;
+    } else if (task == EMOTI_TASK_AU) {
+        for (int c = 0; c < k; c++) out[c] = vals[c] >= (thresholds ? thresholds[c] : 0.5);
+    }
+}
+
+int parse_task(const char *cmd, const char *s) {
+    int t = emoti_task_parse(s);
+    if (t < 0) cli_usage_error(cmd, "unknown task '%s' (va, expr or au)", s);
+    return t;
+}
+
+int parse_int_arg(const char *cmd, const char *opt, const char *v, int lo, int hi) {
+    char *end;
+    long x = strtol(v, &end, 10);
+    if (end == v || *end || x < lo || x > hi)
+        cli_usage_error(cmd, "%s expects an integer in %d..%d, not '%s'", opt, lo, hi, v);
+    return (int)x;
+}
+
+double parse_double_arg(const char *cmd, const char *opt, const char *v, double lo, double hi) {
+    char *end;
+    double x = strtod(v, &end);
+    if (end == v || *end || !(x >= lo && x <= hi))
+        cli_usage_error(cmd, "%s expects a number in [%g, %g], not '%s'", opt, lo, hi, v);
+    return x;
+}
+
+float *head_rows(const emoti_head *h, feat_set *s) {
+    const float *x = feat_set_input(s, h);
+    if (!x) return NULL;
+    size_t k = (size_t)emoti_head_outputs(h);
+    float *out = malloc(((size_t)s->idx.n + 1) * k * sizeof *out);
+    if (!out) {
+        fprintf(stderr, "emoti: out of memory\n");
+        return NULL;
+    }
+    if (emoti_head_forward(h, x, (size_t)s->idx.n, out)) {
+        fprintf(stderr, "emoti: %s\n", emoti_last_error());
+        free(out);
+        return NULL;
+    }
+    return out;
+}
+
+void write_abaw_header(FILE *f, int task, char *const *labels, int k) {
+    const char *const *names;
+    int n = emoti_task_labels(task, &names);
+    fprintf(f, "image_location");
+    for (int i = 0; i < k; i++) fprintf(f, ",%s", labels ? labels[i] : i < n ? names[i] : "?");
+    fprintf(f, "\n");
+}

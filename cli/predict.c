@@ -1,0 +1,270 @@
+/* emoti predict: heads -> per-video gap filling -> smoothing -> decisions, in ABAW's format. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "dataset.h"
+#include "temporal.h"
+
+static const char *PREDICT_HELP =
+    "usage: emoti predict -H HEAD [-H HEAD...] -i PREFIX [-i PREFIX...] [-o OUT.csv] [options]\n"
+    "Per-frame valence-arousal, expression or action units for every video of `emoti extract`\n"
+    "output, post-processed per video as in the EmotiEffNet paper: frames without a face are\n"
+    "filled (copied at the ends, interpolated linearly between faces), the head outputs are\n"
+    "averaged over a box of 2k+1 frames (truncated at the ends), then AU probabilities are\n"
+    "thresholded and the expression is the most probable class. Writes the ABAW submission\n"
+    "format: a header line, then `video/00001.jpg,<values>` (VA `v,a`; EXPR one class 0..7;\n"
+    "AU twelve 0/1).\n"
+    "  -H, --head FILE        head container (`emoti fit`/`tune`, tools/export_head.py); several\n"
+    "                         heads of one task are blended (weighted mean of their outputs)\n"
+    "  -i, --input PREFIX     extract output; one for all heads, or one per head (in order:\n"
+    "                         heads on different backbones)\n"
+    "  -w, --weights LIST     blend weights, e.g. 0.6,0.4 (default equal)\n"
+    "  -o, --output FILE      where to write (default stdout); written whole or not at all\n"
+    "  -a, --frames DIR       annotation folder listing the frames to write (one line per frame\n"
+    "                         after the header, as ABAW's test lists); default: frames 1 to the\n"
+    "                         last extracted one of each video\n"
+    "  -k, --smooth K         half-width of the box (default: the head's, as tuned; 0 = none)\n"
+    "      --causal LAG       live-stream window: the 2k+1 frames ending LAG frames after each\n"
+    "                         frame (0 <= LAG <= k; latency LAG frames; LAG = k is the box)\n"
+    "      --paper-interp     the authors' notebook's (reversed) interpolation weights\n"
+    "      --threshold T      one AU threshold for all AUs (default: the head's, as tuned)\n"
+    "      --pretrained-logits W  EXPR: frames the heads do not call Other get\n"
+    "                         W * AffectNet logits (mapped to Aff-Wild2 order) + (1-W) * probs\n"
+    "                         (the paper used 0.1); logits from the first input's outputs\n"
+    "      --pretrained-va    VA straight from a multi-task backbone's valence/arousal outputs\n"
+    "                         (no head needed; outputs.npy with 10 columns)\n"
+    "      --values           write the smoothed values (probabilities) instead of decisions\n"
+    "  -h, --help             this help\n";
+
+#define MAX_HEADS 16
+/* Aff-Wild2 class k <- AffectNet logit MAP[k] (Neutral, Anger, Disgust, Fear, Happiness, Sadness,
+ * Surprise, Other <- Contempt). */
+static const int AFFECTNET_MAP[8] = {5, 0, 2, 3, 4, 6, 7, 1};
+
+/* Rows of video `name` of set s re-indexed onto the frames of ref (missing = no face). */
+static void align_rows(const video_seq *ref, const video_seq *vs, int nv, long *row) {
+    const video_seq *m = NULL;
+    for (int i = 0; i < nv && !m; i++)
+        if (!strcmp(vs[i].name, ref->name)) m = &vs[i];
+    for (int f = 0; f < ref->n_frames; f++) row[f] = m && f < m->n_frames ? m->row[f] : -1;
+}
+
+int cmd_predict(int argc, char **argv) {
+    const char *heads_p[MAX_HEADS], *inputs[MAX_HEADS], *output = NULL, *frames = NULL, *weights_s = NULL;
+    int n_heads = 0, n_inputs = 0, k = -1, lag = -1, paper = 0, pre_va = 0, values = 0;
+    double threshold = -1, pre_w = -1;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        int has = i + 1 < argc;
+#define VAL() (has ? argv[++i] : (cli_usage_error("predict", "%s needs a value", a), ""))
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            fputs(PREDICT_HELP, stdout);
+            return EXIT_OK;
+        } else if (!strcmp(a, "-H") || !strcmp(a, "--head")) {
+            if (n_heads == MAX_HEADS) cli_usage_error("predict", "at most %d heads", MAX_HEADS);
+            heads_p[n_heads++] = VAL();
+        } else if (!strcmp(a, "-i") || !strcmp(a, "--input")) {
+            if (n_inputs == MAX_HEADS) cli_usage_error("predict", "at most %d inputs", MAX_HEADS);
+            inputs[n_inputs++] = VAL();
+        } else if (!strcmp(a, "-w") || !strcmp(a, "--weights")) weights_s = VAL();
+        else if (!strcmp(a, "-o") || !strcmp(a, "--output")) output = VAL();
+        else if (!strcmp(a, "-a") || !strcmp(a, "--frames")) frames = VAL();
+        else if (!strcmp(a, "-k") || !strcmp(a, "--smooth")) k = parse_int_arg("predict", a, VAL(), 0, 100000);
+        else if (!strcmp(a, "--causal")) lag = parse_int_arg("predict", a, VAL(), 0, 100000);
+        else if (!strcmp(a, "--paper-interp")) paper = 1;
+        else if (!strcmp(a, "--threshold")) threshold = parse_double_arg("predict", a, VAL(), 0, 1);
+        else if (!strcmp(a, "--pretrained-logits")) pre_w = parse_double_arg("predict", a, VAL(), 0, 1);
+        else if (!strcmp(a, "--pretrained-va")) pre_va = 1;
+        else if (!strcmp(a, "--values")) values = 1;
+        else cli_usage_error("predict", "unknown option or argument '%s'", a);
+#undef VAL
+    }
+    if (n_inputs == 0) cli_usage_error("predict", "-i PREFIX is required");
+    if (pre_va && n_heads) cli_usage_error("predict", "--pretrained-va takes no heads");
+    if (!pre_va && n_heads == 0) cli_usage_error("predict", "-H HEAD is required");
+    if (n_inputs != 1 && n_inputs != (pre_va ? 1 : n_heads))
+        cli_usage_error("predict", "give one -i for all heads or one per head (%d heads, %d inputs)",
+                        n_heads, n_inputs);
+    double weights[MAX_HEADS];
+    for (int i = 0; i < MAX_HEADS; i++) weights[i] = 1;
+    if (weights_s) {
+        int n = 0;
+        for (const char *p = weights_s; *p && n < MAX_HEADS;) {
+            char *end;
+            weights[n++] = strtod(p, &end);
+            if (end == p || (*end && *end != ',') || !(weights[n - 1] >= 0))
+                cli_usage_error("predict", "--weights expects numbers like 0.6,0.4");
+            p = *end ? end + 1 : end;
+        }
+        if (n != n_heads) cli_usage_error("predict", "%d weights for %d heads", n, n_heads);
+    }
+
+    int rc = EXIT_RUNTIME, task = pre_va ? EMOTI_TASK_VA : -1, kdim = 2, nv = 0;
+    emoti_head *heads[MAX_HEADS] = {0};
+    feat_set sets[MAX_HEADS] = {{0}};
+    float *rows[MAX_HEADS] = {0};
+    video_seq *vids[MAX_HEADS] = {0};
+    int nvs[MAX_HEADS] = {0};
+    emoti_annot annot = {0};
+    double *seq = NULL, *acc = NULL, *tmp = NULL, *lg = NULL;
+    long *arow = NULL;
+    FILE *out = NULL;
+    char *tmp_path = NULL;
+    for (int i = 0; i < n_heads; i++) {
+        if (emoti_head_load(heads_p[i], &heads[i])) {
+            fprintf(stderr, "emoti predict: %s\n", emoti_last_error());
+            goto done;
+        }
+        if (i && (heads[i]->task != heads[0]->task || emoti_head_outputs(heads[i]) != emoti_head_outputs(heads[0]))) {
+            fprintf(stderr, "emoti predict: %s is a %s head with %d outputs; blended heads must match "
+                    "%s (%s, %d)\n", heads_p[i], emoti_task_name(heads[i]->task), emoti_head_outputs(heads[i]),
+                    heads_p[0], emoti_task_name(heads[0]->task), emoti_head_outputs(heads[0]));
+            goto done;
+        }
+    }
+    if (n_heads) task = heads[0]->task, kdim = emoti_head_outputs(heads[0]);
+    if (pre_w >= 0 && (task != EMOTI_TASK_EXPR || kdim != 8)) {
+        fprintf(stderr, "emoti predict: --pretrained-logits needs 8-class expr heads\n");
+        goto done;
+    }
+    if (frames && emoti_annot_read_dir(frames, task, &annot)) {
+        fprintf(stderr, "emoti predict: %s\n", emoti_last_error());
+        goto done;
+    }
+    for (int i = 0; i < n_inputs; i++) {
+        if (!feat_set_load(&sets[i], inputs[i], 0, pre_va || (i == 0 && pre_w >= 0)) ||
+            !build_videos(&sets[i], frames ? &annot : NULL, &vids[i], &nvs[i]))
+            goto done;
+    }
+    if (pre_va && sets[0].out_dim != 10) {
+        fprintf(stderr, "emoti predict: --pretrained-va needs a multi-task backbone's outputs (10 "
+                "columns: 8 logits, valence, arousal); %s.outputs.npy has %d\n", inputs[0], sets[0].out_dim);
+        goto done;
+    }
+    for (int i = 0; i < n_heads; i++)
+        if (!(rows[i] = head_rows(heads[i], &sets[n_inputs == 1 ? 0 : i]))) goto done;
+    if (pre_va) {
+        rows[0] = malloc(((size_t)sets[0].idx.n + 1) * 2 * sizeof(float));
+        if (!rows[0]) goto done;
+        for (long r = 0; r < sets[0].idx.n; r++)
+            rows[0][2 * r] = sets[0].outs[r * 10 + 8], rows[0][2 * r + 1] = sets[0].outs[r * 10 + 9];
+    }
+    if (k < 0) k = n_heads ? heads[0]->smooth_k : emoti_task_default_k(task);
+    if (lag > k) cli_usage_error("predict", "--causal LAG must be at most k (%d)", k);
+    double thr[64];
+    for (int c = 0; c < 64; c++) thr[c] = threshold >= 0 ? threshold : 0.5;
+    if (task == EMOTI_TASK_AU && threshold < 0 && heads[0]->thresholds)
+        for (int c = 0; c < kdim && c < 64; c++) thr[c] = heads[0]->thresholds[c];
+    if (task == EMOTI_TASK_AU && kdim > 64) {
+        fprintf(stderr, "emoti predict: at most 64 AU outputs\n");
+        goto done;
+    }
+
+    if (output) {
+        tmp_path = malloc(strlen(output) + 6);
+        if (!tmp_path) goto done;
+        sprintf(tmp_path, "%s.part", output);
+        if (!(out = fopen(tmp_path, "w"))) {
+            fprintf(stderr, "emoti predict: %s: cannot write\n", output);
+            goto done;
+        }
+    } else {
+        out = stdout;
+    }
+    write_abaw_header(out, task, n_heads ? heads[0]->labels : NULL, kdim);
+    nv = nvs[0];
+    long frames_out = 0;
+    int faceless = 0;
+    for (int v = 0; v < nv; v++) {
+        const video_seq *ref = &vids[0][v];
+        size_t nf = (size_t)ref->n_frames, sz = (nf + 1) * (size_t)kdim;
+        free(seq), free(acc), free(tmp), free(lg), free(arow);
+        seq = malloc(sz * sizeof *seq), acc = calloc(sz, sizeof *acc), tmp = malloc(sz * sizeof *tmp);
+        lg = malloc((nf + 1) * 8 * sizeof *lg), arow = malloc((nf + 1) * sizeof *arow);
+        if (!seq || !acc || !tmp || !lg || !arow) goto done;
+        double wsum = 0;
+        size_t faces = 0;
+        int n_src = pre_va ? 1 : n_heads;
+        for (int i = 0; i < n_src; i++) {
+            int si = n_inputs == 1 ? 0 : i;
+            video_seq al = *ref;
+            if (si) align_rows(ref, vids[si], nvs[si], arow), al.row = arow;
+            size_t got = video_fill(&al, rows[i], kdim, paper, seq);
+            faces = got > faces ? got : faces;
+            if (!got) continue;
+            for (size_t q = 0; q < nf * (size_t)kdim; q++) acc[q] += weights[i] * seq[q];
+            wsum += weights[i];
+        }
+        if (wsum > 0)
+            for (size_t q = 0; q < nf * (size_t)kdim; q++) acc[q] /= wsum;
+        if (!faces && nf) faceless++;
+        if (pre_w >= 0 && faces) {
+            /* REFERENCE.md 4.4: the backbone's logits in Aff-Wild2 order, gap-filled the same way. */
+            float *mapped = malloc(((size_t)sets[0].idx.n + 1) * 8 * sizeof *mapped);
+            if (!mapped) goto done;
+            for (long r = 0; r < sets[0].idx.n; r++)
+                for (int c = 0; c < 8; c++) mapped[r * 8 + c] = sets[0].outs[r * (long)sets[0].out_dim + AFFECTNET_MAP[c]];
+            video_fill(ref, mapped, 8, paper, lg);
+            free(mapped);
+            for (size_t f = 0; f < nf; f++) {
+                double *p = acc + f * 8;
+                int best = 0;
+                for (int c = 1; c < 8; c++) best = p[c] > p[best] ? c : best;
+                if (best == 7) continue; /* the heads call it Other: keep their probabilities */
+                for (int c = 0; c < 8; c++) p[c] = pre_w * lg[f * 8 + c] + (1 - pre_w) * p[c];
+            }
+        }
+        int ok = lag >= 0 ? emoti_smooth_causal(acc, tmp, nf, kdim, k, lag)
+                          : emoti_smooth_box(acc, tmp, nf, kdim, k);
+        if (!ok) goto done;
+        for (size_t f = 0; f < nf; f++) {
+            const double *val = tmp + f * (size_t)kdim;
+            fprintf(out, "%s/%05zu.jpg", ref->name, f + 1);
+            if (task == EMOTI_TASK_VA || values) {
+                for (int c = 0; c < kdim; c++) fprintf(out, ",%.6f", val[c]);
+            } else {
+                int dec[64];
+                decide(task, val, kdim, thr, dec);
+                for (int c = 0; c < (task == EMOTI_TASK_EXPR ? 1 : kdim); c++) fprintf(out, ",%d", dec[c]);
+            }
+            fprintf(out, "\n");
+            frames_out++;
+        }
+    }
+    if (output) {
+        int ok = !ferror(out);
+        ok = !fclose(out) && ok && !rename(tmp_path, output);
+        out = NULL;
+        if (!ok) {
+            remove(tmp_path);
+            fprintf(stderr, "emoti predict: %s: cannot write\n", output);
+            goto done;
+        }
+    } else if (fflush(stdout)) {
+        goto done;
+    }
+    fprintf(stderr, "emoti predict: %s, %d videos, %ld frames, smoothing k %d%s%s -> %s\n",
+            emoti_task_name(task), nv, frames_out, k, lag >= 0 ? " (causal)" : "",
+            paper ? ", paper interpolation" : "", output ? output : "stdout");
+    if (faceless)
+        fprintf(stderr, "emoti predict: warning: %d videos have no face at all (written as 0)\n", faceless);
+    rc = EXIT_OK;
+done:
+    if (out && out != stdout) {
+        fclose(out);
+        remove(tmp_path);
+    }
+    free(tmp_path);
+    free(seq), free(acc), free(tmp), free(lg), free(arow);
+    for (int i = 0; i < MAX_HEADS; i++) {
+        emoti_head_free(heads[i]);
+        free(rows[i]);
+        feat_set_free(&sets[i]);
+        if (vids[i]) videos_free(vids[i], nvs[i]);
+    }
+    emoti_annot_free(&annot);
+    return rc;
+}

@@ -1,0 +1,139 @@
+/* .npy reading and writing: only what emoti needs (float32, C order, 1-D or 2-D). */
+#include "npy.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+
+static const char *skip_ws(const char *p) {
+    while (*p == ' ' || *p == '\t' || *p == '\n') p++;
+    return p;
+}
+
+/* Finds 'key': in the header dict and returns the text after the colon. */
+static const char *dict_value(const char *dict, const char *key) {
+    char quoted[32];
+    snprintf(quoted, sizeof quoted, "'%s'", key);
+    const char *p = strstr(dict, quoted);
+    if (!p) return NULL;
+    p = skip_ws(p + strlen(quoted));
+    return *p == ':' ? skip_ws(p + 1) : NULL;
+}
+
+emoti_status emoti_npy_read(const char *path, float **data, long *rows, int *cols) {
+    *data = NULL;
+    FILE *f = fopen(path, "rb");
+    if (!f) return emoti_fail(EMOTI_ERR_IO, "%s: cannot open", path);
+    unsigned char pre[12];
+    emoti_status st = EMOTI_OK;
+    char *dict = NULL;
+    float *buf = NULL;
+    if (fread(pre, 1, 10, f) != 10 || memcmp(pre, "\x93NUMPY", 6)) {
+        st = emoti_fail(EMOTI_ERR_FORMAT, "%s: not a .npy file", path);
+        goto done;
+    }
+    unsigned long hlen = pre[8] | (unsigned long)pre[9] << 8;
+    if (pre[6] >= 2) {
+        if (fread(pre + 10, 1, 2, f) != 2) {
+            st = emoti_fail(EMOTI_ERR_FORMAT, "%s: truncated header", path);
+            goto done;
+        }
+        hlen |= (unsigned long)pre[10] << 16 | (unsigned long)pre[11] << 24;
+    }
+    if (pre[6] < 1 || pre[6] > 3 || hlen > (1u << 20)) {
+        st = emoti_fail(EMOTI_ERR_FORMAT, "%s: unsupported .npy version %d", path, pre[6]);
+        goto done;
+    }
+    dict = malloc(hlen + 1);
+    if (!dict || fread(dict, 1, hlen, f) != hlen) {
+        st = emoti_fail(dict ? EMOTI_ERR_FORMAT : EMOTI_ERR_NOMEM, "%s: truncated header", path);
+        goto done;
+    }
+    dict[hlen] = 0;
+    const char *descr = dict_value(dict, "descr"), *order = dict_value(dict, "fortran_order"),
+               *shape = dict_value(dict, "shape");
+    if (!descr || !order || !shape) {
+        st = emoti_fail(EMOTI_ERR_FORMAT, "%s: malformed .npy header", path);
+        goto done;
+    }
+    if (strncmp(descr, "'<f4'", 5) || strncmp(order, "False", 5)) {
+        st = emoti_fail(EMOTI_ERR_UNSUPPORTED, "%s: expected little-endian float32 in C order "
+                        "(descr %.8s)", path, descr);
+        goto done;
+    }
+    long dims[3];
+    int nd = 0;
+    const char *p = shape;
+    if (*p++ != '(') {
+        st = emoti_fail(EMOTI_ERR_FORMAT, "%s: malformed shape", path);
+        goto done;
+    }
+    for (;;) {
+        p = skip_ws(p);
+        if (*p == ')') break;
+        char *end;
+        long v = strtol(p, &end, 10);
+        if (end == p || v < 0 || nd == 3) {
+            st = emoti_fail(EMOTI_ERR_FORMAT, "%s: malformed shape", path);
+            goto done;
+        }
+        dims[nd++] = v;
+        p = skip_ws(end);
+        if (*p == ',') p++;
+    }
+    if (nd < 1 || nd > 2 || (nd == 2 && (dims[1] < 1 || dims[1] > (1 << 20)))) {
+        st = emoti_fail(EMOTI_ERR_UNSUPPORTED, "%s: expected a 1-D or 2-D array", path);
+        goto done;
+    }
+    long r = dims[0];
+    int c = nd == 2 ? (int)dims[1] : 1;
+    size_t n = (size_t)r * (size_t)c;
+    if (r > (1L << 40) / c) {
+        st = emoti_fail(EMOTI_ERR_FORMAT, "%s: shape too large", path);
+        goto done;
+    }
+    buf = malloc(n ? n * sizeof *buf : 1);
+    if (!buf) {
+        st = emoti_fail(EMOTI_ERR_NOMEM, "%s: out of memory", path);
+        goto done;
+    }
+    if (fread(buf, sizeof *buf, n, f) != n) {
+        st = emoti_fail(EMOTI_ERR_FORMAT, "%s: truncated data (%ld x %d floats expected)", path, r, c);
+        goto done;
+    }
+    *data = buf, *rows = r, *cols = c;
+    buf = NULL;
+done:
+    free(buf);
+    free(dict);
+    fclose(f);
+    return st;
+}
+
+emoti_status emoti_npy_write(const char *path, const float *data, long rows, int cols) {
+    size_t plen = strlen(path);
+    char *tmp = malloc(plen + 6);
+    if (!tmp) return emoti_fail(EMOTI_ERR_NOMEM, "out of memory");
+    memcpy(tmp, path, plen);
+    memcpy(tmp + plen, ".part", 6);
+    FILE *f = fopen(tmp, "wb");
+    if (!f) {
+        free(tmp);
+        return emoti_fail(EMOTI_ERR_IO, "%s: cannot write", path);
+    }
+    char dict[128];
+    int n = snprintf(dict, sizeof dict, "{'descr': '<f4', 'fortran_order': False, 'shape': (%ld, %d), }",
+                     rows, cols);
+    memset(dict + n, ' ', sizeof dict - (size_t)n);
+    dict[sizeof dict - 10 - 1] = '\n';
+    unsigned char pre[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, 118, 0};
+    size_t count = (size_t)rows * (size_t)cols;
+    int ok = fwrite(pre, 1, 10, f) == 10 && fwrite(dict, 1, 118, f) == 118 &&
+             fwrite(data, sizeof *data, count, f) == count;
+    ok = !fclose(f) && ok && !rename(tmp, path);
+    if (!ok) remove(tmp);
+    free(tmp);
+    return ok ? EMOTI_OK : emoti_fail(EMOTI_ERR_IO, "%s: cannot write", path);
+}
