@@ -67,6 +67,12 @@ check-openmp:
 	$(MAKE) BUILD=$(BUILD)/omp OPENMP=1 $(BUILD)/omp/tests/test_threads
 	FIXTURES=$(FIXTURES) MODELS=$(BUILD)/models $(BUILD)/omp/tests/test_threads
 
+# The NEON kernels on AArch64: cross-compiled (gcc-aarch64-linux-gnu) into $(BUILD)/neon and
+# run under qemu-aarch64 (qemu-user): dispatch, test_kernels, parity of the B0 models (needs the
+# models make check converts; NEON_PARITY=all adds B2). See tests/neon.sh.
+check-neon:
+	BUILD=$(BUILD) FIXTURES=$(FIXTURES) MODELS=$(BUILD)/models MAKE="$(MAKE)" tests/neon.sh
+
 check-sanitize:
 	$(MAKE) BUILD=$(BUILD)/san OPT="-O1 -g" \
 	  SAN="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" \
