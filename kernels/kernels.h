@@ -48,6 +48,7 @@ typedef struct {
 extern const emoti_kernels emoti_kernels_scalar;
 #if defined(__x86_64__) || defined(__i386__)
 extern const emoti_kernels emoti_kernels_avx2; /* AVX2 + FMA (kernels/avx2.c) */
+extern const emoti_kernels emoti_kernels_avx512; /* AVX-512 F/DQ/BW/VL + FMA (kernels/avx512.c) */
 #endif
 #if defined(__aarch64__)
 extern const emoti_kernels emoti_kernels_neon; /* Advanced SIMD (kernels/neon.c) */
