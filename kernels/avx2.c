@@ -236,26 +236,37 @@ INLINE void gemm_tile(const int mr, const int nv, const panel_args *pa, const fl
     }
 }
 
-/* All mc rows of one panel, in balanced tiles of at most MR2 (nv 2) / MR1 (nv 1) rows. */
+/* All mc rows of one panel, in balanced tiles of MR / 2 to MR rows (MR2 for 16-wide panels,
+ * MR1 for 8-wide ones): 49 rows go as 5 x 6 + 4 x 5 rather than 8 x 6 + 1. Only those tile
+ * heights are compiled (each is an unrolled copy of gemm_tile); a block of fewer than MR / 2
+ * rows, which EfficientNet never has, goes through gemm_short_tile. */
+typedef void panel_fn(const panel_args *pa, size_t mc, const float *a, float *y, const float *res);
+static void gemm_short_tile(panel_fn *panel, size_t min_rows, const panel_args *pa, size_t mr,
+                            const float *a, float *y, const float *res);
+
 #define TILE_CASE(R, V) \
     case R: gemm_tile(R, V, pa, a, y, res); break;
 static void gemm_panel2(const panel_args *pa, size_t mc, const float *a, float *y, const float *res) {
+    if (mc < MR2 / 2) {
+        gemm_short_tile(gemm_panel2, MR2 / 2, pa, mc, a, y, res);
+        return;
+    }
     size_t tiles = (mc + MR2 - 1) / MR2, base = mc / tiles, extra = mc % tiles;
     for (size_t t = 0; t < tiles; t++) {
         size_t mr = base + (t < extra);
-        switch (mr) {
-            TILE_CASE(1, 2) TILE_CASE(2, 2) TILE_CASE(3, 2) TILE_CASE(4, 2) TILE_CASE(5, 2)
-            TILE_CASE(6, 2)
-        }
+        switch (mr) { TILE_CASE(3, 2) TILE_CASE(4, 2) TILE_CASE(5, 2) TILE_CASE(6, 2) }
         a += mr * pa->lda, y += mr * pa->ldy, res = res ? res + mr * pa->ldr : NULL;
     }
 }
 static void gemm_panel1(const panel_args *pa, size_t mc, const float *a, float *y, const float *res) {
+    if (mc < MR1 / 2) {
+        gemm_short_tile(gemm_panel1, MR1 / 2, pa, mc, a, y, res);
+        return;
+    }
     size_t tiles = (mc + MR1 - 1) / MR1, base = mc / tiles, extra = mc % tiles;
     for (size_t t = 0; t < tiles; t++) {
         size_t mr = base + (t < extra);
         switch (mr) {
-            TILE_CASE(1, 1) TILE_CASE(2, 1) TILE_CASE(3, 1) TILE_CASE(4, 1) TILE_CASE(5, 1)
             TILE_CASE(6, 1) TILE_CASE(7, 1) TILE_CASE(8, 1) TILE_CASE(9, 1) TILE_CASE(10, 1)
             TILE_CASE(11, 1) TILE_CASE(12, 1)
         }
@@ -263,6 +274,25 @@ static void gemm_panel1(const panel_args *pa, size_t mc, const float *a, float *
     }
 }
 #undef TILE_CASE
+
+/* mr < min_rows rows as one tile of min_rows through zero-padded copies of a, y (the partial
+ * sums without FIRST) and res; the valid rows are copied back. Row arithmetic is per row, so
+ * the padding does not change the mr rows' results. */
+static void gemm_short_tile(panel_fn *panel, size_t min_rows, const panel_args *pa, size_t mr,
+                            const float *a, float *y, const float *res) {
+    _Alignas(32) float ap[MR1 / 2 * KC], yp[MR1 / 2 * NR], rp[MR1 / 2 * NR];
+    const size_t kc = pa->kc, nc = pa->ncols;
+    memset(ap, 0, sizeof ap), memset(yp, 0, sizeof yp), memset(rp, 0, sizeof rp);
+    for (size_t r = 0; r < mr; r++) {
+        memcpy(ap + r * kc, a + r * pa->lda, kc * sizeof *a);
+        if (!(pa->mode & FIRST)) memcpy(yp + r * NR, y + r * pa->ldy, nc * sizeof *y);
+        if (res) memcpy(rp + r * NR, res + r * pa->ldr, nc * sizeof *res);
+    }
+    panel_args padded = *pa;
+    padded.lda = kc, padded.ldy = padded.ldr = NR;
+    panel(&padded, min_rows, ap, yp, res ? rp : NULL);
+    for (size_t r = 0; r < mr; r++) memcpy(y + r * pa->ldy, yp + r * NR, nc * sizeof *y);
+}
 
 /* Copies a kc x ncols block of w (row stride ldw) into a kc x ld panel (ld = 8 or 16),
  * zero-padded on the right. */
@@ -410,6 +440,25 @@ INLINE void dw_quads(const int K, const int S, const int MASKED, const emoti_win
     }
 }
 
+/* One out-of-line copy of dw_quads per (K, S, MASKED): inlined into every channel vector of
+ * every dw_group it would be 32 copies. */
+typedef void dw_quads_fn(const emoti_window *g, size_t c, size_t c1, size_t cn, int nrows,
+                         int ox, int quads, const float *xr, const float *wr, const float *bias,
+                         float *sp);
+#define DW_QUADS(K, S, M)                                                                     \
+    static void dw_quads_##K##_##S##_##M(const emoti_window *g, size_t c, size_t c1,          \
+                                         size_t cn, int nrows, int ox, int quads,             \
+                                         const float *xr, const float *wr, const float *bias, \
+                                         float *sp) {                                         \
+        dw_quads(K, S, M, g, c, c1, cn, nrows, ox, quads, xr, wr, bias, sp);                  \
+    }
+DW_QUADS(3, 1, 0) DW_QUADS(3, 2, 0) DW_QUADS(5, 1, 0) DW_QUADS(5, 2, 0)
+DW_QUADS(3, 1, 1) DW_QUADS(3, 2, 1) DW_QUADS(5, 1, 1) DW_QUADS(5, 2, 1)
+#undef DW_QUADS
+static dw_quads_fn *const dw_quads_table[2][2][2] = { /* [masked][k == 5][s == 2] */
+    {{dw_quads_3_1_0, dw_quads_3_2_0}, {dw_quads_5_1_0, dw_quads_5_2_0}},
+    {{dw_quads_3_1_1, dw_quads_3_2_1}, {dw_quads_5_1_1, dw_quads_5_2_1}}};
+
 /* Pass 1, any other pixel: one window, taps clipped to nrows x ncols (xq / wq: its first
  * in-range tap, channel 0), channels [c0, c0 + 8 NV) (the last vector masked to cn lanes when
  * MASKED, then NV = 1); sp: scratch for this pixel. */
@@ -451,6 +500,7 @@ INLINE void dw_group(const int NV, const int MASKED, const emoti_window *g, int 
     _Alignas(32) float scratch[DW_CHUNK * DW_SC];
     const __m256i mk = mask_for(MASKED ? cn : 8);
     const int k = g->k, s = g->stride, fast = (k == 3 || k == 5) && s <= 2;
+    dw_quads_fn *quads_fn = dw_quads_table[MASKED][k == 5][s == 2];
     const size_t row = (size_t)g->w * c, wrow = (size_t)k * c;
     __m256 sum[4];
     UNROLL for (int v = 0; v < NV; v++) sum[v] = _mm256_setzero_ps();
@@ -464,17 +514,9 @@ INLINE void dw_group(const int NV, const int MASKED, const emoti_window *g, int 
             const int ox1 = ox0 + DW_CHUNK < g->ow ? ox0 + DW_CHUNK : g->ow;
             const int ql = ox_lo > ox0 ? ox_lo : ox0, qh = ox_hi < ox1 ? ox_hi : ox1;
             const int quads = fast && qh > ql ? (qh - ql) / DW_P : 0, qe = ql + quads * DW_P;
-            if (quads)
-                UNROLL for (int v = 0; v < NV; v++) {
-                    const size_t c1 = c0 + 8 * (size_t)v;
-                    float *sp = scratch + (ql - ox0) * DW_SC + 8 * v;
-#define Q(K, S) dw_quads(K, S, MASKED, g, c, c1, MASKED ? cn : 8, nr, ql, quads, xr, wr, bias, sp)
-                    if (k == 3 && s == 1) Q(3, 1);
-                    else if (k == 3) Q(3, 2);
-                    else if (s == 1) Q(5, 1);
-                    else Q(5, 2);
-#undef Q
-                }
+            for (int v = 0; quads && v < NV; v++)
+                quads_fn(g, c, c0 + 8 * (size_t)v, MASKED ? cn : 8, nr, ql, quads, xr, wr, bias,
+                         scratch + (ql - ox0) * DW_SC + 8 * v);
             for (int ox = ox0; ox < ox1; ox++) {
                 if (ox == ql && quads) ox = qe;
                 if (ox >= ox1) break;

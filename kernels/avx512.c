@@ -141,15 +141,15 @@ ELEMENTWISE(f32_swish__avx512, swish16)
  * 64-byte aligned panel on the stack, which stays in L1 / L2 while every row tile of the MC
  * block runs over it; the MC x KC block of a stays in L2. Register tiles (32 zmm registers):
  * 12 rows x 32 columns (24 accumulators, 2 weight vectors, 1 broadcast of a) for 32-wide
- * panels; 24 rows x 16 columns for a last panel of at most 16 columns (n = 16, 48, 80, 112,
+ * panels; 12 rows x 16 columns for a last panel of at most 16 columns (n = 16, 48, 80, 112,
  * 208 ...; the last vector masked below 16). Rows of a block are split into tiles as evenly
  * as possible (49 = 5 x 10 rather than 4 x 12 + 1). */
 #define NR 32
 #define KC 256 /* k block: the packed 256 x 32 panel (32 KiB) streams from L1 / L2 */
 #define KB 32  /* summation sub-block (see gemm_tile) */
-#define MC 120 /* rows per block (a multiple of both tile heights) */
-#define MR2 12 /* rows per tile, 32-wide panels */
-#define MR1 24 /* rows per tile, 16-wide panels */
+#define MC 120 /* rows per block (split into balanced tiles) */
+#define MR 12  /* rows per tile */
+#define TILE_FLOATS (MR * 32) /* stack copies of a tile */
 
 enum { FIRST = 1, LAST = 2, RES_FIRST = 4, RES_LAST = 8 };
 
@@ -187,15 +187,17 @@ INLINE void gemm_ksteps(const int mr, const int nv, const float *const *ar, size
  * has fewer than 16 nv valid columns. */
 INLINE void gemm_tile(const int mr, const int nv, const panel_args *pa, const float *a, float *y,
                       const float *res) {
-    __m512 c[MR1][2];
+    __m512 c[MR][2];
     const size_t kc = pa->kc, lda = pa->lda, ldy = pa->ldy, ldr = pa->ldr, ld = 16 * (size_t)nv;
-    const int full = pa->ncols == ld, mode = pa->mode;
-    const __mmask16 mk = mask_for(full ? 16 : pa->ncols - 16 * (size_t)(nv - 1));
+    const int mode = pa->mode;
+    /* the last vector always goes masked: an all-ones mask costs nothing, a branch on it
+     * would double the tile's code */
+    const __mmask16 mk = mask_for(pa->ncols - 16 * (size_t)(nv - 1));
 #define LOADV(ptr, v) \
-    ((v) + 1 < nv || full ? _mm512_loadu_ps((ptr) + 16 * (v)) : _mm512_maskz_loadu_ps(mk, (ptr) + 16 * (v)))
+    ((v) + 1 < nv ? _mm512_loadu_ps((ptr) + 16 * (v)) : _mm512_maskz_loadu_ps(mk, (ptr) + 16 * (v)))
 #define STOREV(ptr, v, val)                                                        \
     do {                                                                           \
-        if ((v) + 1 < nv || full) _mm512_storeu_ps((ptr) + 16 * (v), (val));       \
+        if ((v) + 1 < nv) _mm512_storeu_ps((ptr) + 16 * (v), (val));               \
         else _mm512_mask_storeu_ps((ptr) + 16 * (v), mk, (val));                   \
     } while (0)
     if (mode & FIRST) {
@@ -209,34 +211,36 @@ INLINE void gemm_tile(const int mr, const int nv, const panel_args *pa, const fl
     } else { /* this k block's sum starts from 0 and is added to y's partial sum after */
         UNROLL for (int r = 0; r < mr; r++) c[r][0] = c[r][1] = _mm512_setzero_ps();
     }
-    const float *ar[MR1];
+    const float *ar[MR];
     UNROLL for (int r = 0; r < mr; r++) ar[r] = a + r * lda;
     const float *wp = pa->w;
-    gemm_ksteps(mr, nv, ar, 0, kc < KB ? kc : KB, &wp, c);
-    if (!(mode & FIRST)) /* blocked summation: (sum of block 1) + (sum of block 2) + ... */
-        UNROLL for (int r = 0; r < mr; r++) {
-            c[r][0] = _mm512_add_ps(c[r][0], LOADV(y + r * ldy, 0));
-            if (nv == 2) c[r][1] = _mm512_add_ps(c[r][1], LOADV(y + r * ldy, 1));
-        }
-    /* The rest of the block in sub-blocks of KB: each one's sum starts from 0 and is then added
-     * to the running total, which waits in tt (L1) meanwhile. */
-    for (size_t p0 = KB; p0 < kc; p0 += KB) {
-        _Alignas(64) float tt[MR1 * 16];
-        UNROLL for (int r = 0; r < mr; r++) {
-            _mm512_store_ps(tt + r * ld, c[r][0]);
-            if (nv == 2) _mm512_store_ps(tt + r * ld + 16, c[r][1]);
-            c[r][0] = c[r][1] = _mm512_setzero_ps();
-        }
+    /* k in sub-blocks of KB: each one's sum starts from 0 and is then added to the running
+     * total, which waits in tt (L1) meanwhile; without FIRST the total starts as y's partial
+     * sum of the earlier k blocks. */
+    for (size_t p0 = 0; p0 < kc || p0 == 0; p0 += KB) {
+        _Alignas(64) float tt[TILE_FLOATS];
+        if (p0 > 0)
+            UNROLL for (int r = 0; r < mr; r++) {
+                _mm512_store_ps(tt + r * ld, c[r][0]);
+                if (nv == 2) _mm512_store_ps(tt + r * ld + 16, c[r][1]);
+                c[r][0] = c[r][1] = _mm512_setzero_ps();
+            }
         gemm_ksteps(mr, nv, ar, p0, kc - p0 < KB ? kc : p0 + KB, &wp, c);
-        UNROLL for (int r = 0; r < mr; r++) {
-            c[r][0] = _mm512_add_ps(c[r][0], _mm512_load_ps(tt + r * ld));
-            if (nv == 2) c[r][1] = _mm512_add_ps(c[r][1], _mm512_load_ps(tt + r * ld + 16));
-        }
+        if (p0 > 0)
+            UNROLL for (int r = 0; r < mr; r++) {
+                c[r][0] = _mm512_add_ps(c[r][0], _mm512_load_ps(tt + r * ld));
+                if (nv == 2) c[r][1] = _mm512_add_ps(c[r][1], _mm512_load_ps(tt + r * ld + 16));
+            }
+        else if (!(mode & FIRST))
+            UNROLL for (int r = 0; r < mr; r++) {
+                c[r][0] = _mm512_add_ps(c[r][0], LOADV(y + r * ldy, 0));
+                if (nv == 2) c[r][1] = _mm512_add_ps(c[r][1], LOADV(y + r * ldy, 1));
+            }
     }
     if ((mode & LAST) && (pa->act == EMOTI_ACT_SWISH || (mode & RES_LAST))) {
         /* Through a stack tile, one vector at a time: Swish needs ~10 registers, which the
          * live accumulators would otherwise spill. */
-        _Alignas(64) float t[MR1 * 16];
+        _Alignas(64) float t[TILE_FLOATS];
         UNROLL for (int r = 0; r < mr; r++) {
             _mm512_store_ps(t + r * ld, c[r][0]);
             if (nv == 2) _mm512_store_ps(t + r * ld + 16, c[r][1]);
@@ -259,15 +263,25 @@ INLINE void gemm_tile(const int mr, const int nv, const panel_args *pa, const fl
 #undef STOREV
 }
 
-/* All mc rows of one panel, in balanced tiles of at most MR2 (nv 2) / MR1 (nv 1) rows. */
+/* All mc rows of one panel, in balanced tiles of MR / 2 to MR rows: 49 rows go as 5 x 10
+ * rather than 4 x 12 + 1. Only those tile heights
+ * are compiled (each is a fully unrolled copy of gemm_tile); a block of fewer than MR / 2 rows,
+ * which EfficientNet never has, goes through gemm_short_tile. */
+typedef void panel_fn(const panel_args *pa, size_t mc, const float *a, float *y, const float *res);
+static void gemm_short_tile(panel_fn *panel, size_t min_rows, const panel_args *pa, size_t mr,
+                            const float *a, float *y, const float *res);
+
 #define TILE_CASE(R, V) \
     case R: gemm_tile(R, V, pa, a, y, res); break;
 static void gemm_panel2(const panel_args *pa, size_t mc, const float *a, float *y, const float *res) {
-    size_t tiles = (mc + MR2 - 1) / MR2, base = mc / tiles, extra = mc % tiles;
+    if (mc < MR / 2) {
+        gemm_short_tile(gemm_panel2, MR / 2, pa, mc, a, y, res);
+        return;
+    }
+    size_t tiles = (mc + MR - 1) / MR, base = mc / tiles, extra = mc % tiles;
     for (size_t t = 0; t < tiles; t++) {
         size_t mr = base + (t < extra);
         switch (mr) {
-            TILE_CASE(1, 2) TILE_CASE(2, 2) TILE_CASE(3, 2) TILE_CASE(4, 2) TILE_CASE(5, 2)
             TILE_CASE(6, 2) TILE_CASE(7, 2) TILE_CASE(8, 2) TILE_CASE(9, 2) TILE_CASE(10, 2)
             TILE_CASE(11, 2) TILE_CASE(12, 2)
         }
@@ -275,20 +289,40 @@ static void gemm_panel2(const panel_args *pa, size_t mc, const float *a, float *
     }
 }
 static void gemm_panel1(const panel_args *pa, size_t mc, const float *a, float *y, const float *res) {
-    size_t tiles = (mc + MR1 - 1) / MR1, base = mc / tiles, extra = mc % tiles;
+    if (mc < MR / 2) {
+        gemm_short_tile(gemm_panel1, MR / 2, pa, mc, a, y, res);
+        return;
+    }
+    size_t tiles = (mc + MR - 1) / MR, base = mc / tiles, extra = mc % tiles;
     for (size_t t = 0; t < tiles; t++) {
         size_t mr = base + (t < extra);
         switch (mr) {
-            TILE_CASE(1, 1) TILE_CASE(2, 1) TILE_CASE(3, 1) TILE_CASE(4, 1) TILE_CASE(5, 1)
             TILE_CASE(6, 1) TILE_CASE(7, 1) TILE_CASE(8, 1) TILE_CASE(9, 1) TILE_CASE(10, 1)
-            TILE_CASE(11, 1) TILE_CASE(12, 1) TILE_CASE(13, 1) TILE_CASE(14, 1) TILE_CASE(15, 1)
-            TILE_CASE(16, 1) TILE_CASE(17, 1) TILE_CASE(18, 1) TILE_CASE(19, 1) TILE_CASE(20, 1)
-            TILE_CASE(21, 1) TILE_CASE(22, 1) TILE_CASE(23, 1) TILE_CASE(24, 1)
+            TILE_CASE(11, 1) TILE_CASE(12, 1)
         }
         a += mr * pa->lda, y += mr * pa->ldy, res = res ? res + mr * pa->ldr : NULL;
     }
 }
 #undef TILE_CASE
+
+/* mr < min_rows rows as one tile of min_rows through zero-padded copies of a, y (the partial
+ * sums without FIRST) and res; the valid rows are copied back. Row arithmetic is per row, so
+ * the padding does not change the mr rows' results. */
+static void gemm_short_tile(panel_fn *panel, size_t min_rows, const panel_args *pa, size_t mr,
+                            const float *a, float *y, const float *res) {
+    _Alignas(64) float ap[MR / 2 * KC], yp[MR / 2 * NR], rp[MR / 2 * NR];
+    const size_t kc = pa->kc, nc = pa->ncols;
+    memset(ap, 0, sizeof ap), memset(yp, 0, sizeof yp), memset(rp, 0, sizeof rp);
+    for (size_t r = 0; r < mr; r++) {
+        memcpy(ap + r * kc, a + r * pa->lda, kc * sizeof *a);
+        if (!(pa->mode & FIRST)) memcpy(yp + r * NR, y + r * pa->ldy, nc * sizeof *y);
+        if (res) memcpy(rp + r * NR, res + r * pa->ldr, nc * sizeof *res);
+    }
+    panel_args padded = *pa;
+    padded.lda = kc, padded.ldy = padded.ldr = NR;
+    panel(&padded, min_rows, ap, yp, res ? rp : NULL);
+    for (size_t r = 0; r < mr; r++) memcpy(y + r * pa->ldy, yp + r * NR, nc * sizeof *y);
+}
 
 /* Copies a kc x ncols block of w (row stride ldw) into a kc x ld panel (ld = 16 or 32),
  * zero-padded on the right. */
@@ -401,45 +435,57 @@ static void interior(int out, int stride, int pad, int k, int size, int *lo, int
 #define DW_CHUNK 32 /* pixels per scratch chunk: 32 x 64 floats = 8 KiB */
 #define DW_SC 64    /* scratch floats per pixel */
 
-/* Accumulates NP (1..DW_P) windows of compile-time size K and stride S, all taps inside:
+/* Accumulates DW_P windows of compile-time size K and stride S, all taps inside, channels
+ * masked by mk (an all-ones mask costs nothing here: x is loaded once per column anyway):
  * xq is window 0's left tap in the first in-range row of taps, wq that row's weights. */
-INLINE void dw_windows(const int K, const int S, const int NP, const int MASKED, __mmask16 mk,
-                       const float *xq, size_t row, const float *wq, size_t c, int nrows,
-                       __m512 *acc) {
-#define LD(p) (MASKED ? _mm512_maskz_loadu_ps(mk, (p)) : _mm512_loadu_ps(p))
+INLINE void dw_windows(const int K, const int S, __mmask16 mk, const float *xq, size_t row,
+                       const float *wq, size_t c, int nrows, __m512 *acc) {
     for (int r = 0; r < nrows; r++, xq += row, wq += (size_t)K * c) {
         __m512 wv[5];
         const float *wp = wq;
-        UNROLL for (int kx = 0; kx < K; kx++, wp += c) wv[kx] = LD(wp);
+        UNROLL for (int kx = 0; kx < K; kx++, wp += c) wv[kx] = _mm512_maskz_loadu_ps(mk, wp);
         const float *xp = xq;
-        UNROLL for (int j = 0; j < (NP - 1) * S + K; j++, xp += c) {
-            __m512 xv = LD(xp);
-            UNROLL for (int p = 0; p < NP; p++) {
+        UNROLL for (int j = 0; j < (DW_P - 1) * S + K; j++, xp += c) {
+            __m512 xv = _mm512_maskz_loadu_ps(mk, xp);
+            UNROLL for (int p = 0; p < DW_P; p++) {
                 const int kx = j - p * S;
                 if (kx >= 0 && kx < K) acc[p] = _mm512_fmadd_ps(xv, wv[kx], acc[p]);
             }
         }
     }
-#undef LD
 }
 
-/* Pass 1, interior: `groups` x DW_P pixels from output column ox, channels [c1, c1 + 16)
- * (masked to cn when MASKED); xr / wr: the first in-range row of taps (input row at channel
- * 0, weights at channel 0); sp: scratch at pixel ox, at this vector's lane offset. */
-INLINE void dw_interior(const int K, const int S, const int MASKED, const emoti_window *g,
-                        size_t c, size_t c1, size_t cn, int nrows, int ox, int groups,
-                        const float *xr, const float *wr, const float *bias, float *sp) {
-    const __mmask16 mk = mask_for(MASKED ? cn : 16);
-    const __m512 b = MASKED ? _mm512_maskz_loadu_ps(mk, bias + c1) : _mm512_loadu_ps(bias + c1);
+/* Pass 1, interior: `groups` x DW_P pixels from output column ox, channels [c1, c1 + cn)
+ * (cn <= 16); xr / wr: the first in-range row of taps (input row at channel 0, weights at
+ * channel 0); sp: scratch at pixel ox, at this vector's lane offset. One copy per (K, S). */
+INLINE void dw_interior(const int K, const int S, const emoti_window *g, size_t c, size_t c1,
+                        size_t cn, int nrows, int ox, int groups, const float *xr,
+                        const float *wr, const float *bias, float *sp) {
+    const __mmask16 mk = mask_for(cn);
+    const __m512 b = _mm512_maskz_loadu_ps(mk, bias + c1);
     const size_t row = (size_t)g->w * c;
     const float *xq = xr + c1 + (size_t)(ox * S - g->pad_left) * c;
     for (int q = 0; q < groups; q++, xq += (size_t)(DW_P * S) * c, sp += DW_P * DW_SC) {
         __m512 acc[DW_P];
         UNROLL for (int p = 0; p < DW_P; p++) acc[p] = b;
-        dw_windows(K, S, DW_P, MASKED, mk, xq, row, wr + c1, c, nrows, acc);
+        dw_windows(K, S, mk, xq, row, wr + c1, c, nrows, acc);
         UNROLL for (int p = 0; p < DW_P; p++) _mm512_store_ps(sp + p * DW_SC, acc[p]);
     }
 }
+typedef void dw_interior_fn(const emoti_window *g, size_t c, size_t c1, size_t cn, int nrows,
+                            int ox, int groups, const float *xr, const float *wr,
+                            const float *bias, float *sp);
+#define DW_INTERIOR(K, S)                                                                     \
+    static void dw_interior_##K##_##S(const emoti_window *g, size_t c, size_t c1, size_t cn,  \
+                                      int nrows, int ox, int groups, const float *xr,         \
+                                      const float *wr, const float *bias, float *sp) {        \
+        dw_interior(K, S, g, c, c1, cn, nrows, ox, groups, xr, wr, bias, sp);                 \
+    }
+DW_INTERIOR(3, 1)
+DW_INTERIOR(3, 2)
+DW_INTERIOR(5, 1)
+DW_INTERIOR(5, 2)
+#undef DW_INTERIOR
 
 /* Pass 1, any other pixel: one window, taps clipped to nrows x ncols (xq / wq: its first
  * in-range tap, channel 0), channels [c0, c0 + 16 NV) (the last vector masked to cn lanes
@@ -482,6 +528,8 @@ INLINE void dw_group(const int NV, const int MASKED, const emoti_window *g, int 
     _Alignas(64) float scratch[DW_CHUNK * DW_SC];
     const __mmask16 mk = mask_for(MASKED ? cn : 16);
     const int k = g->k, s = g->stride, fast = (k == 3 || k == 5) && s <= 2;
+    dw_interior_fn *interior_fn = k == 3 ? (s == 1 ? dw_interior_3_1 : dw_interior_3_2)
+                                         : (s == 1 ? dw_interior_5_1 : dw_interior_5_2);
     const size_t row = (size_t)g->w * c, wrow = (size_t)k * c;
     __m512 sum[4];
     UNROLL for (int v = 0; v < NV; v++) sum[v] = _mm512_setzero_ps();
@@ -495,17 +543,11 @@ INLINE void dw_group(const int NV, const int MASKED, const emoti_window *g, int 
             const int ox1 = ox0 + DW_CHUNK < g->ow ? ox0 + DW_CHUNK : g->ow;
             const int ql = ox_lo > ox0 ? ox_lo : ox0, qh = ox_hi < ox1 ? ox_hi : ox1;
             const int groups = fast && qh > ql ? (qh - ql) / DW_P : 0, qe = ql + groups * DW_P;
-            if (groups)
-                UNROLL for (int v = 0; v < NV; v++) {
-                    const size_t c1 = c0 + 16 * (size_t)v;
-                    float *sp = scratch + (ql - ox0) * DW_SC + 16 * v;
-#define Q(K, S) dw_interior(K, S, MASKED, g, c, c1, MASKED ? cn : 16, nr, ql, groups, xr, wr, bias, sp)
-                    if (k == 3 && s == 1) Q(3, 1);
-                    else if (k == 3) Q(3, 2);
-                    else if (s == 1) Q(5, 1);
-                    else Q(5, 2);
-#undef Q
-                }
+            for (int v = 0; groups && v < NV; v++) {
+                const size_t c1 = c0 + 16 * (size_t)v;
+                interior_fn(g, c, c1, MASKED ? cn : 16, nr, ql, groups, xr, wr, bias,
+                            scratch + (ql - ox0) * DW_SC + 16 * v);
+            }
             for (int ox = ox0; ox < ox1; ox++) {
                 if (ox == ql && groups) ox = qe;
                 if (ox >= ox1) break;
@@ -570,20 +612,20 @@ INLINE void conv_row(const int NV, __mmask16 mk, const emoti_window *g, int oy, 
     tap_range(oy, s, g->pad_top, k, g->h, &ky0, &ky1);
     const int iy0 = oy * s - g->pad_top, rows_full = ky0 == 0 && ky1 == k;
 #define LDW(p, v) ((v) + 1 < NV ? _mm512_loadu_ps((p) + 16 * (v)) : _mm512_maskz_loadu_ps(mk, (p) + 16 * (v)))
-    __m512 b[4];
+    __m512 b[2];
     UNROLL for (int v = 0; v < NV; v++) b[v] = LDW(bias + c0, v);
     float *yr = y + (size_t)oy * g->ow * cout + c0;
     int ox = 0;
     while (ox < g->ow) {
         const int multi = rows_full && ox >= ox_lo && ox + STEM_PX <= ox_hi;
         const int npx = multi ? STEM_PX : 1;
-        __m512 acc[STEM_PX][4];
+        __m512 acc[STEM_PX][2];
         UNROLL for (int p = 0; p < STEM_PX; p++) UNROLL for (int v = 0; v < NV; v++) acc[p][v] = b[v];
         if (multi) {
             const float *x0 = x + ((ptrdiff_t)iy0 * g->w + (ptrdiff_t)(ox * s - g->pad_left)) * cin;
             for (int t = 0; t < taps; t++) {
                 const float *wt = w + (size_t)t * cout + c0;
-                __m512 wv[4];
+                __m512 wv[2];
                 UNROLL for (int v = 0; v < NV; v++) wv[v] = LDW(wt, v);
                 UNROLL for (int p = 0; p < STEM_PX; p++) {
                     const __m512 a = _mm512_set1_ps(x0[(ptrdiff_t)p * s * cin + xoff[t]]);
@@ -606,7 +648,7 @@ INLINE void conv_row(const int NV, __mmask16 mk, const emoti_window *g, int oy, 
                 }
         }
         /* Swish through a stack tile, one vector at a time (register pressure, as in gemm) */
-        _Alignas(64) float t[STEM_PX][64];
+        _Alignas(64) float t[STEM_PX][32];
         UNROLL for (int p = 0; p < STEM_PX; p++) UNROLL for (int v = 0; v < NV; v++)
             _mm512_store_ps(t[p] + 16 * v, acc[p][v]);
         for (int p = 0; p < npx; p++)
@@ -634,15 +676,11 @@ static void f32_conv_swish__avx512(const emoti_window *g, int cin, int cout, con
     interior(g->ow, g->stride, g->pad_left, k, g->w, &ox_lo, &ox_hi);
     if (!fast) ox_lo = ox_hi = 0; /* every pixel through the bounds-checked path */
     for (int oy = 0; oy < g->oh; oy++)
-        for (int c0 = 0; c0 < cout; c0 += 64) {
-            const int left = cout - c0, nv = left >= 64 ? 4 : (left + 15) / 16;
+        for (int c0 = 0; c0 < cout; c0 += 32) { /* 32 channels a step: 2 vectors x 4 pixels */
+            const int left = cout - c0, nv = left > 16 ? 2 : 1;
             const __mmask16 mk = mask_for((size_t)(left - 16 * (nv - 1) < 16 ? left - 16 * (nv - 1) : 16));
-            switch (nv) {
-            case 4: conv_row(4, mk, g, oy, cin, cout, c0, x, w, bias, y, xoff, ox_lo, ox_hi); break;
-            case 3: conv_row(3, mk, g, oy, cin, cout, c0, x, w, bias, y, xoff, ox_lo, ox_hi); break;
-            case 2: conv_row(2, mk, g, oy, cin, cout, c0, x, w, bias, y, xoff, ox_lo, ox_hi); break;
-            default: conv_row(1, mk, g, oy, cin, cout, c0, x, w, bias, y, xoff, ox_lo, ox_hi); break;
-            }
+            if (nv == 2) conv_row(2, mk, g, oy, cin, cout, c0, x, w, bias, y, xoff, ox_lo, ox_hi);
+            else conv_row(1, mk, g, oy, cin, cout, c0, x, w, bias, y, xoff, ox_lo, ox_hi);
         }
 }
 
