@@ -89,10 +89,11 @@ static emoti_window one_row(const emoti_window *g, int oy) {
 /* Median (or minimum) seconds of one call. */
 static double time_call(const emoti_kernels *kt, const layer_call *c, double min_s) {
     uint32_t seed = 12345;
-    float *x, *w, *b, *y, *pool = NULL;
+    float *x, *w, *b, *y, *pool = NULL, *gate = NULL;
     if (c->kind == CALL_GEMM) {
         x = buf(c->m * c->k, -1, 1, &seed), w = buf(c->k * c->n, -0.1f, 0.1f, &seed);
         b = buf(c->n, -1, 1, &seed), y = buf(c->m * c->n, -1, 1, &seed);
+        gate = buf(c->k, 0, 1, &seed);
     } else {
         int cin = c->kind == CALL_DW ? c->c : 3;
         size_t taps = (size_t)c->g.k * c->g.k;
@@ -108,7 +109,8 @@ static double time_call(const emoti_kernels *kt, const layer_call *c, double min
     for (int i = -2; runs < MAX_RUNS && (runs < 5 || now_s() - start < min_s); i++) {
         double s = now_s();
         if (c->kind == CALL_GEMM)
-            kt->f32_gemm(c->m, c->n, c->k, x, w, b, c->res ? y : NULL, y, c->act);
+            kt->f32_gemm(c->m, c->n, c->k, x, w, c->act == EMOTI_ACT_NONE ? gate : NULL, b,
+                         c->res ? y : NULL, y, c->act); /* projections fold the SE gate */
         else if (!by_rows && c->kind == CALL_DW)
             kt->f32_dwconv_swish(&c->g, c->c, x, w, b, y, pool);
         else if (!by_rows)
@@ -125,7 +127,7 @@ static double time_call(const emoti_kernels *kt, const layer_call *c, double min
         else start = now_s();
     }
     qsort(t, (size_t)runs, sizeof *t, cmp_double);
-    free(x), free(w), free(b), free(y), free(pool);
+    free(x), free(w), free(b), free(y), free(pool), free(gate);
     return use_min ? t[0] : t[runs / 2];
 }
 

@@ -134,7 +134,7 @@ static size_t max_sz(size_t a, size_t b) { return a > b ? a : b; }
 static emoti_status plan_arena(enet *net) {
     size_t s = (size_t)net->size;
     size_t a = (size_t)net->stem.oh * net->stem.ow * net->stem_c, b = 0, cbuf = 0;
-    size_t mid = 0, se = 0, proj = 0, row_sums = 0;
+    size_t mid = 0, se = 0, row_sums = 0;
     for (int i = 0; i < net->n_blocks; i++) {
         const enet_block *k = &net->blocks[i];
         size_t in_px = (size_t)k->h * k->w, out_px = (size_t)k->dw.oh * k->dw.ow;
@@ -143,12 +143,11 @@ static emoti_status plan_arena(enet *net) {
         cbuf = max_sz(cbuf, out_px * k->mid);
         mid = max_sz(mid, k->mid), se = max_sz(se, k->se);
         row_sums = max_sz(row_sums, (size_t)k->dw.oh * k->mid);
-        proj = max_sz(proj, (size_t)k->mid * k->out);
     }
     b = max_sz(b, (size_t)net->head_rows * net->head_cols * net->features);
     size_t f = (size_t)net->features, total = 0;
     /* in floats, each slot rounded up to 64 bytes; a double takes two */
-    size_t sizes[] = {s * s * 3, a, b, cbuf, row_sums, proj, f, 2 * mid, 2 * se};
+    size_t sizes[] = {s * s * 3, a, b, cbuf, row_sums, mid, f, 2 * mid, 2 * se};
     for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++) total += (sizes[i] + 15) & ~(size_t)15;
     net->arena = aligned_alloc(64, total * sizeof(float));
     if (!net->arena) return emoti_fail(EMOTI_ERR_NOMEM, "cannot allocate %zu bytes", total * 4);
@@ -158,7 +157,7 @@ static emoti_status plan_arena(enet *net) {
         p += (sizes[i] + 15) & ~(size_t)15;
     }
     net->input = slot[0], net->act_a = slot[1], net->act_b = slot[2], net->act_c = slot[3];
-    net->se_row_sums = slot[4], net->proj_scaled = slot[5], net->embedding = slot[6];
+    net->se_row_sums = slot[4], net->gate = slot[5], net->embedding = slot[6];
     net->se_mean = (double *)(void *)slot[7], net->se_mid = (double *)(void *)slot[8];
     return EMOTI_OK;
 }
@@ -203,16 +202,16 @@ void enet_free(enet *net) {
 
 /* GEMM over m rows, in bands of at least 16 rows (a multiple of every kernel's row tile). */
 static void gemm_rows(const enet *net, const emoti_kernels *kern, size_t m, size_t n, size_t k,
-                      const float *a, const float *w, const float *bias, const float *res,
-                      float *y, int act) {
+                      const float *a, const float *w, const float *wscale, const float *bias,
+                      const float *res, float *y, int act) {
     size_t band = (m + (size_t)net->threads - 1) / (size_t)net->threads;
     band = (band + 15) & ~(size_t)15;
     long bands = (long)((m + band - 1) / band);
     PARALLEL_FOR(net->threads, bands > 1)
     for (long i = 0; i < bands; i++) {
         size_t r0 = (size_t)i * band, rows = m - r0 < band ? m - r0 : band;
-        kern->f32_gemm(rows, n, k, a + r0 * k, w, bias, res ? res + r0 * n : NULL, y + r0 * n,
-                       act);
+        kern->f32_gemm(rows, n, k, a + r0 * k, w, wscale, bias, res ? res + r0 * n : NULL,
+                       y + r0 * n, act);
     }
 }
 
@@ -251,49 +250,47 @@ static void stem_rows(const enet *net, const emoti_kernels *kern) {
 
 static double sigmoid(double x) { return 1.0 / (1.0 + exp(-x)); }
 
-/* Squeeze-excite: gate = sigmoid(W2 swish(W1 mean + b1) + b2); the gate scales the
- * projection's input channels, so it is folded into a copy of the projection weights
- * (mid * out multiplies instead of h * w * mid). The channel means and this small MLP are
+
+
+/* Squeeze-excite: gate = sigmoid(W2 swish(W1 mean + b1) + b2) -> net->gate. The gate scales
+ * the projection's input channels, so the GEMM folds it into the projection weights as it
+ * packs them (mid * out multiplies instead of h * w * mid). The channel means and this MLP are
  * computed in double: an error in a gate scales a whole channel coherently, and float
  * pooling over 12544 pixels was the largest error in the network (6e-5 on B2's outputs). */
-static const float *se_fold_projection(enet *net, const enet_block *b) {
-    const int oh = b->dw.oh;
+static void se_gate(enet *net, const enet_block *b) {
+    const int oh = b->dw.oh, mid = b->mid, se = b->se;
     const double inv = 1.0 / ((double)oh * b->dw.ow);
-    for (int ch = 0; ch < b->mid; ch++) {
-        double sum = 0;
-        for (int r = 0; r < oh; r++) sum += net->se_row_sums[(size_t)r * b->mid + ch];
-        net->se_mean[ch] = sum * inv;
-    }
-    for (int j = 0; j < b->se; j++) {
-        double s = b->se1_b[j];
-        for (int ch = 0; ch < b->mid; ch++) s += net->se_mean[ch] * b->se1_w[ch * b->se + j];
-        net->se_mid[j] = s * sigmoid(s);
-    }
-    for (int ch = 0; ch < b->mid; ch++) {
-        double s = b->se2_b[ch];
-        for (int j = 0; j < b->se; j++) s += net->se_mid[j] * b->se2_w[j * b->mid + ch];
-        float gate = (float)sigmoid(s);
-        const float *src = b->proj_w + (size_t)ch * b->out;
-        float *dst = net->proj_scaled + (size_t)ch * b->out;
-        for (int o = 0; o < b->out; o++) dst[o] = src[o] * gate;
-    }
-    return net->proj_scaled;
+    double *mean = net->se_mean, *hidden = net->se_mid, *gate = net->se_mean;
+    /* Every loop nest walks its matrix row by row; each sum still runs over its terms in
+     * the same order (rows of the pool, channels, hidden units). */
+    for (int ch = 0; ch < mid; ch++) mean[ch] = 0;
+    for (int r = 0; r < oh; r++)
+        for (int ch = 0; ch < mid; ch++) mean[ch] += net->se_row_sums[(size_t)r * mid + ch];
+    for (int ch = 0; ch < mid; ch++) mean[ch] *= inv;
+    for (int j = 0; j < se; j++) hidden[j] = b->se1_b[j];
+    for (int ch = 0; ch < mid; ch++) /* W1: [mid][se] */
+        for (int j = 0; j < se; j++) hidden[j] += mean[ch] * b->se1_w[(size_t)ch * se + j];
+    for (int j = 0; j < se; j++) hidden[j] *= sigmoid(hidden[j]);
+    for (int ch = 0; ch < mid; ch++) gate[ch] = b->se2_b[ch]; /* the means are used up */
+    for (int j = 0; j < se; j++) /* W2: [se][mid] */
+        for (int ch = 0; ch < mid; ch++) gate[ch] += hidden[j] * b->se2_w[(size_t)j * mid + ch];
+    for (int ch = 0; ch < mid; ch++) net->gate[ch] = (float)sigmoid(gate[ch]);
 }
 
 static void run_block(enet *net, const emoti_kernels *kern, const enet_block *b) {
     size_t in_px = (size_t)b->h * b->w, out_px = (size_t)b->dw.oh * b->dw.ow;
     const float *dw_in = net->act_a;                   /* [h][w][in] */
     if (b->kind == BLOCK_IR) {                         /* -> [h][w][mid] */
-        gemm_rows(net, kern, in_px, (size_t)b->mid, (size_t)b->in, net->act_a, b->exp_w,
+        gemm_rows(net, kern, in_px, (size_t)b->mid, (size_t)b->in, net->act_a, b->exp_w, NULL,
                   b->exp_b, NULL, net->act_b, EMOTI_ACT_SWISH);
         dw_in = net->act_b;
     }
     /* -> [oh][ow][mid], plus the SE channel sums of each row */
     dwconv_rows(net, kern, b, dw_in, net->act_c, net->se_row_sums);
-    const float *wp = se_fold_projection(net, b);
+    se_gate(net, b);
     /* -> [oh][ow][out], adding the block input in place when the block has a skip */
-    gemm_rows(net, kern, out_px, (size_t)b->out, (size_t)b->mid, net->act_c, wp, b->proj_b,
-              b->skip ? net->act_a : NULL, net->act_a, EMOTI_ACT_NONE);
+    gemm_rows(net, kern, out_px, (size_t)b->out, (size_t)b->mid, net->act_c, b->proj_w,
+              net->gate, b->proj_b, b->skip ? net->act_a : NULL, net->act_a, EMOTI_ACT_NONE);
 }
 
 void enet_forward(enet *net, const emoti_kernels *kern, float *outputs, emoti_stage_fn observe,
@@ -314,8 +311,8 @@ void enet_forward(enet *net, const emoti_kernels *kern, float *outputs, emoti_st
     /* [h][w][last] -> [h][w][features] -> mean -> [features] -> [n_out] */
     size_t px = (size_t)net->head_rows * net->head_cols;
     int last = net->blocks[net->n_blocks - 1].out, f = net->features;
-    gemm_rows(net, kern, px, (size_t)f, (size_t)last, net->act_a, net->head_w, net->head_b, NULL,
-              net->act_b, EMOTI_ACT_SWISH);
+    gemm_rows(net, kern, px, (size_t)f, (size_t)last, net->act_a, net->head_w, NULL, net->head_b,
+              NULL, net->act_b, EMOTI_ACT_SWISH);
     if (observe) observe(user, "head", net->act_b, net->head_rows, net->head_cols, f);
     for (int ch = 0; ch < f; ch++) {
         double sum = 0;

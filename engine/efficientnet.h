@@ -32,7 +32,7 @@ typedef struct {
     float *se_row_sums;  /* [oh][mid]: per output row SE pool sums */
     double *se_mean;     /* [max mid] */
     double *se_mid;      /* [max se] */
-    float *proj_scaled;  /* [max mid * out]: projection weights with the SE gate folded in */
+    float *gate;         /* [max mid]: the SE gate, folded into the projection by the GEMM */
     float *embedding;    /* [features] */
 } enet;
 

@@ -295,27 +295,30 @@ static void gemm_short_tile(panel_fn *panel, size_t min_rows, const panel_args *
 }
 
 /* Copies a kc x ncols block of w (row stride ldw) into a kc x ld panel (ld = 8 or 16),
- * zero-padded on the right. */
-static void pack_panel(size_t kc, size_t ncols, size_t ld, const float *w, size_t ldw, float *dst) {
-    if (ncols == ld) {
-        for (size_t p = 0; p < kc; p++) {
-            _mm256_store_ps(dst + p * ld, _mm256_loadu_ps(w + p * ldw));
-            if (ld == 16) _mm256_store_ps(dst + p * ld + 8, _mm256_loadu_ps(w + p * ldw + 8));
-        }
-        return;
-    }
+ * zero-padded on the right, row p times scale[p] if scale (x 1 is exact). The rows lie ldw
+ * apart, often a page or more: the hardware prefetcher does not follow, so the kernel does. */
+#define PACK_AHEAD 8
+static void pack_panel(size_t kc, size_t ncols, size_t ld, const float *w, size_t ldw,
+                       const float *scale, float *dst) {
     __m256i m0 = mask_for(ncols < 8 ? ncols : 8);
     __m256i m1 = ncols > 8 ? mask_for(ncols - 8) : _mm256_setzero_si256();
     for (size_t p = 0; p < kc; p++) {
-        _mm256_store_ps(dst + p * ld, _mm256_maskload_ps(w + p * ldw, m0));
-        if (ld == 16) _mm256_store_ps(dst + p * ld + 8, _mm256_maskload_ps(w + p * ldw + 8, m1));
+        const float *wp = w + p * ldw;
+        if (p + PACK_AHEAD < kc) _mm_prefetch((const char *)(wp + PACK_AHEAD * ldw), _MM_HINT_T0);
+        const __m256 s = _mm256_set1_ps(scale ? scale[p] : 1.0f);
+        __m256 v0 = ncols >= 8 ? _mm256_loadu_ps(wp) : _mm256_maskload_ps(wp, m0), v1;
+        _mm256_store_ps(dst + p * ld, _mm256_mul_ps(v0, s));
+        if (ld == 16) {
+            v1 = ncols == 16 ? _mm256_loadu_ps(wp + 8) : _mm256_maskload_ps(wp + 8, m1);
+            _mm256_store_ps(dst + p * ld + 8, _mm256_mul_ps(v1, s));
+        }
     }
 }
 
 /* y = act(a w + bias) (+ res) with explicit strides. When k > KC the partial sums live in y,
  * so res may alias y only if act is NONE (then res is added with the bias, up front). */
 static void gemm_core(size_t m, size_t n, size_t k, const float *a, size_t lda, const float *w,
-                      size_t ldw, const float *bias, const float *res, size_t ldr, float *y,
+                      size_t ldw, const float *wscale, const float *bias, const float *res, size_t ldr, float *y,
                       size_t ldy, int act) {
     _Alignas(32) float panel[KC * NR];
     int res_early = res && k > KC;
@@ -328,7 +331,7 @@ static void gemm_core(size_t m, size_t n, size_t k, const float *a, size_t lda, 
             size_t mc = m - ic < MC ? m - ic : MC;
             for (size_t jr = 0; jr < n; jr += NR) {
                 size_t nc = n - jr < NR ? n - jr : NR, ld = nc > 8 ? 16 : 8;
-                pack_panel(kc, nc, ld, w + pc * ldw + jr, ldw, panel);
+                pack_panel(kc, nc, ld, w + pc * ldw + jr, ldw, wscale ? wscale + pc : NULL, panel);
                 panel_args pa = {kc, lda, ldy, ldr, nc, panel, bias + jr, act, mode};
                 const float *ar = a + ic * lda + pc;
                 const float *rr = res ? res + ic * ldr + jr : NULL;
@@ -340,9 +343,10 @@ static void gemm_core(size_t m, size_t n, size_t k, const float *a, size_t lda, 
 }
 
 static void f32_gemm__avx2(size_t m, size_t n, size_t k, const float *a, const float *w,
-                           const float *bias, const float *res, float *y, int act) {
+                           const float *wscale, const float *bias, const float *res, float *y,
+                           int act) {
     if (!(res && act != EMOTI_ACT_NONE && k > KC)) {
-        gemm_core(m, n, k, a, k, w, n, bias, res, n, y, n, act);
+        gemm_core(m, n, k, a, k, w, n, wscale, bias, res, n, y, n, act);
         return;
     }
     /* act(...) + res with a multi-block k: the partial sums cannot live in y (it may be res),
@@ -352,7 +356,7 @@ static void f32_gemm__avx2(size_t m, size_t n, size_t k, const float *a, const f
         size_t mi = m - i < 64 ? m - i : 64;
         for (size_t j = 0; j < n; j += NR) {
             size_t nj = n - j < NR ? n - j : NR;
-            gemm_core(mi, nj, k, a + i * k, k, w + j, n, bias + j, NULL, 0, tmp, NR, act);
+            gemm_core(mi, nj, k, a + i * k, k, w + j, n, wscale, bias + j, NULL, 0, tmp, NR, act);
             for (size_t r = 0; r < mi; r++)
                 for (size_t c = 0; c < nj; c++)
                     y[(i + r) * n + j + c] = tmp[r * NR + c] + res[(i + r) * n + j + c];

@@ -325,26 +325,28 @@ static void gemm_short_tile(panel_fn *panel, size_t min_rows, const panel_args *
 }
 
 /* Copies a kc x ncols block of w (row stride ldw) into a kc x ld panel (ld = 16 or 32),
- * zero-padded on the right. */
-static void pack_panel(size_t kc, size_t ncols, size_t ld, const float *w, size_t ldw, float *dst) {
-    if (ncols == ld) {
-        for (size_t p = 0; p < kc; p++) {
-            _mm512_store_ps(dst + p * ld, _mm512_loadu_ps(w + p * ldw));
-            if (ld == 32) _mm512_store_ps(dst + p * ld + 16, _mm512_loadu_ps(w + p * ldw + 16));
-        }
-        return;
-    }
+ * zero-padded on the right, row p times scale[p] if scale (x 1 is exact); rows are
+ * prefetched ahead, as in kernels/avx2.c. */
+#define PACK_AHEAD 8
+static void pack_panel(size_t kc, size_t ncols, size_t ld, const float *w, size_t ldw,
+                       const float *scale, float *dst) {
     const __mmask16 m0 = mask_for(ncols < 16 ? ncols : 16), m1 = mask_for(ncols > 16 ? ncols - 16 : 0);
     for (size_t p = 0; p < kc; p++) {
-        _mm512_store_ps(dst + p * ld, _mm512_maskz_loadu_ps(m0, w + p * ldw));
-        if (ld == 32) _mm512_store_ps(dst + p * ld + 16, _mm512_maskz_loadu_ps(m1, w + p * ldw + 16));
+        const float *wp = w + p * ldw;
+        if (p + PACK_AHEAD < kc) {
+            _mm_prefetch((const char *)(wp + PACK_AHEAD * ldw), _MM_HINT_T0);
+            if (ld == 32) _mm_prefetch((const char *)(wp + PACK_AHEAD * ldw + 16), _MM_HINT_T0);
+        }
+        const __m512 s = _mm512_set1_ps(scale ? scale[p] : 1.0f);
+        _mm512_store_ps(dst + p * ld, _mm512_mul_ps(_mm512_maskz_loadu_ps(m0, wp), s));
+        if (ld == 32) _mm512_store_ps(dst + p * ld + 16, _mm512_mul_ps(_mm512_maskz_loadu_ps(m1, wp + 16), s));
     }
 }
 
 /* y = act(a w + bias) (+ res) with explicit strides. When k > KC the partial sums live in y,
  * so res may alias y only if act is NONE (then res is added with the bias, up front). */
 static void gemm_core(size_t m, size_t n, size_t k, const float *a, size_t lda, const float *w,
-                      size_t ldw, const float *bias, const float *res, size_t ldr, float *y,
+                      size_t ldw, const float *wscale, const float *bias, const float *res, size_t ldr, float *y,
                       size_t ldy, int act) {
     _Alignas(64) float panel[KC * NR];
     const int res_early = res && k > KC;
@@ -357,7 +359,7 @@ static void gemm_core(size_t m, size_t n, size_t k, const float *a, size_t lda, 
             const size_t mc = m - ic < MC ? m - ic : MC;
             for (size_t jr = 0; jr < n; jr += NR) {
                 const size_t nc = n - jr < NR ? n - jr : NR, ld = nc > 16 ? 32 : 16;
-                pack_panel(kc, nc, ld, w + pc * ldw + jr, ldw, panel);
+                pack_panel(kc, nc, ld, w + pc * ldw + jr, ldw, wscale ? wscale + pc : NULL, panel);
                 panel_args pa = {kc, lda, ldy, ldr, nc, panel, bias + jr, act, mode};
                 const float *ar = a + ic * lda + pc;
                 const float *rr = res ? res + ic * ldr + jr : NULL;
@@ -369,9 +371,10 @@ static void gemm_core(size_t m, size_t n, size_t k, const float *a, size_t lda, 
 }
 
 static void f32_gemm__avx512(size_t m, size_t n, size_t k, const float *a, const float *w,
-                             const float *bias, const float *res, float *y, int act) {
+                             const float *wscale, const float *bias, const float *res, float *y,
+                             int act) {
     if (!(res && act != EMOTI_ACT_NONE && k > KC)) {
-        gemm_core(m, n, k, a, k, w, n, bias, res, n, y, n, act);
+        gemm_core(m, n, k, a, k, w, n, wscale, bias, res, n, y, n, act);
         return;
     }
     /* act(...) + res with a multi-block k: the partial sums cannot live in y (it may be res),
@@ -382,7 +385,7 @@ static void f32_gemm__avx512(size_t m, size_t n, size_t k, const float *a, const
         const size_t mi = m - i < TM ? m - i : TM;
         for (size_t j = 0; j < n; j += NR) {
             const size_t nj = n - j < NR ? n - j : NR;
-            gemm_core(mi, nj, k, a + i * k, k, w + j, n, bias + j, NULL, 0, tmp, NR, act);
+            gemm_core(mi, nj, k, a + i * k, k, w + j, n, wscale, bias + j, NULL, 0, tmp, NR, act);
             for (size_t r = 0; r < mi; r++)
                 for (size_t c = 0; c < nj; c += 16) {
                     const __mmask16 mk = mask_for(nj - c < 16 ? nj - c : 16);

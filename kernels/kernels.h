@@ -22,10 +22,13 @@ typedef struct {
 typedef struct {
     const char *isa; /* "scalar", "avx2", ... */
 
-    /* y[m][n] = act(sum_k a[m][k] * w[k][n] + bias[n]) (+ res[m][n] if res != NULL).
-     * res may alias y (residual add in place). a: lda = k; w: ldw = n; y, res: ld = n. */
+    /* y[m][n] = act(sum_k a[m][k] * w'[k][n] + bias[n]) (+ res[m][n] if res != NULL), where
+     * w'[k][n] = w[k][n] * wscale[k] rounded to float if wscale != NULL (the SE gate folded
+     * into the projection), else w. res may alias y (residual add in place).
+     * a: lda = k; w: ldw = n; y, res: ld = n. */
     void (*f32_gemm)(size_t m, size_t n, size_t k, const float *a, const float *w,
-                     const float *bias, const float *res, float *y, int act);
+                     const float *wscale, const float *bias, const float *res, float *y,
+                     int act);
 
     /* Depthwise k x k conv + bias + Swish over c channels; if pool_sums != NULL it receives
      * the per-channel sum over the output pixels (the SE squeeze), overwriting it. */

@@ -274,20 +274,22 @@ PANEL(gemm_panel1, 1, 8,
 #undef TILE_CASE
 
 /* Copies a kc x ncols block of w (row stride ldw) into a kc x ld panel (ld = 4 nv >= ncols),
- * zero-padded on the right. */
-static void pack_panel(size_t kc, size_t ncols, size_t ld, const float *w, size_t ldw, float *dst) {
+ * zero-padded on the right, row p times scale[p] if scale. */
+static void pack_panel(size_t kc, size_t ncols, size_t ld, const float *w, size_t ldw,
+                       const float *scale, float *dst) {
     const size_t full = ncols / 4 * 4;
     for (size_t p = 0; p < kc; p++, w += ldw, dst += ld) {
+        const float32x4_t s = vdupq_n_f32(scale ? scale[p] : 1.0f); /* x 1 is exact */
         size_t j = 0;
-        for (; j < full; j += 4) vst1q_f32(dst + j, vld1q_f32(w + j));
-        if (j < ncols) vst1q_f32(dst + j, load_n(w + j, ncols - j));
+        for (; j < full; j += 4) vst1q_f32(dst + j, vmulq_f32(vld1q_f32(w + j), s));
+        if (j < ncols) vst1q_f32(dst + j, vmulq_f32(load_n(w + j, ncols - j), s));
     }
 }
 
 /* y = act(a w + bias) (+ res) with explicit strides. When k > KC the partial sums live in y,
  * so res may alias y only if act is NONE (then res is added with the bias, up front). */
 static void gemm_core(size_t m, size_t n, size_t k, const float *a, size_t lda, const float *w,
-                      size_t ldw, const float *bias, const float *res, size_t ldr, float *y,
+                      size_t ldw, const float *wscale, const float *bias, const float *res, size_t ldr, float *y,
                       size_t ldy, int act) {
     _Alignas(16) float panel[KC * NR];
     int res_early = res && k > KC;
@@ -300,7 +302,7 @@ static void gemm_core(size_t m, size_t n, size_t k, const float *a, size_t lda, 
             size_t mc = m - ic < MC ? m - ic : MC;
             for (size_t jr = 0; jr < n; jr += NR) {
                 size_t nc = n - jr < NR ? n - jr : NR, nv = (nc + 3) / 4;
-                pack_panel(kc, nc, 4 * nv, w + pc * ldw + jr, ldw, panel);
+                pack_panel(kc, nc, 4 * nv, w + pc * ldw + jr, ldw, wscale ? wscale + pc : NULL, panel);
                 panel_args pa = {kc, lda, ldy, ldr, nc, panel, bias + jr, act, mode};
                 const float *ar = a + ic * lda + pc;
                 const float *rr = res ? res + ic * ldr + jr : NULL;
@@ -317,9 +319,10 @@ static void gemm_core(size_t m, size_t n, size_t k, const float *a, size_t lda, 
 }
 
 static void f32_gemm__neon(size_t m, size_t n, size_t k, const float *a, const float *w,
-                           const float *bias, const float *res, float *y, int act) {
+                           const float *wscale, const float *bias, const float *res, float *y,
+                           int act) {
     if (!(res && act != EMOTI_ACT_NONE && k > KC)) {
-        gemm_core(m, n, k, a, k, w, n, bias, res, n, y, n, act);
+        gemm_core(m, n, k, a, k, w, n, wscale, bias, res, n, y, n, act);
         return;
     }
     /* act(...) + res with a multi-block k: the partial sums cannot live in y (it may be res),
@@ -329,7 +332,7 @@ static void f32_gemm__neon(size_t m, size_t n, size_t k, const float *a, const f
         size_t mi = m - i < 64 ? m - i : 64;
         for (size_t j = 0; j < n; j += NR) {
             size_t nj = n - j < NR ? n - j : NR;
-            gemm_core(mi, nj, k, a + i * k, k, w + j, n, bias + j, NULL, 0, tmp, NR, act);
+            gemm_core(mi, nj, k, a + i * k, k, w + j, n, wscale, bias + j, NULL, 0, tmp, NR, act);
             for (size_t r = 0; r < mi; r++)
                 for (size_t c = 0; c < nj; c++)
                     y[(i + r) * n + j + c] = tmp[r * NR + c] + res[(i + r) * n + j + c];

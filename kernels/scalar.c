@@ -11,7 +11,8 @@ static float activate(float v, int act) { return act == EMOTI_ACT_SWISH ? emoti_
  * so that the weight rows are read contiguously (same sums, cache-friendly). res is read
  * before y is written at the same index, so res may alias y. */
 static void f32_gemm__scalar(size_t m, size_t n, size_t k, const float *a, const float *w,
-                             const float *bias, const float *res, float *y, int act) {
+                             const float *wscale, const float *bias, const float *res, float *y,
+                             int act) {
     enum { CHUNK = 64 };
     float acc[CHUNK];
     for (size_t i = 0; i < m; i++) {
@@ -22,7 +23,11 @@ static void f32_gemm__scalar(size_t m, size_t n, size_t k, const float *a, const
             for (size_t j = 0; j < nj; j++) acc[j] = bias[j0 + j];
             for (size_t p = 0; p < k; p++) {
                 const float *wr = w + p * n + j0;
-                for (size_t j = 0; j < nj; j++) acc[j] += ar[p] * wr[j];
+                const float s = wscale ? wscale[p] : 1.0f;
+                for (size_t j = 0; j < nj; j++) {
+                    const float wv = wr[j] * s; /* rounded: the folded weight */
+                    acc[j] += ar[p] * wv;
+                }
             }
             for (size_t j = 0; j < nj; j++) {
                 float s = activate(acc[j], act);

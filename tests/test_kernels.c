@@ -103,25 +103,27 @@ static void gemm_case(const emoti_kernels *kt, stats *st, size_t m, size_t n, si
     float *a = rand_buf(m * k, -1, 1), *w = rand_buf(k * n, -0.5f, 0.5f);
     float *bias = rand_buf(n, -1, 1), *res = rand_buf(m * n, -2, 2);
     float *ref = guarded(m * n), *got = guarded(m * n);
+    /* half the cases fold a per-row scale (the SE gate, in (0, 1)) into w */
+    float *wscale = (m + n + k) % 2 ? rand_buf(k + 1, 0, 1) : NULL;
     if (res_mode == 2) {
         memcpy(ref, res, m * n * sizeof *ref);
         memcpy(got, res, m * n * sizeof *got);
     }
     const float *rr = res_mode == 2 ? ref : res_mode == 1 ? res : NULL;
     const float *rg = res_mode == 2 ? got : res_mode == 1 ? res : NULL;
-    kt->f32_gemm(m, n, k, a, w, bias, rg, got, act);
+    kt->f32_gemm(m, n, k, a, w, wscale, bias, rg, got, act);
     /* rows are independent: on big shapes check the first and last 24 rows and every 13th */
 #define CHECK_ROW(i) (m <= 64 || (i) < 24 || (i) + 24 >= m || (i) % 13 == 0)
     for (size_t i = 0; i < m; i++)
         if (CHECK_ROW(i))
-            emoti_kernels_scalar.f32_gemm(1, n, k, a + i * k, w, bias, rr ? rr + i * n : NULL,
-                                          ref + i * n, act);
+            emoti_kernels_scalar.f32_gemm(1, n, k, a + i * k, w, wscale, bias,
+                                          rr ? rr + i * n : NULL, ref + i * n, act);
     double worst = 0, *scale = malloc(n * sizeof *scale);
     for (size_t i = 0; i < m; i++) {
         if (!CHECK_ROW(i)) continue;
         for (size_t j = 0; j < n; j++) scale[j] = fabs(bias[j]) + (res_mode ? fabs(res[i * n + j]) : 0);
         for (size_t p = 0; p < k; p++) {
-            double av = fabs(a[i * k + p]);
+            double av = fabs(a[i * k + p]) * (wscale ? wscale[p] : 1.0);
             for (size_t j = 0; j < n; j++) scale[j] += av * fabs(w[p * n + j]);
         }
         for (size_t j = 0; j < n; j++) {
@@ -131,14 +133,14 @@ static void gemm_case(const emoti_kernels *kt, stats *st, size_t m, size_t n, si
     }
     free(scale);
     char desc[96];
-    snprintf(desc, sizeof desc, "m=%zu n=%zu k=%zu act=%d res=%s", m, n, k, act,
-             res_mode == 2 ? "inplace" : res_mode ? "yes" : "no");
+    snprintf(desc, sizeof desc, "m=%zu n=%zu k=%zu act=%d res=%s%s", m, n, k, act,
+             res_mode == 2 ? "inplace" : res_mode ? "yes" : "no", wscale ? " wscale" : "");
     if (!guards_ok(got, m * n)) {
         failures++;
         printf("FAIL %s %s: wrote outside y\n", st->kernel, desc);
     }
     record(st, worst, desc);
-    free(a), free(w), free(bias), free(res);
+    free(a), free(w), free(bias), free(res), free(wscale);
     unguard(ref), unguard(got);
 }
 
