@@ -37,7 +37,7 @@ $(BUILD)/%.o: %.c $(wildcard include/*.h engine/*.h kernels/*.h cli/*.h) Makefil
 
 # Cold code (the command-line front end, annotation / head / metric bookkeeping) is optimised
 # for size: the binary stays under 300 KB.
-COLD_OBJ = $(CLI_OBJ) $(patsubst %,$(BUILD)/engine/%.o,annot heads metrics npy temporal)
+COLD_OBJ = $(CLI_OBJ) $(patsubst %,$(BUILD)/engine/%.o,annot error heads metrics model npy temporal train)
 $(COLD_OBJ): OPT = -Os
 $(BUILD)/kernels/avx2.o: CFLAGS += -mavx2 -mfma
 $(BUILD)/kernels/avx512.o: CFLAGS += -mavx512f -mavx512dq -mavx512bw -mavx512vl -mfma

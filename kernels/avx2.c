@@ -660,13 +660,9 @@ static void f32_conv_swish__avx2(const emoti_window *g, int cin, int cout, const
     const int full = cout / 8 * 8;
     for (int oy = 0; oy < g->oh; oy++) {
         int c0 = 0;
-        for (; c0 + 32 <= full; c0 += 32)
+        for (; c0 + 32 <= full; c0 += 32) /* stems have 32 or more channels: 4 vectors */
             conv_row(4, g, oy, cin, cout, c0, x, w, bias, y, xoff, ox_lo, ox_hi);
-        switch ((full - c0) / 8) {
-        case 3: conv_row(3, g, oy, cin, cout, c0, x, w, bias, y, xoff, ox_lo, ox_hi); break;
-        case 2: conv_row(2, g, oy, cin, cout, c0, x, w, bias, y, xoff, ox_lo, ox_hi); break;
-        case 1: conv_row(1, g, oy, cin, cout, c0, x, w, bias, y, xoff, ox_lo, ox_hi); break;
-        }
+        for (; c0 < full; c0 += 8) conv_row(1, g, oy, cin, cout, c0, x, w, bias, y, xoff, ox_lo, ox_hi);
         if (full < cout)
             for (int ox = 0; ox < g->ow; ox++) conv_masked_pixel(g, oy, ox, cin, cout, full, x, w, bias, y);
     }

@@ -588,15 +588,9 @@ static void f32_dwconv_swish__avx512(const emoti_window *g, int ci, const float 
         size_t c0 = 0;
         for (; c0 + 64 <= c; c0 += 64)
             dw_group(4, 0, g, oy0, oy1, c, c0, 64, ox_lo, ox_hi, x, w, bias, y, pool_sums);
-        if (c0 + 32 <= c) {
-            dw_group(2, 0, g, oy0, oy1, c, c0, 32, ox_lo, ox_hi, x, w, bias, y, pool_sums);
-            c0 += 32;
-        }
-        if (c0 + 16 <= c) {
-            dw_group(1, 0, g, oy0, oy1, c, c0, 16, ox_lo, ox_hi, x, w, bias, y, pool_sums);
-            c0 += 16;
-        }
-        if (c0 < c) dw_group(1, 1, g, oy0, oy1, c, c0, c - c0, ox_lo, ox_hi, x, w, bias, y, pool_sums);
+        for (; c0 < c; c0 += 16) /* masked: free with AVX-512, and one copy less of dw_group */
+            dw_group(1, 1, g, oy0, oy1, c, c0, c - c0 < 16 ? c - c0 : 16, ox_lo, ox_hi, x, w,
+                     bias, y, pool_sums);
     }
 }
 
