@@ -43,6 +43,9 @@ typedef struct {
     const char *file;
 } row_key;
 
+/* One field on stdout: a JSON string literal; a CSV field, quoted only when it needs it. */
+void json_string(const char *s);
+void csv_field(const char *s);
 void write_header(const infer_opts *o, const emoti_info *in, int with_frame);
 void write_row(const infer_opts *o, const emoti_info *in, row_key key, const emoti_result *r,
                const float *emb);

@@ -4,7 +4,7 @@
 
 #include "cli.h"
 
-static void json_string(const char *s) {
+void json_string(const char *s) {
     putchar('"');
     for (; *s; s++) {
         unsigned char ch = (unsigned char)*s;
@@ -15,7 +15,7 @@ static void json_string(const char *s) {
     putchar('"');
 }
 
-static void csv_field(const char *s) {
+void csv_field(const char *s) {
     if (!strpbrk(s, ",\"\n\r")) {
         fputs(s, stdout);
         return;

@@ -40,9 +40,6 @@ static const char *PREDICT_HELP =
     "  -h, --help             this help\n";
 
 #define MAX_HEADS 16
-/* Aff-Wild2 class k <- AffectNet logit MAP[k] (Neutral, Anger, Disgust, Fear, Happiness, Sadness,
- * Surprise, Other <- Contempt). */
-static const int AFFECTNET_MAP[8] = {5, 0, 2, 3, 4, 6, 7, 1};
 
 /* Rows of video `name` of set s re-indexed onto the frames of ref (missing = no face). */
 static void align_rows(const video_seq *ref, const video_seq *vs, int nv, long *row) {
@@ -90,17 +87,7 @@ int cmd_predict(int argc, char **argv) {
                         n_heads, n_inputs);
     double weights[MAX_HEADS];
     for (int i = 0; i < MAX_HEADS; i++) weights[i] = 1;
-    if (weights_s) {
-        int n = 0;
-        for (const char *p = weights_s; *p && n < MAX_HEADS;) {
-            char *end;
-            weights[n++] = strtod(p, &end);
-            if (end == p || (*end && *end != ',') || !(weights[n - 1] >= 0))
-                cli_usage_error("predict", "--weights expects numbers like 0.6,0.4");
-            p = *end ? end + 1 : end;
-        }
-        if (n != n_heads) cli_usage_error("predict", "%d weights for %d heads", n, n_heads);
-    }
+    if (weights_s) parse_weights("predict", weights_s, weights, n_heads);
 
     int rc = EXIT_RUNTIME, task = pre_va ? EMOTI_TASK_VA : -1, kdim = 2, nv = 0;
     emoti_head *heads[MAX_HEADS] = {0};
@@ -118,12 +105,8 @@ int cmd_predict(int argc, char **argv) {
             fprintf(stderr, "emoti predict: %s\n", emoti_last_error());
             goto done;
         }
-        if (i && (heads[i]->task != heads[0]->task || emoti_head_outputs(heads[i]) != emoti_head_outputs(heads[0]))) {
-            fprintf(stderr, "emoti predict: %s is a %s head with %d outputs; blended heads must match "
-                    "%s (%s, %d)\n", heads_p[i], emoti_task_name(heads[i]->task), emoti_head_outputs(heads[i]),
-                    heads_p[0], emoti_task_name(heads[0]->task), emoti_head_outputs(heads[0]));
+        if (i && !blend_compatible("emoti predict", heads_p[i], heads[i], heads_p[0], heads[0]))
             goto done;
-        }
     }
     if (n_heads) task = heads[0]->task, kdim = emoti_head_outputs(heads[0]);
     if (pre_w >= 0 && (task != EMOTI_TASK_EXPR || kdim != 8)) {
@@ -154,14 +137,12 @@ int cmd_predict(int argc, char **argv) {
     }
     if (k < 0) k = n_heads ? heads[0]->smooth_k : emoti_task_default_k(task);
     if (lag > k) cli_usage_error("predict", "--causal LAG must be at most k (%d)", k);
-    double thr[64];
-    for (int c = 0; c < 64; c++) thr[c] = threshold >= 0 ? threshold : 0.5;
-    if (task == EMOTI_TASK_AU && threshold < 0 && heads[0]->thresholds)
-        for (int c = 0; c < kdim && c < 64; c++) thr[c] = heads[0]->thresholds[c];
     if (task == EMOTI_TASK_AU && kdim > 64) {
         fprintf(stderr, "emoti predict: at most 64 AU outputs\n");
         goto done;
     }
+    double thr[64];
+    au_thresholds(task == EMOTI_TASK_AU ? heads[0] : NULL, kdim < 64 ? kdim : 64, threshold, thr);
 
     if (output) {
         tmp_path = malloc(strlen(output) + 6);
@@ -195,27 +176,20 @@ int cmd_predict(int argc, char **argv) {
             size_t got = video_fill(&al, rows[i], kdim, paper, seq);
             faces = got > faces ? got : faces;
             if (!got) continue;
-            for (size_t q = 0; q < nf * (size_t)kdim; q++) acc[q] += weights[i] * seq[q];
+            blend_add(acc, seq, nf * (size_t)kdim, weights[i]);
             wsum += weights[i];
         }
-        if (wsum > 0)
-            for (size_t q = 0; q < nf * (size_t)kdim; q++) acc[q] /= wsum;
+        blend_finish(acc, nf * (size_t)kdim, wsum);
         if (!faces && nf) faceless++;
         if (pre_w >= 0 && faces) {
             /* REFERENCE.md 4.4: the backbone's logits in Aff-Wild2 order, gap-filled the same way. */
             float *mapped = malloc(((size_t)sets[0].idx.n + 1) * 8 * sizeof *mapped);
             if (!mapped) goto done;
             for (long r = 0; r < sets[0].idx.n; r++)
-                for (int c = 0; c < 8; c++) mapped[r * 8 + c] = sets[0].outs[r * (long)sets[0].out_dim + AFFECTNET_MAP[c]];
+                affwild_logits(sets[0].outs + r * (long)sets[0].out_dim, mapped + r * 8);
             video_fill(ref, mapped, 8, paper, lg);
             free(mapped);
-            for (size_t f = 0; f < nf; f++) {
-                double *p = acc + f * 8;
-                int best = 0;
-                for (int c = 1; c < 8; c++) best = p[c] > p[best] ? c : best;
-                if (best == 7) continue; /* the heads call it Other: keep their probabilities */
-                for (int c = 0; c < 8; c++) p[c] = pre_w * lg[f * 8 + c] + (1 - pre_w) * p[c];
-            }
+            for (size_t f = 0; f < nf; f++) mix_pretrained_logits(acc + f * 8, lg + f * 8, pre_w);
         }
         int ok = lag >= 0 ? emoti_smooth_causal(acc, tmp, nf, kdim, k, lag)
                           : emoti_smooth_box(acc, tmp, nf, kdim, k);

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "videoheads.h"
 
 static const char *VIDEO_HELP =
     "usage: emoti video [options] INPUT\n"
@@ -15,8 +16,9 @@ static const char *VIDEO_HELP =
     "  -h, --help           this help\n"
     "Output (csv by default): frame index, file, label, probabilities, valence/arousal.\n"
     "A progress bar goes to stderr when it is a terminal. A bad frame in a folder is\n"
-    "reported and skipped; a truncated stream stops with its frame index; the rows already\n"
-    "written stand and the exit status is 1.\n";
+    "reported and skipped (filled with --heads); a truncated stream stops with its frame\n"
+    "index; the rows already written stand and the exit status is 1.\n"
+    VIDEO_HEADS_HELP;
 
 
 static int run_video(const infer_opts *o, emoti_model *m, frame_source *s) {
@@ -54,23 +56,33 @@ int cmd_video(int argc, char **argv) {
     infer_opts o;
     infer_opts_init(&o);
     o.format = FMT_CSV;
+    vh_opts v;
+    vh_opts_init(&v);
     const char *input = NULL;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
             fputs(VIDEO_HELP, stdout);
+            vh_opts_free(&v);
             return EXIT_OK;
-        } else if (infer_opts_parse(&o, "video", argc, argv, &i)) {
+        } else if (infer_opts_parse(&o, "video", argc, argv, &i) || vh_opts_parse(&v, argc, argv, &i)) {
             continue;
         } else if (a[0] == '-' && a[1]) {
             cli_usage_error("video", "unknown option '%s'", a);
         } else if (input) {
-            cli_usage_error("video", "expects one INPUT");
+            cli_usage_error("video", "expects one INPUT, not '%s' too (several heads: -H A -H B or "
+                            "--heads A,B)", a);
         } else {
             input = a;
         }
     }
     if (!input) cli_usage_error("video", "no INPUT given");
+    vh_opts_check(&v, &o);
+    if (vh_active(&v)) {
+        int rc = video_heads(&o, &v, input);
+        vh_opts_free(&v);
+        return rc;
+    }
     emoti_model *m;
     if (!cli_open_model(&o, &m)) return EXIT_RUNTIME;
     frame_source s;
