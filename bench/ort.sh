@@ -7,9 +7,11 @@
 # library ships in the package) and reused afterwards, so later runs need no network.
 #
 # For each model (B0, B2) and thread count T: ROUNDS rounds, each one ORT process and one
-# bench_latency process (order swapped every round), each doing 3 warm-up and RUNS timed
-# forward passes on the same fixed [1,3,S,S] tensor. Reported: the median of the round
-# medians, the smallest time seen, ORT session creation vs emoti model load (median over
+# bench_latency process back to back (order swapped every round), each doing 3 warm-up and RUNS
+# timed forward passes on the same fixed [1,3,S,S] tensor. Reported: the median of the round
+# medians for each engine, the median over rounds of each round's emoti/ORT ratio (paired: a
+# shared machine's slow spells, which can last seconds and cost 1.5x, hit both sides of a
+# round alike), the smallest time seen, ORT session creation vs emoti model load (median over
 # rounds); then peak RSS of one-image runs and binary sizes.
 #
 # Environment: BUILD FIXTURES PYTHON ORT_DIR ORT_VERSION RUNS ROUNDS THREADS EMOTI_ISA IMAGE, and
@@ -22,7 +24,7 @@ PYTHON=${PYTHON:-python3}
 ORT_DIR=${ORT_DIR:-$BUILD/ort}
 ORT_VERSION=${ORT_VERSION:-1.30.0}
 RUNS=${RUNS:-30}
-ROUNDS=${ROUNDS:-3}
+ROUNDS=${ROUNDS:-5}
 THREADS=${THREADS:-1 2}
 IMAGE=${IMAGE:-$FIXTURES/img/face_tight.ppm}
 EMOTI=${EMOTI:-./emoti}
@@ -114,26 +116,28 @@ ROWS=()
 for m in $MODELS; do
     onnx=$FIXTURES/$m.onnx emo=$BUILD/models/${m}_onnx.emoti
     for t in $THREADS; do
-        em="" en="" el="" om="" on="" oc=""
+        em="" en="" el="" om="" on="" oc="" ratios=""
         for r in $(seq "$ROUNDS"); do
             if [ $((r % 2)) -eq 1 ]; then run_ort "$onnx" "$t"; run_emoti "$emo" "$t"
             else run_emoti "$emo" "$t"; run_ort "$onnx" "$t"; fi
-            printf '  %-5s T=%s round %d: emoti median %7.2f min %7.2f load %6.2f | ORT median %7.2f min %7.2f create %7.2f ms | loadavg %s\n' \
-                "$m" "$t" "$r" "$e_med" "$e_min" "$e_load" "$o_med" "$o_min" "$o_create" "$(cut -d' ' -f1 /proc/loadavg 2>/dev/null)"
+            ratio=$(awk -v a="$e_med" -v b="$o_med" 'BEGIN {print a / b}')
+            printf '  %-5s T=%s round %d: emoti median %7.2f min %7.2f load %6.2f | ORT median %7.2f min %7.2f create %7.2f ms | ratio %.2f | loadavg %s\n' \
+                "$m" "$t" "$r" "$e_med" "$e_min" "$e_load" "$o_med" "$o_min" "$o_create" "$ratio" "$(cut -d' ' -f1 /proc/loadavg 2>/dev/null)"
             em="$em $e_med" en="$en $e_min" el="$el $e_load" om="$om $o_med" on="$on $o_min" oc="$oc $o_create"
+            ratios="$ratios $ratio"
         done
-        ROWS+=("$m $t $(echo $em | median) $(echo $om | median) $(echo $en | minimum) $(echo $on | minimum) $(echo $el | median) $(echo $oc | median) $e_isa")
+        ROWS+=("$m $t $(echo $em | median) $(echo $om | median) $(echo $ratios | median) $(echo $en | minimum) $(echo $on | minimum) $(echo $el | median) $(echo $oc | median)")
     done
 done
 
 echo
-echo "batch-1 latency, ms (median of $ROUNDS round medians of $RUNS runs each; min = fastest single run)"
+echo "batch-1 latency, ms (median of $ROUNDS round medians of $RUNS runs each; emoti/ORT: median of the"
+echo "rounds' ratios; min = fastest single run)"
 printf '%-6s %3s %12s %10s %12s %10s %10s %13s %13s\n' model thr "emoti med" "ORT med" "emoti/ORT" \
     "emoti min" "ORT min" "emoti load" "ORT create"
 for row in "${ROWS[@]}"; do
     set -- $row
-    printf '%-6s %3s %12.2f %10.2f %12.2f %10.2f %10.2f %13.2f %13.2f\n' "$1" "$2" "$3" "$4" \
-        "$(awk -v a="$3" -v b="$4" 'BEGIN {print a / b}')" "$5" "$6" "$7" "$8"
+    printf '%-6s %3s %12.2f %10.2f %12.2f %10.2f %10.2f %13.2f %13.2f\n' "$@"
 done
 echo "(emoti kernels: $e_isa; ORT: onnxruntime-node $ORT_VER, CPU EP, intra-op threads = thr," \
      "inter-op 1, sequential, all graph optimisations${ORT_SPIN:+, spinning $ORT_SPIN}; EMOTI_THREADS = thr)"
