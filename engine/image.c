@@ -286,7 +286,9 @@ static uint8_t scale_sample(uint32_t v, uint32_t maxval) {
     return (uint8_t)q;
 }
 
+/* rgb NULL: only check the raster (see emoti_ppm_decode). */
 static void store_sample(const ppm_header *h, uint8_t *rgb, size_t index, uint32_t v) {
+    if (!rgb) return;
     uint8_t b = h->maxval == 255 ? (uint8_t)v : scale_sample(v, h->maxval);
     if (h->channels == 3) {
         rgb[index] = b;
@@ -357,6 +359,13 @@ emoti_status emoti_ppm_decode(const uint8_t *data, size_t size, emoti_image *ima
     /* check_dimensions bounds width * height by 2^28, so these products fit in size_t. */
     size_t pixels = (size_t)h.width * h.height;
     size_t samples = pixels * (size_t)h.channels;
+    /* A raster the data cannot hold (binary: bytes per sample; ASCII: a digit and a separator
+     * per sample but the last) fails before the allocation: a 20-byte header must not make
+     * us allocate 800 MB. Decoding without a destination finds the precise error. */
+    size_t present = size - c.pos, least = h.ascii ? 2 * samples - 1 : samples * (h.maxval > 255 ? 2 : 1);
+    if (present < least)
+        return h.ascii ? decode_ascii_raster(&c, &h, samples, NULL)
+                       : decode_binary_raster(&c, &h, samples, NULL);
     uint8_t *rgb = malloc(pixels * 3);
     if (!rgb)
         return emoti_fail(EMOTI_ERR_NOMEM, "out of memory for a %ux%u image", h.width, h.height);
