@@ -194,9 +194,12 @@ void enet_free(enet *net) {
  * and then added up in row order. */
 
 #ifdef _OPENMP
+#include <omp.h>
 #define PRAGMA(x) _Pragma(#x)
+#define OMP(x) PRAGMA(omp x)
 #define PARALLEL_FOR(threads, cond) PRAGMA(omp parallel for num_threads(threads) schedule(static) if (cond))
 #else
+#define OMP(x)
 #define PARALLEL_FOR(threads, cond)
 #endif
 
@@ -223,17 +226,101 @@ static emoti_window one_row(const emoti_window *g, int oy) {
     return r;
 }
 
-/* Depthwise conv row by row; row_sums[oy][ch] gets each row's SE pool partial sums. */
+/* Depthwise output row oy of x -> net->act_c; se_row_sums[oy][ch] gets its SE pool sums. */
+static void dw_row(const enet *net, const emoti_kernels *kern, const enet_block *b,
+                   const float *x, int oy) {
+    emoti_window r = one_row(&b->dw, oy);
+    kern->f32_dwconv_swish(&r, b->mid, x, b->dw_w, b->dw_b,
+                           net->act_c + (size_t)oy * b->dw.ow * b->mid,
+                           net->se_row_sums + (size_t)oy * b->mid);
+}
+
+/* Depthwise conv of x row by row (unfused). */
 static void dwconv_rows(const enet *net, const emoti_kernels *kern, const enet_block *b,
-                        const float *x, float *y, float *row_sums) {
-    const emoti_window *g = &b->dw;
-    size_t row = (size_t)g->ow * b->mid;
-    (void)net; /* only read by the OpenMP pragma */
+                        const float *x) {
     PARALLEL_FOR(net->threads, net->threads > 1)
+    for (int oy = 0; oy < b->dw.oh; oy++) dw_row(net, kern, b, x, oy);
+}
+
+/* ---- Expansion fused with the depthwise conv. The expanded tensor (6.5 MB in B2's first
+ * expanding block) used to be written whole, then read back from L3 / DRAM. Now each thread
+ * expands a contiguous slice of input rows a chunk at a time and runs, in between, the
+ * depthwise rows whose input rows lie in its slice and are done, while they are still in L2.
+ * The rows straddling two slices wait for a barrier. Every expanded row and every depthwise
+ * row is computed by the same kernels on the same data as unfused (the GEMM's arithmetic is
+ * per row, whatever the rows per call), so the results do not change, whatever the thread
+ * count. */
+
+#define FUSE_L2_BYTES (256u << 10) /* expanded rows kept hot: the chunk + the k - 1 before */
+#define FUSE_MIN_BYTES (1u << 20)  /* smaller expanded tensors are not fused: no faster with 1
+                                    * thread (they stay in cache), slower with 2 (measured) */
+/* Expansion GEMM calls are whole multiples of the kernels' 120-row block (MC) where they can
+ * be: a call repacks the weights for each block, a short one included. */
+#define EXPAND_STEP 120
+
+/* Input rows [lo, hi) that depthwise output row oy reads. */
+static void dw_input_rows(const emoti_window *g, int oy, int *lo, int *hi) {
+    int top = oy * g->stride - g->pad_top;
+    *lo = top > 0 ? top : 0;
+    *hi = top + g->k < g->h ? top + g->k : g->h;
+}
+
+/* The thread whose slice of input rows holds all of oy's inputs, or -1 (straddling). */
+static int dw_row_owner(const emoti_window *g, int oy, int slice) {
+    int lo, hi, t;
+    dw_input_rows(g, oy, &lo, &hi);
+    t = lo / slice;
+    return hi <= (t + 1) * slice ? t : -1;
+}
+
+/* Expanded pixels [p0, p0 + n): act_a [h][w][in] -> act_b [h][w][mid], 1x1 conv + Swish. */
+static void expand_px(const enet *net, const emoti_kernels *kern, const enet_block *b,
+                      size_t p0, size_t n) {
+    kern->f32_gemm(n, (size_t)b->mid, (size_t)b->in, net->act_a + p0 * b->in, b->exp_w, NULL,
+                   b->exp_b, NULL, net->act_b + p0 * b->mid, EMOTI_ACT_SWISH);
+}
+
+/* Thread t's part: its slice of input rows, expanded a chunk at a time just before the first
+ * depthwise row that needs it; the depthwise rows it owns in between. */
+static void expand_dwconv_slice(const enet *net, const emoti_kernels *kern,
+                                const enet_block *b, int t, int slice) {
+    const emoti_window *g = &b->dw;
+    size_t w = (size_t)b->w, h = (size_t)b->h, r0 = (size_t)t * slice, r1 = r0 + slice;
+    size_t done = (r0 < h ? r0 : h) * w, end = (r1 < h ? r1 : h) * w; /* in pixels */
+    size_t hot = FUSE_L2_BYTES / ((size_t)b->mid * sizeof(float)), ctx = (size_t)(g->k - 1) * w;
+    size_t chunk = hot > ctx ? hot - ctx : 1; /* pixels expanded per GEMM call, rounded up */
     for (int oy = 0; oy < g->oh; oy++) {
-        emoti_window r = one_row(g, oy);
-        kern->f32_dwconv_swish(&r, b->mid, x, b->dw_w, b->dw_b, y + oy * row,
-                               row_sums + (size_t)oy * b->mid);
+        int lo, hi;
+        if (dw_row_owner(g, oy, slice) != t) continue;
+        dw_input_rows(g, oy, &lo, &hi);
+        if ((size_t)hi * w > done) {
+            size_t n = (size_t)hi * w - done;
+            n = (n > chunk ? n : chunk) + EXPAND_STEP - 1;
+            n -= n % EXPAND_STEP;
+            n = n < end - done ? n : end - done;
+            expand_px(net, kern, b, done, n);
+            done += n;
+        }
+        dw_row(net, kern, b, net->act_b, oy);
+    }
+    if (done < end) expand_px(net, kern, b, done, end - done);
+}
+
+/* act_a -> expansion -> act_b -> depthwise -> act_c, per-row SE sums. */
+static void expand_dwconv(const enet *net, const emoti_kernels *kern, const enet_block *b) {
+    OMP(parallel num_threads(net->threads) if (net->threads > 1))
+    {
+        int t = 0, nt = 1;
+#ifdef _OPENMP
+        t = omp_get_thread_num(), nt = omp_get_num_threads();
+#endif
+        int slice = (b->h + nt - 1) / nt; /* input rows per thread */
+        expand_dwconv_slice(net, kern, b, t, slice);
+        OMP(barrier)
+        /* the straddling rows are consecutive: hand them out one by one */
+        OMP(for schedule(static, 1))
+        for (int oy = 0; oy < b->dw.oh; oy++)
+            if (dw_row_owner(&b->dw, oy, slice) < 0) dw_row(net, kern, b, net->act_b, oy);
     }
 }
 
@@ -280,13 +367,17 @@ static void se_gate(enet *net, const enet_block *b) {
 static void run_block(enet *net, const emoti_kernels *kern, const enet_block *b) {
     size_t in_px = (size_t)b->h * b->w, out_px = (size_t)b->dw.oh * b->dw.ow;
     const float *dw_in = net->act_a;                   /* [h][w][in] */
-    if (b->kind == BLOCK_IR) {                         /* -> [h][w][mid] */
-        gemm_rows(net, kern, in_px, (size_t)b->mid, (size_t)b->in, net->act_a, b->exp_w, NULL,
-                  b->exp_b, NULL, net->act_b, EMOTI_ACT_SWISH);
-        dw_in = net->act_b;
+    /* (-> [h][w][mid]) -> [oh][ow][mid], plus the SE channel sums of each row */
+    if (b->kind == BLOCK_IR && in_px * b->mid * sizeof(float) > FUSE_MIN_BYTES) {
+        expand_dwconv(net, kern, b);
+    } else {
+        if (b->kind == BLOCK_IR) {
+            gemm_rows(net, kern, in_px, (size_t)b->mid, (size_t)b->in, net->act_a, b->exp_w,
+                      NULL, b->exp_b, NULL, net->act_b, EMOTI_ACT_SWISH);
+            dw_in = net->act_b;
+        }
+        dwconv_rows(net, kern, b, dw_in);
     }
-    /* -> [oh][ow][mid], plus the SE channel sums of each row */
-    dwconv_rows(net, kern, b, dw_in, net->act_c, net->se_row_sums);
     se_gate(net, b);
     /* -> [oh][ow][out], adding the block input in place when the block has a skip */
     gemm_rows(net, kern, out_px, (size_t)b->out, (size_t)b->mid, net->act_c, b->proj_w,
