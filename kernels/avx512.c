@@ -263,10 +263,10 @@ INLINE void gemm_tile(const int mr, const int nv, const panel_args *pa, const fl
 #undef STOREV
 }
 
-/* All mc rows of one panel, in balanced tiles of MR / 2 to MR rows: 49 rows go as 5 x 10
- * rather than 4 x 12 + 1. Only those tile heights
- * are compiled (each is a fully unrolled copy of gemm_tile); a block of fewer than MR / 2 rows,
- * which EfficientNet never has, goes through gemm_short_tile. */
+/* All mc rows of one 32-wide panel, in balanced tiles of MR / 2 to MR rows: 49 rows go as
+ * 5 x 10 rather than 4 x 12 + 1. Only those tile heights are compiled (each is a fully unrolled
+ * copy of gemm_tile); a block of fewer than MR / 2 rows, which EfficientNet never has, goes
+ * through gemm_short_tile, as do the last rows of a 16-wide panel. */
 typedef void panel_fn(const panel_args *pa, size_t mc, const float *a, float *y, const float *res);
 static void gemm_short_tile(panel_fn *panel, size_t min_rows, const panel_args *pa, size_t mr,
                             const float *a, float *y, const float *res);
@@ -289,19 +289,12 @@ static void gemm_panel2(const panel_args *pa, size_t mc, const float *a, float *
     }
 }
 static void gemm_panel1(const panel_args *pa, size_t mc, const float *a, float *y, const float *res) {
-    if (mc < MR / 2) {
-        gemm_short_tile(gemm_panel1, MR / 2, pa, mc, a, y, res);
-        return;
+    /* 16-wide panels are only a layer's last columns: one tile height, the rest padded */
+    for (; mc >= MR; mc -= MR) {
+        gemm_tile(MR, 1, pa, a, y, res);
+        a += MR * pa->lda, y += MR * pa->ldy, res = res ? res + MR * pa->ldr : NULL;
     }
-    size_t tiles = (mc + MR - 1) / MR, base = mc / tiles, extra = mc % tiles;
-    for (size_t t = 0; t < tiles; t++) {
-        size_t mr = base + (t < extra);
-        switch (mr) {
-            TILE_CASE(6, 1) TILE_CASE(7, 1) TILE_CASE(8, 1) TILE_CASE(9, 1) TILE_CASE(10, 1)
-            TILE_CASE(11, 1) TILE_CASE(12, 1)
-        }
-        a += mr * pa->lda, y += mr * pa->ldy, res = res ? res + mr * pa->ldr : NULL;
-    }
+    if (mc) gemm_short_tile(gemm_panel1, MR, pa, mc, a, y, res);
 }
 #undef TILE_CASE
 
@@ -310,7 +303,7 @@ static void gemm_panel1(const panel_args *pa, size_t mc, const float *a, float *
  * the padding does not change the mr rows' results. */
 static void gemm_short_tile(panel_fn *panel, size_t min_rows, const panel_args *pa, size_t mr,
                             const float *a, float *y, const float *res) {
-    _Alignas(64) float ap[MR / 2 * KC], yp[MR / 2 * NR], rp[MR / 2 * NR];
+    _Alignas(64) float ap[MR * KC], yp[MR * NR], rp[MR * NR];
     const size_t kc = pa->kc, nc = pa->ncols;
     memset(ap, 0, sizeof ap), memset(yp, 0, sizeof yp), memset(rp, 0, sizeof rp);
     for (size_t r = 0; r < mr; r++) {
