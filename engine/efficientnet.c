@@ -338,7 +338,6 @@ static void stem_rows(const enet *net, const emoti_kernels *kern) {
 static double sigmoid(double x) { return 1.0 / (1.0 + exp(-x)); }
 
 
-
 /* Squeeze-excite: gate = sigmoid(W2 swish(W1 mean + b1) + b2) -> net->gate. The gate scales
  * the projection's input channels, so the GEMM folds it into the projection weights as it
  * packs them (mid * out multiplies instead of h * w * mid). The channel means and this MLP are

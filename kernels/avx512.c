@@ -2,7 +2,7 @@
  * -mavx512bw -mavx512vl -mfma). The design of kernels/avx2.c on 16-lane vectors, with mask
  * registers for every partial vector (masked loads do not fault on the lanes they skip):
  *
- *   f32_gemm (12x32 / 24x16 tiles)  1x1 convs: register-blocked microkernel over weight panels
+ *   f32_gemm (12x32 / 12x16 tiles)  1x1 convs: register-blocked microkernel over weight panels
  *                                   packed on the stack; k summed in sub-blocks of 32 (see
  *                                   gemm_tile: accuracy); bias, Swish, residual in the epilogue
  *   f32_dwconv_swish                depthwise k x k (compile-time paths for 3 and 5, stride 1
@@ -339,8 +339,8 @@ static void pack_panel(size_t kc, size_t ncols, size_t ld, const float *w, size_
 /* y = act(a w + bias) (+ res) with explicit strides. When k > KC the partial sums live in y,
  * so res may alias y only if act is NONE (then res is added with the bias, up front). */
 static void gemm_core(size_t m, size_t n, size_t k, const float *a, size_t lda, const float *w,
-                      size_t ldw, const float *wscale, const float *bias, const float *res, size_t ldr, float *y,
-                      size_t ldy, int act) {
+                      size_t ldw, const float *wscale, const float *bias, const float *res,
+                      size_t ldr, float *y, size_t ldy, int act) {
     _Alignas(64) float panel[KC * NR];
     const int res_early = res && k > KC;
     for (size_t pc = 0; pc < k || pc == 0; pc += KC) { /* k = 0: one pass, y = act(bias) */

@@ -289,8 +289,8 @@ static void pack_panel(size_t kc, size_t ncols, size_t ld, const float *w, size_
 /* y = act(a w + bias) (+ res) with explicit strides. When k > KC the partial sums live in y,
  * so res may alias y only if act is NONE (then res is added with the bias, up front). */
 static void gemm_core(size_t m, size_t n, size_t k, const float *a, size_t lda, const float *w,
-                      size_t ldw, const float *wscale, const float *bias, const float *res, size_t ldr, float *y,
-                      size_t ldy, int act) {
+                      size_t ldw, const float *wscale, const float *bias, const float *res,
+                      size_t ldr, float *y, size_t ldy, int act) {
     _Alignas(16) float panel[KC * NR];
     int res_early = res && k > KC;
     for (size_t pc = 0; pc < k || pc == 0; pc += KC) { /* k = 0: one pass, y = act(bias) */
