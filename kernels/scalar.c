@@ -13,7 +13,7 @@ static float activate(float v, int act) { return act == EMOTI_ACT_SWISH ? emoti_
 static void f32_gemm__scalar(size_t m, size_t n, size_t k, const float *a, const float *w,
                              const float *wscale, const float *bias, const float *res, float *y,
                              int act) {
-    enum { CHUNK = 64 };
+    enum { CHUNK = 64, KB = 16 };
     float acc[CHUNK];
     for (size_t i = 0; i < m; i++) {
         const float *ar = a + i * k;
@@ -21,13 +21,19 @@ static void f32_gemm__scalar(size_t m, size_t n, size_t k, const float *a, const
         for (size_t j0 = 0; j0 < n; j0 += CHUNK) {
             size_t nj = n - j0 < CHUNK ? n - j0 : CHUNK;
             for (size_t j = 0; j < nj; j++) acc[j] = bias[j0 + j];
-            for (size_t p = 0; p < k; p++) {
-                const float *wr = w + p * n + j0;
-                const float s = wscale ? wscale[p] : 1.0f;
-                for (size_t j = 0; j < nj; j++) {
-                    const float wv = wr[j] * s; /* rounded: the folded weight */
-                    acc[j] += ar[p] * wv;
+            /* k in blocks of KB, each summed from 0 and then added to the total: the
+             * rounding error grows with KB + k / KB rather than k (as the SIMD kernels) */
+            for (size_t p0 = 0; p0 < k; p0 += KB) {
+                float part[CHUNK] = {0};
+                for (size_t p = p0; p < k && p < p0 + KB; p++) {
+                    const float *wr = w + p * n + j0;
+                    const float s = wscale ? wscale[p] : 1.0f;
+                    for (size_t j = 0; j < nj; j++) {
+                        const float wv = wr[j] * s; /* rounded: the folded weight */
+                        part[j] += ar[p] * wv;
+                    }
                 }
+                for (size_t j = 0; j < nj; j++) acc[j] += part[j];
             }
             for (size_t j = 0; j < nj; j++) {
                 float s = activate(acc[j], act);
