@@ -163,6 +163,7 @@ ELEMENTWISE(f32_swish__neon, swish4)
                   * bound the summation error (see gemm_tile) */
 #define MC 120 /* rows per block */
 #define MR_MAX 8
+#define KB 16   /* summation sub-block: rounding error grows with KB + k / KB, not k */
 
 enum { FIRST = 1, LAST = 2, RES_FIRST = 4, RES_LAST = 8 };
 
@@ -204,30 +205,45 @@ INLINE void gemm_tile(const int mr, const int nv, const panel_args *pa, const fl
     const float *ar[MR_MAX];
     UNROLL for (int r = 0; r < mr; r++) ar[r] = a + r * lda;
     const float *wp = pa->w;
-    size_t p = 0;
-    for (; p + 4 <= kc; p += 4, wp += 4 * ld) {
-        v4f av[MR_MAX];
-        UNROLL for (int r = 0; r < mr; r++) av[r] = vld1q_f32(ar[r] + p);
+    /* k in sub-blocks of KB (blocked summation, as kernels/avx2.c): each one's sum starts from
+     * 0 and is then added to the running total, which waits in tt meanwhile; without FIRST the
+     * total starts as y's partial sum of the earlier k blocks. */
+    for (size_t p0 = 0; p0 < kc || p0 == 0; p0 += KB) {
+        _Alignas(16) float tt[MR_MAX * 16];
+        if (p0 > 0)
+            UNROLL for (int r = 0; r < mr; r++) UNROLL for (int v = 0; v < nv; v++) {
+                vst1q_f32(tt + r * 16 + 4 * v, c[r][v]);
+                c[r][v] = vdupq_n_f32(0.0f);
+            }
+        const size_t p1 = kc - p0 < KB ? kc : p0 + KB;
+        size_t p = p0;
+        for (; p + 4 <= p1; p += 4, wp += 4 * ld) {
+            v4f av[MR_MAX];
+            UNROLL for (int r = 0; r < mr; r++) av[r] = vld1q_f32(ar[r] + p);
 #define KSTEP(l)                                                                \
     UNROLL for (int v = 0; v < nv; v++) {                                       \
         v4f wv = vld1q_f32(wp + (l) * ld + 4 * v);                              \
         UNROLL for (int r = 0; r < mr; r++) c[r][v] = vfmaq_laneq_f32(c[r][v], wv, av[r], l); \
     }
-        KSTEP(0)
-        KSTEP(1)
-        KSTEP(2)
-        KSTEP(3)
+            KSTEP(0)
+            KSTEP(1)
+            KSTEP(2)
+            KSTEP(3)
 #undef KSTEP
-    }
-    for (; p < kc; p++, wp += ld) /* the last kc % 4 steps: a broadcast per row */
-        UNROLL for (int v = 0; v < nv; v++) {
-            v4f wv = vld1q_f32(wp + 4 * v);
-            UNROLL for (int r = 0; r < mr; r++)
-                c[r][v] = vfmaq_f32(c[r][v], wv, vld1q_dup_f32(ar[r] + p));
         }
-    if (!(mode & FIRST)) /* blocked summation: (sum of block 1) + (sum of block 2) + ... */
-        UNROLL for (int r = 0; r < mr; r++) UNROLL for (int v = 0; v < nv; v++)
-            c[r][v] = vaddq_f32(c[r][v], LOADV(y + r * ldy, v));
+        for (; p < p1; p++, wp += ld) /* the last steps (p1 - p0) % 4: a broadcast per row */
+            UNROLL for (int v = 0; v < nv; v++) {
+                v4f wv = vld1q_f32(wp + 4 * v);
+                UNROLL for (int r = 0; r < mr; r++)
+                    c[r][v] = vfmaq_f32(c[r][v], wv, vld1q_dup_f32(ar[r] + p));
+            }
+        if (p0 > 0)
+            UNROLL for (int r = 0; r < mr; r++) UNROLL for (int v = 0; v < nv; v++)
+                c[r][v] = vaddq_f32(c[r][v], vld1q_f32(tt + r * 16 + 4 * v));
+        else if (!(mode & FIRST))
+            UNROLL for (int r = 0; r < mr; r++) UNROLL for (int v = 0; v < nv; v++)
+                c[r][v] = vaddq_f32(c[r][v], LOADV(y + r * ldy, v));
+    }
     if ((mode & LAST) && (pa->act == EMOTI_ACT_SWISH || (mode & RES_LAST))) {
         /* Through a stack tile, one vector at a time: Swish needs ~10 registers, which the
          * live accumulators would otherwise spill. */
