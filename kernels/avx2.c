@@ -156,14 +156,7 @@ ELEMENTWISE(f32_swish__avx2, swish8)
 #define MR2 6  /* rows per tile, 16-wide panels */
 #define MR1 12 /* rows per tile, 8-wide panels */
 
-enum { FIRST = 1, LAST = 2, RES_FIRST = 4, RES_LAST = 8 };
-
-typedef struct {
-    size_t kc, lda, ldy, ldr, ncols; /* ncols: valid columns of this panel (1..8 nv) */
-    const float *w;                  /* packed panel: kc x (8 nv), row stride 8 nv */
-    const float *bias;               /* at this panel's first column */
-    int act, mode;
-} panel_args;
+#include "gemm_panel.h"
 
 /* One mr x (8 nv) tile at rows a / y / res (already offset), k summed in sub-blocks of KB:
  * the first sub-block starts from the bias (+ res with RES_FIRST) in mode FIRST, else from 0
@@ -263,10 +256,6 @@ INLINE void gemm_tile(const int mr, const int nv, const panel_args *pa, const fl
  * MR1 for 8-wide ones): 49 rows go as 5 x 6 + 4 x 5 rather than 8 x 6 + 1. Only those tile
  * heights are compiled (each is an unrolled copy of gemm_tile); a block of fewer than MR / 2
  * rows, which EfficientNet never has, goes through gemm_short_tile. */
-typedef void panel_fn(const panel_args *pa, size_t mc, const float *a, float *y, const float *res);
-static void gemm_short_tile(panel_fn *panel, size_t min_rows, const panel_args *pa, size_t mr,
-                            const float *a, float *y, const float *res);
-
 #define TILE_CASE(R, V) \
     case R: gemm_tile(R, V, pa, a, y, res); break;
 static void gemm_panel2(const panel_args *pa, size_t mc, const float *a, float *y, const float *res) {
@@ -297,25 +286,6 @@ static void gemm_panel1(const panel_args *pa, size_t mc, const float *a, float *
     }
 }
 #undef TILE_CASE
-
-/* mr < min_rows rows as one tile of min_rows through zero-padded copies of a, y (the partial
- * sums without FIRST) and res; the valid rows are copied back. Row arithmetic is per row, so
- * the padding does not change the mr rows' results. */
-static void gemm_short_tile(panel_fn *panel, size_t min_rows, const panel_args *pa, size_t mr,
-                            const float *a, float *y, const float *res) {
-    _Alignas(32) float ap[MR1 / 2 * KC], yp[MR1 / 2 * NR], rp[MR1 / 2 * NR];
-    const size_t kc = pa->kc, nc = pa->ncols;
-    memset(ap, 0, sizeof ap), memset(yp, 0, sizeof yp), memset(rp, 0, sizeof rp);
-    for (size_t r = 0; r < mr; r++) {
-        memcpy(ap + r * kc, a + r * pa->lda, kc * sizeof *a);
-        if (!(pa->mode & FIRST)) memcpy(yp + r * NR, y + r * pa->ldy, nc * sizeof *y);
-        if (res) memcpy(rp + r * NR, res + r * pa->ldr, nc * sizeof *res);
-    }
-    panel_args padded = *pa;
-    padded.lda = kc, padded.ldy = padded.ldr = NR;
-    panel(&padded, min_rows, ap, yp, res ? rp : NULL);
-    for (size_t r = 0; r < mr; r++) memcpy(y + r * pa->ldy, yp + r * NR, nc * sizeof *y);
-}
 
 /* Copies a kc x ncols block of w (row stride ldw) into a kc x ld panel (ld = 8 or 16),
  * zero-padded on the right, row p times scale[p] if scale (x 1 is exact). The rows lie ldw

@@ -151,14 +151,7 @@ ELEMENTWISE(f32_swish__avx512, swish16)
 #define MR 12  /* rows per tile */
 #define TILE_FLOATS (MR * 32) /* stack copies of a tile */
 
-enum { FIRST = 1, LAST = 2, RES_FIRST = 4, RES_LAST = 8 };
-
-typedef struct {
-    size_t kc, lda, ldy, ldr, ncols; /* ncols: valid columns of this panel (1..16 nv) */
-    const float *w;                  /* packed panel: kc x (16 nv), row stride 16 nv */
-    const float *bias;               /* at this panel's first column */
-    int act, mode;
-} panel_args;
+#include "gemm_panel.h"
 
 /* k steps [p0, p1) of an mr x (16 nv) tile: *wp walks the packed panel. */
 INLINE void gemm_ksteps(const int mr, const int nv, const float *const *ar, size_t p0, size_t p1,
@@ -267,10 +260,6 @@ INLINE void gemm_tile(const int mr, const int nv, const panel_args *pa, const fl
  * 5 x 10 rather than 4 x 12 + 1. Only those tile heights are compiled (each is a fully unrolled
  * copy of gemm_tile); a block of fewer than MR / 2 rows, which EfficientNet never has, goes
  * through gemm_short_tile, as do the last rows of a 16-wide panel. */
-typedef void panel_fn(const panel_args *pa, size_t mc, const float *a, float *y, const float *res);
-static void gemm_short_tile(panel_fn *panel, size_t min_rows, const panel_args *pa, size_t mr,
-                            const float *a, float *y, const float *res);
-
 #define TILE_CASE(R, V) \
     case R: gemm_tile(R, V, pa, a, y, res); break;
 static void gemm_panel2(const panel_args *pa, size_t mc, const float *a, float *y, const float *res) {
@@ -297,25 +286,6 @@ static void gemm_panel1(const panel_args *pa, size_t mc, const float *a, float *
     if (mc) gemm_short_tile(gemm_panel1, MR, pa, mc, a, y, res);
 }
 #undef TILE_CASE
-
-/* mr < min_rows rows as one tile of min_rows through zero-padded copies of a, y (the partial
- * sums without FIRST) and res; the valid rows are copied back. Row arithmetic is per row, so
- * the padding does not change the mr rows' results. */
-static void gemm_short_tile(panel_fn *panel, size_t min_rows, const panel_args *pa, size_t mr,
-                            const float *a, float *y, const float *res) {
-    _Alignas(64) float ap[MR * KC], yp[MR * NR], rp[MR * NR];
-    const size_t kc = pa->kc, nc = pa->ncols;
-    memset(ap, 0, sizeof ap), memset(yp, 0, sizeof yp), memset(rp, 0, sizeof rp);
-    for (size_t r = 0; r < mr; r++) {
-        memcpy(ap + r * kc, a + r * pa->lda, kc * sizeof *a);
-        if (!(pa->mode & FIRST)) memcpy(yp + r * NR, y + r * pa->ldy, nc * sizeof *y);
-        if (res) memcpy(rp + r * NR, res + r * pa->ldr, nc * sizeof *res);
-    }
-    panel_args padded = *pa;
-    padded.lda = kc, padded.ldy = padded.ldr = NR;
-    panel(&padded, min_rows, ap, yp, res ? rp : NULL);
-    for (size_t r = 0; r < mr; r++) memcpy(y + r * pa->ldy, yp + r * NR, nc * sizeof *y);
-}
 
 /* Copies a kc x ncols block of w (row stride ldw) into a kc x ld panel (ld = 16 or 32),
  * zero-padded on the right, row p times scale[p] if scale (x 1 is exact); rows are
