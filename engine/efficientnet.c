@@ -373,17 +373,15 @@ static void se_gate(enet *net, const enet_block *b) {
 
 static void run_block(enet *net, const emoti_kernels *kern, const enet_block *b) {
     size_t in_px = (size_t)b->h * b->w, out_px = (size_t)b->dw.oh * b->dw.ow;
-    const float *dw_in = net->act_a;                   /* [h][w][in] */
-    /* (-> [h][w][mid]) -> [oh][ow][mid], plus the SE channel sums of each row */
-    if (b->kind == BLOCK_IR && in_px * b->mid * sizeof(float) > FUSE_MIN_BYTES) {
+    /* [h][w][in] (-> [h][w][mid]) -> [oh][ow][mid], plus the SE channel sums of each row */
+    if (b->kind != BLOCK_IR) {
+        dwconv_rows(net, kern, b, net->act_a);
+    } else if (in_px * b->mid * sizeof(float) > FUSE_MIN_BYTES) {
         expand_dwconv(net, kern, b);
     } else {
-        if (b->kind == BLOCK_IR) {
-            gemm_rows(net, kern, in_px, (size_t)b->mid, (size_t)b->in, net->act_a, b->exp_w,
-                      NULL, b->exp_b, NULL, net->act_b, EMOTI_ACT_SWISH);
-            dw_in = net->act_b;
-        }
-        dwconv_rows(net, kern, b, dw_in);
+        gemm_rows(net, kern, in_px, (size_t)b->mid, (size_t)b->in, net->act_a, b->exp_w, NULL,
+                  b->exp_b, NULL, net->act_b, EMOTI_ACT_SWISH);
+        dwconv_rows(net, kern, b, net->act_b);
     }
     se_gate(net, b);
     /* -> [oh][ow][out], adding the block input in place when the block has a skip */

@@ -165,20 +165,12 @@ ELEMENTWISE(f32_swish__neon, swish4)
 #define MR_MAX 8
 #define KB 16   /* summation sub-block: rounding error grows with KB + k / KB, not k */
 
-enum { FIRST = 1, LAST = 2, RES_FIRST = 4, RES_LAST = 8 };
+#include "gemm_panel.h"
 
-typedef struct {
-    size_t kc, lda, ldy, ldr, ncols; /* ncols: valid columns of this panel (1..4 nv) */
-    const float *w;                  /* packed panel: kc x (4 nv), row stride 4 nv */
-    const float *bias;               /* at this panel's first column */
-    int act, mode;
-} panel_args;
-
-/* One mr x (4 nv) tile at rows a / y / res (already offset). mode FIRST: start from bias
- * (+ res with RES_FIRST), else from 0 and add y (the partial sums of earlier k blocks) at
- * the end: blocked summation, whose rounding error grows with KC + k / KC rather than k;
- * LAST: then Swish if asked and + res with RES_LAST. Each output is one FMA chain in k
- * order. A partial last vector is loaded / stored through load_n / store_n. */
+/* One mr x (4 nv) tile at rows a / y / res (already offset), k summed in sub-blocks of KB
+ * as in kernels/avx2.c: mode FIRST starts from the bias (+ res with RES_FIRST), else from y
+ * (the partial sums of earlier k blocks); LAST: then Swish if asked and + res with RES_LAST.
+ * A partial last vector is loaded / stored through load_n / store_n. */
 INLINE void gemm_tile(const int mr, const int nv, const panel_args *pa, const float *a, float *y,
                       const float *res) {
     v4f c[MR_MAX][4];
