@@ -151,7 +151,7 @@ static emoti_status plan_arena(enet *net) {
     b = max_sz(b, (size_t)net->head_rows * net->head_cols * net->features);
     size_t f = (size_t)net->features, total = 0;
     /* in floats, each slot rounded up to 64 bytes; a double takes two */
-    size_t sizes[] = {s * s * 3, a, b, cbuf, row_sums, mid, f, 2 * mid, 2 * se};
+    size_t sizes[] = {s * s * 3, a, b, cbuf, row_sums, mid, f, 2 * max_sz(mid, f), 2 * se};
     for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++) total += (sizes[i] + 15) & ~(size_t)15;
     size_t bytes = (total * sizeof(float) + HUGE_PAGE - 1) & ~(size_t)(HUGE_PAGE - 1);
     net->arena = aligned_alloc(HUGE_PAGE, bytes);
@@ -351,24 +351,19 @@ static double sigmoid(double x) { return 1.0 / (1.0 + exp(-x)); }
  * packs them (mid * out multiplies instead of h * w * mid). The channel means and this MLP are
  * computed in double: an error in a gate scales a whole channel coherently, and float
  * pooling over 12544 pixels was the largest error in the network (6e-5 on B2's outputs). */
-static void se_gate(enet *net, const enet_block *b) {
-    const int oh = b->dw.oh, mid = b->mid, se = b->se;
+static void se_gate(enet *net, const emoti_kernels *kern, const enet_block *b) {
+    const size_t oh = (size_t)b->dw.oh, mid = (size_t)b->mid, se = (size_t)b->se;
     const double inv = 1.0 / ((double)oh * b->dw.ow);
     double *mean = net->se_mean, *hidden = net->se_mid, *gate = net->se_mean;
-    /* Every loop nest walks its matrix row by row; each sum still runs over its terms in
-     * the same order (rows of the pool, channels, hidden units). */
-    for (int ch = 0; ch < mid; ch++) mean[ch] = 0;
-    for (int r = 0; r < oh; r++)
-        for (int ch = 0; ch < mid; ch++) mean[ch] += net->se_row_sums[(size_t)r * mid + ch];
-    for (int ch = 0; ch < mid; ch++) mean[ch] *= inv;
-    for (int j = 0; j < se; j++) hidden[j] = b->se1_b[j];
-    for (int ch = 0; ch < mid; ch++) /* W1: [mid][se] */
-        for (int j = 0; j < se; j++) hidden[j] += mean[ch] * b->se1_w[(size_t)ch * se + j];
-    for (int j = 0; j < se; j++) hidden[j] *= sigmoid(hidden[j]);
-    for (int ch = 0; ch < mid; ch++) gate[ch] = b->se2_b[ch]; /* the means are used up */
-    for (int j = 0; j < se; j++) /* W2: [se][mid] */
-        for (int ch = 0; ch < mid; ch++) gate[ch] += hidden[j] * b->se2_w[(size_t)j * mid + ch];
-    for (int ch = 0; ch < mid; ch++) net->gate[ch] = (float)sigmoid(gate[ch]);
+    memset(mean, 0, mid * sizeof *mean);
+    kern->f64_gemv(oh, mid, NULL, net->se_row_sums, mean); /* the rows' sums, in row order */
+    for (size_t ch = 0; ch < mid; ch++) mean[ch] *= inv;
+    for (size_t j = 0; j < se; j++) hidden[j] = b->se1_b[j];
+    kern->f64_gemv(mid, se, mean, b->se1_w, hidden); /* W1: [mid][se] */
+    for (size_t j = 0; j < se; j++) hidden[j] *= sigmoid(hidden[j]);
+    for (size_t ch = 0; ch < mid; ch++) gate[ch] = b->se2_b[ch]; /* the means are used up */
+    kern->f64_gemv(se, mid, hidden, b->se2_w, gate); /* W2: [se][mid] */
+    for (size_t ch = 0; ch < mid; ch++) net->gate[ch] = (float)sigmoid(gate[ch]);
 }
 
 static void run_block(enet *net, const emoti_kernels *kern, const enet_block *b) {
@@ -383,7 +378,7 @@ static void run_block(enet *net, const emoti_kernels *kern, const enet_block *b)
                   b->exp_b, NULL, net->act_b, EMOTI_ACT_SWISH);
         dwconv_rows(net, kern, b, net->act_b);
     }
-    se_gate(net, b);
+    se_gate(net, kern, b);
     /* -> [oh][ow][out], adding the block input in place when the block has a skip */
     gemm_rows(net, kern, out_px, (size_t)b->out, (size_t)b->mid, net->act_c, b->proj_w,
               net->gate, b->proj_b, b->skip ? net->act_a : NULL, net->act_a, EMOTI_ACT_NONE);
@@ -410,11 +405,10 @@ void enet_forward(enet *net, const emoti_kernels *kern, float *outputs, emoti_st
     gemm_rows(net, kern, px, (size_t)f, (size_t)last, net->act_a, net->head_w, NULL, net->head_b,
               NULL, net->act_b, EMOTI_ACT_SWISH);
     if (observe) observe(user, "head", net->act_b, net->head_rows, net->head_cols, f);
-    for (int ch = 0; ch < f; ch++) {
-        double sum = 0;
-        for (size_t p = 0; p < px; p++) sum += net->act_b[p * f + ch];
-        net->embedding[ch] = (float)(sum / (double)px);
-    }
+    double *sums = net->se_mean;
+    memset(sums, 0, (size_t)f * sizeof *sums);
+    kern->f64_gemv(px, (size_t)f, NULL, net->act_b, sums); /* pixel by pixel, in double */
+    for (int ch = 0; ch < f; ch++) net->embedding[ch] = (float)(sums[ch] / (double)px);
     /* The classifier is tiny (features x n_out) and its sums feed the outputs directly:
      * double accumulation takes ~1e-5 of rounding noise off the logits of large embeddings. */
     for (int o = 0; o < net->n_out; o++) {

@@ -30,7 +30,7 @@ typedef struct {
     float *act_b;        /* expanded activations, head conv output */
     float *act_c;        /* depthwise output */
     float *se_row_sums;  /* [oh][mid]: per output row SE pool sums */
-    double *se_mean;     /* [max mid] */
+    double *se_mean;     /* [max(max mid, features)]: SE means and gates, the final pool */
     double *se_mid;      /* [max se] */
     float *gate;         /* [max mid]: the SE gate, folded into the projection by the GEMM */
     float *embedding;    /* [features] */

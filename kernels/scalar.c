@@ -101,6 +101,13 @@ static void f32_conv_swish__scalar(const emoti_window *g, int cin, int cout, con
     }
 }
 
+/* Multiply then add, each rounded (C11 does not contract them here); x == NULL: plain sums. */
+static void f64_gemv__scalar(size_t rows, size_t cols, const double *x, const float *w,
+                             double *y) {
+    for (size_t r = 0; r < rows; r++, w += cols)
+        for (size_t c = 0; c < cols; c++) y[c] += x ? x[r] * w[c] : (double)w[c];
+}
+
 static void f32_exp__scalar(size_t n, const float *x, float *y) {
     for (size_t i = 0; i < n; i++) y[i] = expf(x[i]);
 }
@@ -118,6 +125,7 @@ const emoti_kernels emoti_kernels_scalar = {
     .f32_gemm = f32_gemm__scalar,
     .f32_dwconv_swish = f32_dwconv_swish__scalar,
     .f32_conv_swish = f32_conv_swish__scalar,
+    .f64_gemv = f64_gemv__scalar,
     .f32_exp = f32_exp__scalar,
     .f32_sigmoid = f32_sigmoid__scalar,
     .f32_swish = f32_swish__scalar,
