@@ -118,7 +118,7 @@ static double time_call(const emoti_kernels *kt, const layer_call *c, double min
         double s = now_s();
         if (c->kind == CALL_GEMM)
             kt->f32_gemm(c->m, c->n, c->k, x, w, c->act == EMOTI_ACT_NONE ? gate : NULL, b,
-                         c->res ? y : NULL, y, c->act); /* projections fold the SE gate */
+                         c->res ? y : NULL, y, c->n, c->act); /* projections fold the SE gate */
         else if (!by_rows && c->kind == CALL_DW)
             kt->f32_dwconv_swish(&c->g, c->c, x, w, b, y, pool);
         else if (!by_rows)

@@ -211,18 +211,33 @@ void enet_free(enet *net) {
 #define PARALLEL_FOR(threads, cond)
 #endif
 
-/* GEMM over m rows, in bands of at least 16 rows (a multiple of every kernel's row tile). */
-static void gemm_rows(const enet *net, const emoti_kernels *kern, size_t m, size_t n, size_t k,
-                      const float *a, const float *w, const float *wscale, const float *bias,
-                      const float *res, float *y, int act) {
-    size_t band = (m + (size_t)net->threads - 1) / (size_t)net->threads;
-    band = (band + 15) & ~(size_t)15;
+/* y[m][n] = GEMM with the work split among the threads: by columns, in blocks of whole
+ * 32-column panels, where the weights outweigh the activations (the late layers: n > m), so
+ * that each thread packs only its share of them; by bands of rows elsewhere. An output's
+ * arithmetic does not depend on the split (kernels.h), so neither do the results. */
+#define SPLIT_COLS 32
+static void gemm_split(const enet *net, const emoti_kernels *kern, size_t m, size_t n, size_t k,
+                       const float *a, const float *w, const float *wscale, const float *bias,
+                       const float *res, float *y, int act) {
+    const size_t t = (size_t)net->threads;
+    if (t > 1 && n > m && n >= 2 * SPLIT_COLS) {
+        size_t panels = (n + SPLIT_COLS - 1) / SPLIT_COLS, cols = (panels + t - 1) / t * SPLIT_COLS;
+        long parts = (long)((n + cols - 1) / cols);
+        PARALLEL_FOR(net->threads, parts > 1)
+        for (long i = 0; i < parts; i++) {
+            size_t j0 = (size_t)i * cols, nj = n - j0 < cols ? n - j0 : cols;
+            kern->f32_gemm(m, nj, k, a, w + j0, wscale, bias + j0, res ? res + j0 : NULL, y + j0,
+                           n, act);
+        }
+        return;
+    }
+    size_t band = (m + t - 1) / t;
     long bands = (long)((m + band - 1) / band);
     PARALLEL_FOR(net->threads, bands > 1)
     for (long i = 0; i < bands; i++) {
         size_t r0 = (size_t)i * band, rows = m - r0 < band ? m - r0 : band;
         kern->f32_gemm(rows, n, k, a + r0 * k, w, wscale, bias, res ? res + r0 * n : NULL,
-                       y + r0 * n, act);
+                       y + r0 * n, n, act);
     }
 }
 
@@ -285,7 +300,7 @@ static int dw_row_owner(const emoti_window *g, int oy, int slice) {
 static void expand_px(const enet *net, const emoti_kernels *kern, const enet_block *b,
                       size_t p0, size_t n) {
     kern->f32_gemm(n, (size_t)b->mid, (size_t)b->in, net->act_a + p0 * b->in, b->exp_w, NULL,
-                   b->exp_b, NULL, net->act_b + p0 * b->mid, EMOTI_ACT_SWISH);
+                   b->exp_b, NULL, net->act_b + p0 * b->mid, (size_t)b->mid, EMOTI_ACT_SWISH);
 }
 
 /* Thread t's part: its slice of input rows, expanded a chunk at a time just before the first
@@ -374,13 +389,13 @@ static void run_block(enet *net, const emoti_kernels *kern, const enet_block *b)
     } else if (in_px * b->mid * sizeof(float) > FUSE_MIN_BYTES) {
         expand_dwconv(net, kern, b);
     } else {
-        gemm_rows(net, kern, in_px, (size_t)b->mid, (size_t)b->in, net->act_a, b->exp_w, NULL,
+        gemm_split(net, kern, in_px, (size_t)b->mid, (size_t)b->in, net->act_a, b->exp_w, NULL,
                   b->exp_b, NULL, net->act_b, EMOTI_ACT_SWISH);
         dwconv_rows(net, kern, b, net->act_b);
     }
     se_gate(net, kern, b);
     /* -> [oh][ow][out], adding the block input in place when the block has a skip */
-    gemm_rows(net, kern, out_px, (size_t)b->out, (size_t)b->mid, net->act_c, b->proj_w,
+    gemm_split(net, kern, out_px, (size_t)b->out, (size_t)b->mid, net->act_c, b->proj_w,
               net->gate, b->proj_b, b->skip ? net->act_a : NULL, net->act_a, EMOTI_ACT_NONE);
 }
 
@@ -402,7 +417,7 @@ void enet_forward(enet *net, const emoti_kernels *kern, float *outputs, emoti_st
     /* [h][w][last] -> [h][w][features] -> mean -> [features] -> [n_out] */
     size_t px = (size_t)net->head_rows * net->head_cols;
     int last = net->blocks[net->n_blocks - 1].out, f = net->features;
-    gemm_rows(net, kern, px, (size_t)f, (size_t)last, net->act_a, net->head_w, NULL, net->head_b,
+    gemm_split(net, kern, px, (size_t)f, (size_t)last, net->act_a, net->head_w, NULL, net->head_b,
               NULL, net->act_b, EMOTI_ACT_SWISH);
     if (observe) observe(user, "head", net->act_b, net->head_rows, net->head_cols, f);
     double *sums = net->se_mean;

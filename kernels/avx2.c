@@ -337,9 +337,9 @@ static void gemm_core(size_t m, size_t n, size_t k, const float *a, size_t lda, 
 
 static void f32_gemm__avx2(size_t m, size_t n, size_t k, const float *a, const float *w,
                            const float *wscale, const float *bias, const float *res, float *y,
-                           int act) {
+                           size_t ld, int act) {
     if (!(res && act != EMOTI_ACT_NONE && k > KC)) {
-        gemm_core(m, n, k, a, k, w, n, wscale, bias, res, n, y, n, act);
+        gemm_core(m, n, k, a, k, w, ld, wscale, bias, res, ld, y, ld, act);
         return;
     }
     /* act(...) + res with a multi-block k: the partial sums cannot live in y (it may be res),
@@ -349,10 +349,10 @@ static void f32_gemm__avx2(size_t m, size_t n, size_t k, const float *a, const f
         size_t mi = m - i < 64 ? m - i : 64;
         for (size_t j = 0; j < n; j += NR) {
             size_t nj = n - j < NR ? n - j : NR;
-            gemm_core(mi, nj, k, a + i * k, k, w + j, n, wscale, bias + j, NULL, 0, tmp, NR, act);
+            gemm_core(mi, nj, k, a + i * k, k, w + j, ld, wscale, bias + j, NULL, 0, tmp, NR, act);
             for (size_t r = 0; r < mi; r++)
                 for (size_t c = 0; c < nj; c++)
-                    y[(i + r) * n + j + c] = tmp[r * NR + c] + res[(i + r) * n + j + c];
+                    y[(i + r) * ld + j + c] = tmp[r * NR + c] + res[(i + r) * ld + j + c];
         }
     }
 }

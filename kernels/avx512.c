@@ -335,9 +335,9 @@ static void gemm_core(size_t m, size_t n, size_t k, const float *a, size_t lda, 
 
 static void f32_gemm__avx512(size_t m, size_t n, size_t k, const float *a, const float *w,
                              const float *wscale, const float *bias, const float *res, float *y,
-                             int act) {
+                             size_t ld, int act) {
     if (!(res && act != EMOTI_ACT_NONE && k > KC)) {
-        gemm_core(m, n, k, a, k, w, n, wscale, bias, res, n, y, n, act);
+        gemm_core(m, n, k, a, k, w, ld, wscale, bias, res, ld, y, ld, act);
         return;
     }
     /* act(...) + res with a multi-block k: the partial sums cannot live in y (it may be res),
@@ -348,13 +348,13 @@ static void f32_gemm__avx512(size_t m, size_t n, size_t k, const float *a, const
         const size_t mi = m - i < TM ? m - i : TM;
         for (size_t j = 0; j < n; j += NR) {
             const size_t nj = n - j < NR ? n - j : NR;
-            gemm_core(mi, nj, k, a + i * k, k, w + j, n, wscale, bias + j, NULL, 0, tmp, NR, act);
+            gemm_core(mi, nj, k, a + i * k, k, w + j, ld, wscale, bias + j, NULL, 0, tmp, NR, act);
             for (size_t r = 0; r < mi; r++)
                 for (size_t c = 0; c < nj; c += 16) {
                     const __mmask16 mk = mask_for(nj - c < 16 ? nj - c : 16);
-                    float *yp = y + (i + r) * n + j + c;
+                    float *yp = y + (i + r) * ld + j + c;
                     const __m512 s = _mm512_add_ps(_mm512_maskz_loadu_ps(mk, tmp + r * NR + c),
-                                                   _mm512_maskz_loadu_ps(mk, res + (i + r) * n + j + c));
+                                                   _mm512_maskz_loadu_ps(mk, res + (i + r) * ld + j + c));
                     _mm512_mask_storeu_ps(yp, mk, s);
                 }
         }

@@ -25,10 +25,12 @@ typedef struct {
     /* y[m][n] = act(sum_k a[m][k] * w'[k][n] + bias[n]) (+ res[m][n] if res != NULL), where
      * w'[k][n] = w[k][n] * wscale[k] rounded to float if wscale != NULL (the SE gate folded
      * into the projection), else w. res may alias y (residual add in place).
-     * a: lda = k; w: ldw = n; y, res: ld = n. */
+     * a: row stride k; w, res, y: row stride ld >= n (ld > n: a block of columns of wider
+     * matrices). Each output's arithmetic depends only on k (not on m, n, ld or where the
+     * block starts), so any split of the rows or columns gives bitwise the same results. */
     void (*f32_gemm)(size_t m, size_t n, size_t k, const float *a, const float *w,
                      const float *wscale, const float *bias, const float *res, float *y,
-                     int act);
+                     size_t ld, int act);
 
     /* Depthwise k x k conv + bias + Swish over c channels; if pool_sums != NULL it receives
      * the per-channel sum over the output pixels (the SE squeeze), overwriting it. */

@@ -12,12 +12,12 @@ static float activate(float v, int act) { return act == EMOTI_ACT_SWISH ? emoti_
  * before y is written at the same index, so res may alias y. */
 static void f32_gemm__scalar(size_t m, size_t n, size_t k, const float *a, const float *w,
                              const float *wscale, const float *bias, const float *res, float *y,
-                             int act) {
+                             size_t ld, int act) {
     enum { CHUNK = 64, KB = 16 };
     float acc[CHUNK];
     for (size_t i = 0; i < m; i++) {
         const float *ar = a + i * k;
-        float *yr = y + i * n;
+        float *yr = y + i * ld;
         for (size_t j0 = 0; j0 < n; j0 += CHUNK) {
             size_t nj = n - j0 < CHUNK ? n - j0 : CHUNK;
             for (size_t j = 0; j < nj; j++) acc[j] = bias[j0 + j];
@@ -26,7 +26,7 @@ static void f32_gemm__scalar(size_t m, size_t n, size_t k, const float *a, const
             for (size_t p0 = 0; p0 < k; p0 += KB) {
                 float part[CHUNK] = {0};
                 for (size_t p = p0; p < k && p < p0 + KB; p++) {
-                    const float *wr = w + p * n + j0;
+                    const float *wr = w + p * ld + j0;
                     const float s = wscale ? wscale[p] : 1.0f;
                     for (size_t j = 0; j < nj; j++) {
                         const float wv = wr[j] * s; /* rounded: the folded weight */
@@ -37,7 +37,7 @@ static void f32_gemm__scalar(size_t m, size_t n, size_t k, const float *a, const
             }
             for (size_t j = 0; j < nj; j++) {
                 float s = activate(acc[j], act);
-                yr[j0 + j] = res ? s + res[i * n + j0 + j] : s;
+                yr[j0 + j] = res ? s + res[i * ld + j0 + j] : s;
             }
         }
     }

@@ -113,13 +113,13 @@ static void gemm_case(const emoti_kernels *kt, stats *st, size_t m, size_t n, si
     }
     const float *rr = res_mode == 2 ? ref : res_mode == 1 ? res : NULL;
     const float *rg = res_mode == 2 ? got : res_mode == 1 ? res : NULL;
-    kt->f32_gemm(m, n, k, a, w, wscale, bias, rg, got, act);
+    kt->f32_gemm(m, n, k, a, w, wscale, bias, rg, got, n, act);
     /* rows are independent: on big shapes check the first and last 24 rows and every 13th */
 #define CHECK_ROW(i) (m <= 64 || (i) < 24 || (i) + 24 >= m || (i) % 13 == 0)
     for (size_t i = 0; i < m; i++)
         if (CHECK_ROW(i))
             emoti_kernels_scalar.f32_gemm(1, n, k, a + i * k, w, wscale, bias,
-                                          rr ? rr + i * n : NULL, ref + i * n, act);
+                                          rr ? rr + i * n : NULL, ref + i * n, n, act);
     double worst = 0, *scale = malloc(n * sizeof *scale);
     for (size_t i = 0; i < m; i++) {
         if (!CHECK_ROW(i)) continue;
@@ -187,6 +187,54 @@ static void test_gemm(const emoti_kernels *kt) {
         }
     }
     report(kt->isa, &st);
+}
+
+/* The threads split a layer's GEMM into blocks of rows or of columns (ld > n): every split
+ * must give bitwise the results of one call. Blocks at odd offsets too, and the residual in
+ * place. */
+static void split_case(const emoti_kernels *kt, int *cases, size_t m, size_t n, size_t k,
+                       int act, int res_mode, const size_t *cuts, int by_cols) {
+    float *a = rand_buf(m * k, -1, 1), *w = rand_buf(k * n, -0.5f, 0.5f);
+    float *bias = rand_buf(n, -1, 1), *res = rand_buf(m * n, -2, 2), *gate = rand_buf(k + 1, 0, 1);
+    float *whole = guarded(m * n), *parts = guarded(m * n);
+    if (res_mode == 2) memcpy(whole, res, m * n * sizeof *whole), memcpy(parts, res, m * n * sizeof *parts);
+    const float *rw = res_mode == 2 ? whole : res_mode ? res : NULL;
+    const float *rp = res_mode == 2 ? parts : res_mode ? res : NULL;
+    kt->f32_gemm(m, n, k, a, w, gate, bias, rw, whole, n, act);
+    const size_t end = by_cols ? n : m;
+    for (size_t lo = 0, i = 0; lo < end; i++) {
+        size_t hi = cuts[i] && cuts[i] < end ? cuts[i] : end;
+        if (by_cols)
+            kt->f32_gemm(m, hi - lo, k, a, w + lo, gate, bias + lo, rp ? rp + lo : NULL, parts + lo,
+                         n, act);
+        else
+            kt->f32_gemm(hi - lo, n, k, a + lo * k, w, gate, bias, rp ? rp + lo * n : NULL,
+                         parts + lo * n, n, act);
+        lo = hi;
+    }
+    (*cases)++;
+    if (memcmp(whole, parts, m * n * sizeof *whole) || !guards_ok(parts, m * n)) {
+        failures++;
+        printf("FAIL %s f32_gemm split by %s: m=%zu n=%zu k=%zu act=%d res=%d differs from one call\n",
+               kt->isa, by_cols ? "columns" : "rows", m, n, k, act, res_mode);
+    }
+    free(a), free(w), free(bias), free(res), free(gate);
+    unguard(whole), unguard(parts);
+}
+
+static void test_gemm_split(const emoti_kernels *kt) {
+    static const size_t col_cuts[][4] = {{32, 64, 0}, {7, 40, 0}, {16, 0}, {1, 2, 3, 0}, {96, 0}};
+    static const size_t row_cuts[][4] = {{1, 0}, {13, 25, 0}, {6, 60, 0}, {45, 0}};
+    static const size_t shapes[][3] = {{49, 192, 672}, {9, 100, 300}, {81, 120, 88}, {13, 33, 17},
+                                       {50, 130, 257}};
+    int cases = 0;
+    for (int s = 0; s < 5; s++)
+        for (int v = 0; v < 6; v++) {
+            const size_t *sh = shapes[s];
+            split_case(kt, &cases, sh[0], sh[1], sh[2], v & 1, v / 2, col_cuts[(s + v) % 5], 1);
+            split_case(kt, &cases, sh[0], sh[1], sh[2], v & 1, v / 2, row_cuts[(s + v) % 4], 0);
+        }
+    printf("%-7s %-18s %5d cases  bitwise equal to one call\n", kt->isa, "f32_gemm splits", cases);
 }
 
 /* ---- f64_gemv ------------------------------------------------------------------------- */
@@ -607,6 +655,7 @@ int main(void) {
             continue;
         }
         test_elementwise(kt);
+        test_gemm_split(kt);
         if (t == 0) continue; /* the reference against itself */
         test_gemm(kt);
         test_gemv(kt);
