@@ -241,6 +241,20 @@ static void gemm_split(const enet *net, const emoti_kernels *kern, size_t m, siz
     }
 }
 
+/* y[cols] += x[rows] w[rows][cols] in double, the columns split among the threads (bitwise the
+ * same for any split, kernels.h). The SE weights of a late block (2 x 2112 x 88 floats in B2)
+ * come from memory: each thread reads its columns' share. */
+static void gemv_split(const enet *net, const emoti_kernels *kern, size_t rows, size_t cols,
+                       const double *x, const float *w, double *y) {
+    const size_t t = (size_t)net->threads, per = ((cols + t - 1) / t + 7) & ~(size_t)7;
+    long parts = (long)((cols + per - 1) / per);
+    PARALLEL_FOR(net->threads, parts > 1 && rows * cols >= 16384)
+    for (long i = 0; i < parts; i++) {
+        size_t c0 = (size_t)i * per;
+        kern->f64_gemv(rows, cols - c0 < per ? cols - c0 : per, x, w + c0, cols, y + c0);
+    }
+}
+
 /* The window restricted to output row oy: the input stays whole, only the padding shifts. */
 static emoti_window one_row(const emoti_window *g, int oy) {
     emoti_window r = *g;
@@ -366,18 +380,18 @@ static double sigmoid(double x) { return 1.0 / (1.0 + exp(-x)); }
  * packs them (mid * out multiplies instead of h * w * mid). The channel means and this MLP are
  * computed in double: an error in a gate scales a whole channel coherently, and float
  * pooling over 12544 pixels was the largest error in the network (6e-5 on B2's outputs). */
-static void se_gate(enet *net, const emoti_kernels *kern, const enet_block *b) {
+static void se_gate(const enet *net, const emoti_kernels *kern, const enet_block *b) {
     const size_t oh = (size_t)b->dw.oh, mid = (size_t)b->mid, se = (size_t)b->se;
     const double inv = 1.0 / ((double)oh * b->dw.ow);
     double *mean = net->se_mean, *hidden = net->se_mid, *gate = net->se_mean;
     memset(mean, 0, mid * sizeof *mean);
-    kern->f64_gemv(oh, mid, NULL, net->se_row_sums, mean); /* the rows' sums, in row order */
+    gemv_split(net, kern, oh, mid, NULL, net->se_row_sums, mean); /* rows' sums, in order */
     for (size_t ch = 0; ch < mid; ch++) mean[ch] *= inv;
     for (size_t j = 0; j < se; j++) hidden[j] = b->se1_b[j];
-    kern->f64_gemv(mid, se, mean, b->se1_w, hidden); /* W1: [mid][se] */
+    gemv_split(net, kern, mid, se, mean, b->se1_w, hidden); /* W1: [mid][se] */
     for (size_t j = 0; j < se; j++) hidden[j] *= sigmoid(hidden[j]);
     for (size_t ch = 0; ch < mid; ch++) gate[ch] = b->se2_b[ch]; /* the means are used up */
-    kern->f64_gemv(se, mid, hidden, b->se2_w, gate); /* W2: [se][mid] */
+    gemv_split(net, kern, se, mid, hidden, b->se2_w, gate); /* W2: [se][mid] */
     for (size_t ch = 0; ch < mid; ch++) net->gate[ch] = (float)sigmoid(gate[ch]);
 }
 
@@ -422,7 +436,7 @@ void enet_forward(enet *net, const emoti_kernels *kern, float *outputs, emoti_st
     if (observe) observe(user, "head", net->act_b, net->head_rows, net->head_cols, f);
     double *sums = net->se_mean;
     memset(sums, 0, (size_t)f * sizeof *sums);
-    kern->f64_gemv(px, (size_t)f, NULL, net->act_b, sums); /* pixel by pixel, in double */
+    gemv_split(net, kern, px, (size_t)f, NULL, net->act_b, sums); /* pixel by pixel, in double */
     for (int ch = 0; ch < f; ch++) net->embedding[ch] = (float)(sums[ch] / (double)px);
     /* The classifier is tiny (features x n_out) and its sums feed the outputs directly:
      * double accumulation takes ~1e-5 of rounding noise off the logits of large embeddings. */

@@ -359,7 +359,7 @@ static void f32_gemm__avx2(size_t m, size_t n, size_t k, const float *a, const f
 
 /* ---- f64_gemv: 16 columns (4 x 4 doubles) at a time; the last block masked ------------- */
 
-INLINE void gemv_block(const int MASKED, size_t rows, size_t cols, size_t nc, const double *x,
+INLINE void gemv_block(const int MASKED, size_t rows, size_t ldw, size_t nc, const double *x,
                        const float *w, double *y) {
     __m256i md[4];
     __m128i mf[4];
@@ -370,7 +370,7 @@ INLINE void gemv_block(const int MASKED, size_t rows, size_t cols, size_t nc, co
         mf[v] = _mm_setr_epi32(n > 0 ? -1 : 0, n > 1 ? -1 : 0, n > 2 ? -1 : 0, n > 3 ? -1 : 0);
         acc[v] = MASKED ? _mm256_maskload_pd(y + 4 * v, md[v]) : _mm256_loadu_pd(y + 4 * v);
     }
-    for (size_t r = 0; r < rows; r++, w += cols) {
+    for (size_t r = 0; r < rows; r++, w += ldw) {
         const __m256d xv = _mm256_set1_pd(x ? x[r] : 1.0);
         UNROLL for (int v = 0; v < 4; v++) {
             const __m128 wf = MASKED ? _mm_maskload_ps(w + 4 * v, mf[v]) : _mm_loadu_ps(w + 4 * v);
@@ -383,10 +383,11 @@ INLINE void gemv_block(const int MASKED, size_t rows, size_t cols, size_t nc, co
     }
 }
 
-static void f64_gemv__avx2(size_t rows, size_t cols, const double *x, const float *w, double *y) {
+static void f64_gemv__avx2(size_t rows, size_t cols, const double *x, const float *w,
+                           size_t ldw, double *y) {
     size_t c0 = 0;
-    for (; c0 + 16 <= cols; c0 += 16) gemv_block(0, rows, cols, 16, x, w + c0, y + c0);
-    if (c0 < cols) gemv_block(1, rows, cols, cols - c0, x, w + c0, y + c0);
+    for (; c0 + 16 <= cols; c0 += 16) gemv_block(0, rows, ldw, 16, x, w + c0, y + c0);
+    if (c0 < cols) gemv_block(1, rows, ldw, cols - c0, x, w + c0, y + c0);
 }
 
 /* ---- depthwise ------------------------------------------------------------------------- */

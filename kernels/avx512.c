@@ -361,27 +361,29 @@ static void f32_gemm__avx512(size_t m, size_t n, size_t k, const float *a, const
     }
 }
 
-/* ---- f64_gemv: 32 columns (4 x 8 doubles) at a time, the last block masked ---------- */
+/* ---- f64_gemv: up to 128 columns (16 x 8 doubles) per pass, masked at the right edge: the
+ * narrow matrices of the SE MLP (mid x se, se <= 128) are read in one sequential pass. ---- */
 
 static void f64_gemv__avx512(size_t rows, size_t cols, const double *x, const float *w,
-                             double *y) {
-    for (size_t c0 = 0; c0 < cols; c0 += 32) {
-        __mmask8 mk[4];
-        __m512d acc[4];
-        UNROLL for (int v = 0; v < 4; v++) {
+                             size_t ldw, double *y) {
+    enum { NV = 16 };
+    for (size_t c0 = 0; c0 < cols; c0 += 8 * NV) {
+        __mmask8 mk[NV];
+        __m512d acc[NV];
+        UNROLL for (int v = 0; v < NV; v++) {
             const size_t lo = c0 + 8 * (size_t)v, n = cols > lo ? cols - lo : 0;
             mk[v] = (__mmask8)mask_for(n < 8 ? n : 8);
             acc[v] = _mm512_maskz_loadu_pd(mk[v], y + lo);
         }
         const float *wr = w + c0;
-        for (size_t r = 0; r < rows; r++, wr += cols) {
+        for (size_t r = 0; r < rows; r++, wr += ldw) {
             const __m512d xv = _mm512_set1_pd(x ? x[r] : 1.0);
-            UNROLL for (int v = 0; v < 4; v++) {
+            UNROLL for (int v = 0; v < NV; v++) {
                 const __m512d wv = _mm512_cvtps_pd(_mm256_maskz_loadu_ps(mk[v], wr + 8 * v));
                 acc[v] = _mm512_fmadd_pd(xv, wv, acc[v]);
             }
         }
-        UNROLL for (int v = 0; v < 4; v++) _mm512_mask_storeu_pd(y + c0 + 8 * v, mk[v], acc[v]);
+        UNROLL for (int v = 0; v < NV; v++) _mm512_mask_storeu_pd(y + c0 + 8 * v, mk[v], acc[v]);
     }
 }
 

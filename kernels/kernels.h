@@ -43,9 +43,11 @@ typedef struct {
                            const float *w, const float *bias, float *y);
 
     /* y[c] += sum_r x[r] * w[r][c] in double over r = 0 .. rows - 1 in order, for the
-     * squeeze-excite MLP and the pools (x == NULL: all ones, column sums); w: [rows][cols]
-     * float. Double because an error in an SE gate scales a whole channel. */
-    void (*f64_gemv)(size_t rows, size_t cols, const double *x, const float *w, double *y);
+     * squeeze-excite MLP and the pools (x == NULL: all ones, column sums); w: float, row
+     * stride ldw >= cols. Double because an error in an SE gate scales a whole channel. Each
+     * column's arithmetic is its own: column blocks give bitwise the same results. */
+    void (*f64_gemv)(size_t rows, size_t cols, const double *x, const float *w, size_t ldw,
+                     double *y);
 
     /* Elementwise y[i] = f(x[i]) over n floats with the same exp/sigmoid/Swish the kernels
      * above use (the scalar table: libm's expf). For the SE gate and for testing the

@@ -350,13 +350,14 @@ static void f32_gemm__neon(size_t m, size_t n, size_t k, const float *a, const f
 
 /* ---- f64_gemv: 8 columns (4 x 2 doubles) at a time, then single columns ---------------- */
 
-static void f64_gemv__neon(size_t rows, size_t cols, const double *x, const float *w, double *y) {
+static void f64_gemv__neon(size_t rows, size_t cols, const double *x, const float *w,
+                           size_t ldw, double *y) {
     size_t c0 = 0;
     for (; c0 + 8 <= cols; c0 += 8) {
         float64x2_t acc[4];
         UNROLL for (int v = 0; v < 4; v++) acc[v] = vld1q_f64(y + c0 + 2 * v);
         const float *wr = w + c0;
-        for (size_t r = 0; r < rows; r++, wr += cols) {
+        for (size_t r = 0; r < rows; r++, wr += ldw) {
             const float64x2_t xv = vdupq_n_f64(x ? x[r] : 1.0);
             const float32x4_t w0 = vld1q_f32(wr), w1 = vld1q_f32(wr + 4);
             acc[0] = vfmaq_f64(acc[0], xv, vcvt_f64_f32(vget_low_f32(w0)));
@@ -369,7 +370,7 @@ static void f64_gemv__neon(size_t rows, size_t cols, const double *x, const floa
     for (; c0 < cols; c0++) { /* fused as the vectors: vfma on one lane */
         float64x1_t acc = vld1_f64(y + c0);
         for (size_t r = 0; r < rows; r++)
-            acc = vfma_f64(acc, vdup_n_f64(x ? x[r] : 1.0), vdup_n_f64((double)w[r * cols + c0]));
+            acc = vfma_f64(acc, vdup_n_f64(x ? x[r] : 1.0), vdup_n_f64((double)w[r * ldw + c0]));
         vst1_f64(y + c0, acc);
     }
 }

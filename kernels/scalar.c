@@ -103,8 +103,8 @@ static void f32_conv_swish__scalar(const emoti_window *g, int cin, int cout, con
 
 /* Multiply then add, each rounded (C11 does not contract them here); x == NULL: plain sums. */
 static void f64_gemv__scalar(size_t rows, size_t cols, const double *x, const float *w,
-                             double *y) {
-    for (size_t r = 0; r < rows; r++, w += cols)
+                             size_t ldw, double *y) {
+    for (size_t r = 0; r < rows; r++, w += ldw)
         for (size_t c = 0; c < cols; c++) y[c] += x ? x[r] * w[c] : (double)w[c];
 }
 

@@ -241,7 +241,8 @@ static void test_gemm_split(const emoti_kernels *kt) {
 
 /* Against the scalar table: each y[c] is the same sum in the same order, fused or not, so
  * the difference is a few double roundings per term: relative to |y| + sum |x w|, at most
- * (2 rows + 2) DBL_EPSILON (rows <= 130 here). The columns past cols must stay untouched. */
+ * (2 rows + 2) DBL_EPSILON (rows <= 130 here). Two column blocks must give bitwise one call
+ * (the threads split the SE MLP so), and the columns past cols must stay untouched. */
 static void test_gemv(const emoti_kernels *kt) {
     stats st = {.kernel = "f64_gemv", .bound = 300 * DBL_EPSILON};
     static const int rows_v[] = {0, 1, 2, 5, 16, 49, 88, 130};
@@ -253,7 +254,8 @@ static void test_gemv(const emoti_kernels *kt) {
         float *w = rand_buf(rows * cols + 1, -1, 1);
         double *x = malloc((rows + 1) * sizeof *x), *y = malloc((cols + PAD) * sizeof *y);
         double *want = malloc((cols + PAD) * sizeof *want), *mag = malloc((cols + PAD) * sizeof *mag);
-        if (!w || !x || !y || !want || !mag) {
+        double *y0 = malloc((cols + PAD) * sizeof *y0), *y2 = malloc((cols + PAD) * sizeof *y2);
+        if (!w || !x || !y || !want || !mag || !y0 || !y2) {
             printf("FAIL: out of memory\n");
             exit(1);
         }
@@ -262,11 +264,17 @@ static void test_gemv(const emoti_kernels *kt) {
         for (size_t c = 0; c < cols + PAD; c++) y[c] = want[c] = c < cols ? rng_uniform(-1, 1) : 7.0;
         double err = 0;
         for (size_t c = 0; c < cols; c++) { /* |y| + sum |x w|, before y is overwritten */
-            mag[c] = fabs(y[c]) + 1e-300;
+            mag[c] = fabs(y[c]) + 1e-300, y0[c] = y[c];
             for (size_t r = 0; r < rows; r++) mag[c] += fabs((ones ? 1 : x[r]) * w[r * cols + c]);
         }
-        emoti_kernels_scalar.f64_gemv(rows, cols, ones ? NULL : x, w, want);
-        kt->f64_gemv(rows, cols, ones ? NULL : x, w, y);
+        emoti_kernels_scalar.f64_gemv(rows, cols, ones ? NULL : x, w, cols, want);
+        /* in two column blocks (bitwise the same as one call: checked below) */
+        size_t cut = t % 3 ? cols / 3 : cols;
+        kt->f64_gemv(rows, cut, ones ? NULL : x, w, cols, y);
+        kt->f64_gemv(rows, cols - cut, ones ? NULL : x, w + cut, cols, y + cut);
+        for (size_t c = 0; c < cols; c++) y2[c] = y0[c];
+        kt->f64_gemv(rows, cols, ones ? NULL : x, w, cols, y2);
+        if (memcmp(y, y2, cols * sizeof *y)) err = INFINITY;
         for (size_t c = 0; c < cols; c++) {
             double e = fabs(y[c] - want[c]) / mag[c];
             if (!(e <= err)) err = e;
@@ -276,7 +284,7 @@ static void test_gemv(const emoti_kernels *kt) {
         char desc[64];
         snprintf(desc, sizeof desc, "%zux%zu%s", rows, cols, ones ? " sums" : "");
         record(&st, err, desc);
-        free(w), free(x), free(y), free(want), free(mag);
+        free(w), free(x), free(y), free(want), free(mag), free(y0), free(y2);
     }
     report(kt->isa, &st);
 }
