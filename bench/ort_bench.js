@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // ONNX Runtime side of `make bench-ort` (bench/ort.sh): batch-1 latency of one .onnx model.
 //   node bench/ort_bench.js MODEL.onnx [THREADS] [RUNS] [--once] [--size S]
+//        [--pair BENCH_LATENCY MODEL.emoti]
 // Loads onnxruntime-node from $ORT_DIR/node_modules (default build/ort). Creates a session with
 // intraOpNumThreads=THREADS (default 1), interOpNumThreads=1, sequential execution, all graph
 // optimisations (ORT's default); times the session creation; then (unless --once) runs WARMUP
@@ -8,9 +9,16 @@
 // fixed [1,3,S,S] tensor, the same pattern bench_latency feeds emoti. With --once: create the
 // session and run once (used by the driver to measure peak RSS). Prints one line:
 //   ort model=PATH threads=T size=S version=V create_ms=X runs=N median_ms=X min_ms=X max_ms=X
-// Environment: ORT_DIR, WARMUP, ORT_SPIN=0 (intra-op threads do not spin).
+// With --pair: emoti runs beside it as `BENCH_LATENCY MODEL.emoti --serve` (EMOTI_THREADS =
+// THREADS), and the RUNS timed runs become RUNS pairs: one ORT run and one emoti run, in
+// alternating order, PAIR_GAP_MS (default 10) apart so that neither engine's spinning worker
+// threads overlap the other's run. A shared machine's slow spells last seconds, so they hit
+// both runs of a pair alike. The line then adds emoti_load_ms, emoti_kernels, emoti_median_ms,
+// emoti_min_ms and ratio_median_ms (the median over pairs of emoti / ORT).
+// Environment: ORT_DIR, WARMUP, ORT_SPIN=0 (intra-op threads do not spin), PAIR_GAP_MS.
 'use strict';
 const path = require('path');
+const { spawn } = require('child_process');
 
 function usage(msg) {
   if (msg) process.stderr.write(`ort_bench: ${msg}\n`);
@@ -19,11 +27,15 @@ function usage(msg) {
 }
 
 const pos = [];
-let once = false, size = 0;
+let once = false, size = 0, pair = null;
 for (let i = 2; i < process.argv.length; i++) {
   const a = process.argv[i];
   if (a === '--once') once = true;
   else if (a === '--size') size = parseInt(process.argv[++i], 10);
+  else if (a === '--pair') {
+    pair = { bench: process.argv[++i], model: process.argv[++i] };
+    if (!pair.model) usage('--pair needs BENCH_LATENCY and MODEL.emoti');
+  }
   else if (a.startsWith('-')) usage(`unknown option ${a}`);
   else pos.push(a);
 }
@@ -44,6 +56,35 @@ try {
 }
 
 const nowMs = () => Number(process.hrtime.bigint()) / 1e6;
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+const median = (v) => [...v].sort((a, b) => a - b)[v.length >> 1];
+
+// bench_latency --serve as a child: run() sends a line and resolves to the ms it prints.
+function startEmoti(bench, model) {
+  const child = spawn(bench, [model, '--serve'], {
+    env: { ...process.env, EMOTI_THREADS: String(threads) },
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  const lines = [], waiting = [];
+  let buf = '';
+  const deliver = (line) => (waiting.length ? waiting.shift()(line) : lines.push(line));
+  child.stdout.on('data', (d) => {
+    buf += d;
+    for (let i; (i = buf.indexOf('\n')) >= 0; buf = buf.slice(i + 1)) deliver(buf.slice(0, i));
+  });
+  child.on('close', () => { while (waiting.length) waiting.shift()(null); lines.push(null); });
+  child.on('error', (e) => { process.stderr.write(`ort_bench: ${bench}: ${e.message}\n`); });
+  const next = async () => {
+    const line = lines.length ? lines.shift() : await new Promise((r) => waiting.push(r));
+    if (line === null) throw new Error(`${bench} ${model} --serve stopped`);
+    return line;
+  };
+  return {
+    ready: next, // "ready load=MS kernels=ISA threads=T"
+    run: async () => { child.stdin.write('\n'); return parseFloat(await next()); },
+    stop: () => child.stdin.end(),
+  };
+}
 
 async function main() {
   const opts = {
@@ -75,20 +116,42 @@ async function main() {
   const first = await session.run(feeds);
   const out = first[outName];
   if (!out || out.dims[0] !== 1) throw new Error('unexpected output');
-  const t = [];
+  const timedRun = async () => {
+    const s = nowMs();
+    await session.run(feeds);
+    return nowMs() - s;
+  };
+  const t = [], e = [], ratios = [];
+  let extra = '';
   if (!once) {
     for (let i = 1; i < warmup; i++) await session.run(feeds); // the check run above counts
+    const emoti = pair && startEmoti(pair.bench, pair.model);
+    const ready = emoti && (await emoti.ready());
+    const gap = parseFloat(process.env.PAIR_GAP_MS || '10');
     for (let i = 0; i < runs; i++) {
-      const s = nowMs();
-      await session.run(feeds);
-      t.push(nowMs() - s);
+      if (!emoti) {
+        t.push(await timedRun());
+        continue;
+      }
+      let o, em;
+      if (i % 2) em = await emoti.run(), await sleep(gap), o = await timedRun();
+      else o = await timedRun(), await sleep(gap), em = await emoti.run();
+      await sleep(gap);
+      t.push(o), e.push(em), ratios.push(em / o);
+    }
+    if (emoti) {
+      emoti.stop();
+      const field = (k) => (ready.match(new RegExp(`${k}=(\\S+)`)) || [])[1] || '?';
+      extra = ` emoti_load_ms=${field('load')} emoti_kernels=${field('kernels')}` +
+        ` emoti_median_ms=${median(e).toFixed(3)} emoti_min_ms=${Math.min(...e).toFixed(3)}` +
+        ` ratio_median=${median(ratios).toFixed(4)}`;
     }
     t.sort((a, b) => a - b);
   }
   const f = (v) => (v === undefined ? 'nan' : v.toFixed(3));
   process.stdout.write(`ort model=${model} threads=${threads} size=${size} version=${ort.env.versions.node || '?'}` +
     ` create_ms=${f(createMs)} runs=${t.length} median_ms=${f(t[t.length >> 1])} min_ms=${f(t[0])}` +
-    ` max_ms=${f(t[t.length - 1])}\n`);
+    ` max_ms=${f(t[t.length - 1])}${extra}\n`);
   if (session.release) await session.release();
 }
 
