@@ -188,6 +188,7 @@ INLINE void gemm_tile(const int mr, const int nv, const panel_args *pa, const fl
     const float *ar[MR1];
     UNROLL for (int r = 0; r < mr; r++) ar[r] = a + r * lda;
     const float *wp = pa->w;
+    prefetcher pf = prefetch_start(pa, kc, KB); /* this tile's share of the next panel */
     /* k in sub-blocks of KB: each one's sum starts from 0 and is then added to the running
      * total, which waits in tt (L1) meanwhile; without FIRST the total starts as y's partial
      * sum of the earlier k blocks. */
@@ -199,6 +200,7 @@ INLINE void gemm_tile(const int mr, const int nv, const panel_args *pa, const fl
                 if (nv == 2) _mm256_store_ps(tt + r * 16 + 8, c[r][1]);
                 c[r][0] = c[r][1] = _mm256_setzero_ps();
             }
+        prefetch_some(&pf);
         const size_t p1 = kc - p0 < KB ? kc : p0 + KB;
         _Pragma("GCC unroll 2") for (size_t p = p0; p < p1; p++, wp += ld) {
             __m256 w0 = _mm256_load_ps(wp), w1 = nv == 2 ? _mm256_load_ps(wp + 8) : w0;
@@ -257,15 +259,17 @@ INLINE void gemm_tile(const int mr, const int nv, const panel_args *pa, const fl
  * heights are compiled (each is an unrolled copy of gemm_tile); a block of fewer than MR / 2
  * rows, which EfficientNet never has, goes through gemm_short_tile. */
 #define TILE_CASE(R, V) \
-    case R: gemm_tile(R, V, pa, a, y, res); break;
+    case R: gemm_tile(R, V, &tp, a, y, res); break;
 static void gemm_panel2(const panel_args *pa, size_t mc, const float *a, float *y, const float *res) {
     if (mc < MR2 / 2) {
         gemm_short_tile(gemm_panel2, MR2 / 2, pa, mc, a, y, res);
         return;
     }
     size_t tiles = (mc + MR2 - 1) / MR2, base = mc / tiles, extra = mc % tiles;
+    panel_args tp = *pa;
     for (size_t t = 0; t < tiles; t++) {
         size_t mr = base + (t < extra);
+        tile_share(&tp, pa, t, tiles);
         switch (mr) { TILE_CASE(3, 2) TILE_CASE(4, 2) TILE_CASE(5, 2) TILE_CASE(6, 2) }
         a += mr * pa->lda, y += mr * pa->ldy, res = res ? res + mr * pa->ldr : NULL;
     }
@@ -276,8 +280,10 @@ static void gemm_panel1(const panel_args *pa, size_t mc, const float *a, float *
         return;
     }
     size_t tiles = (mc + MR1 - 1) / MR1, base = mc / tiles, extra = mc % tiles;
+    panel_args tp = *pa;
     for (size_t t = 0; t < tiles; t++) {
         size_t mr = base + (t < extra);
+        tile_share(&tp, pa, t, tiles);
         switch (mr) {
             TILE_CASE(6, 1) TILE_CASE(7, 1) TILE_CASE(8, 1) TILE_CASE(9, 1) TILE_CASE(10, 1)
             TILE_CASE(11, 1) TILE_CASE(12, 1)
@@ -325,7 +331,8 @@ static void gemm_core(size_t m, size_t n, size_t k, const float *a, size_t lda, 
             for (size_t jr = 0; jr < n; jr += NR) {
                 size_t nc = n - jr < NR ? n - jr : NR, ld = nc > 8 ? 16 : 8;
                 pack_panel(kc, nc, ld, w + pc * ldw + jr, ldw, wscale ? wscale + pc : NULL, panel);
-                panel_args pa = {kc, lda, ldy, ldr, nc, panel, bias + jr, act, mode};
+                panel_args pa = {kc, lda, ldy, ldr, nc, panel, bias + jr, act, mode, NULL, 0, 0};
+                next_panel(&pa, w, ldw, m, n, k, pc, ic, jr);
                 const float *ar = a + ic * lda + pc;
                 const float *rr = res ? res + ic * ldr + jr : NULL;
                 if (ld == 16) gemm_panel2(&pa, mc, ar, y + ic * ldy + jr, rr);

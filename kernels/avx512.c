@@ -207,6 +207,7 @@ INLINE void gemm_tile(const int mr, const int nv, const panel_args *pa, const fl
     const float *ar[MR];
     UNROLL for (int r = 0; r < mr; r++) ar[r] = a + r * lda;
     const float *wp = pa->w;
+    prefetcher pf = prefetch_start(pa, kc, KB); /* this tile's share of the next panel */
     /* k in sub-blocks of KB: each one's sum starts from 0 and is then added to the running
      * total, which waits in tt (L1) meanwhile; without FIRST the total starts as y's partial
      * sum of the earlier k blocks. */
@@ -218,6 +219,7 @@ INLINE void gemm_tile(const int mr, const int nv, const panel_args *pa, const fl
                 if (nv == 2) _mm512_store_ps(tt + r * ld + 16, c[r][1]);
                 c[r][0] = c[r][1] = _mm512_setzero_ps();
             }
+        prefetch_some(&pf);
         gemm_ksteps(mr, nv, ar, p0, kc - p0 < KB ? kc : p0 + KB, &wp, c);
         if (p0 > 0)
             UNROLL for (int r = 0; r < mr; r++) {
@@ -261,15 +263,17 @@ INLINE void gemm_tile(const int mr, const int nv, const panel_args *pa, const fl
  * copy of gemm_tile); a block of fewer than MR / 2 rows, which EfficientNet never has, goes
  * through gemm_short_tile, as do the last rows of a 16-wide panel. */
 #define TILE_CASE(R, V) \
-    case R: gemm_tile(R, V, pa, a, y, res); break;
+    case R: gemm_tile(R, V, &tp, a, y, res); break;
 static void gemm_panel2(const panel_args *pa, size_t mc, const float *a, float *y, const float *res) {
     if (mc < MR / 2) {
         gemm_short_tile(gemm_panel2, MR / 2, pa, mc, a, y, res);
         return;
     }
     size_t tiles = (mc + MR - 1) / MR, base = mc / tiles, extra = mc % tiles;
+    panel_args tp = *pa;
     for (size_t t = 0; t < tiles; t++) {
         size_t mr = base + (t < extra);
+        tile_share(&tp, pa, t, tiles);
         switch (mr) {
             TILE_CASE(6, 2) TILE_CASE(7, 2) TILE_CASE(8, 2) TILE_CASE(9, 2) TILE_CASE(10, 2)
             TILE_CASE(11, 2) TILE_CASE(12, 2)
@@ -279,11 +283,15 @@ static void gemm_panel2(const panel_args *pa, size_t mc, const float *a, float *
 }
 static void gemm_panel1(const panel_args *pa, size_t mc, const float *a, float *y, const float *res) {
     /* 16-wide panels are only a layer's last columns: one tile height, the rest padded */
-    for (; mc >= MR; mc -= MR) {
-        gemm_tile(MR, 1, pa, a, y, res);
+    panel_args tp = *pa;
+    const size_t tiles = (mc + MR - 1) / MR;
+    for (size_t t = 0; mc >= MR; mc -= MR, t++) {
+        tile_share(&tp, pa, t, tiles);
+        gemm_tile(MR, 1, &tp, a, y, res);
         a += MR * pa->lda, y += MR * pa->ldy, res = res ? res + MR * pa->ldr : NULL;
     }
-    if (mc) gemm_short_tile(gemm_panel1, MR, pa, mc, a, y, res);
+    tile_share(&tp, pa, tiles - 1, tiles);
+    if (mc) gemm_short_tile(gemm_panel1, MR, &tp, mc, a, y, res);
 }
 #undef TILE_CASE
 
@@ -323,7 +331,8 @@ static void gemm_core(size_t m, size_t n, size_t k, const float *a, size_t lda, 
             for (size_t jr = 0; jr < n; jr += NR) {
                 const size_t nc = n - jr < NR ? n - jr : NR, ld = nc > 16 ? 32 : 16;
                 pack_panel(kc, nc, ld, w + pc * ldw + jr, ldw, wscale ? wscale + pc : NULL, panel);
-                panel_args pa = {kc, lda, ldy, ldr, nc, panel, bias + jr, act, mode};
+                panel_args pa = {kc, lda, ldy, ldr, nc, panel, bias + jr, act, mode, NULL, 0, 0};
+                next_panel(&pa, w, ldw, m, n, k, pc, ic, jr);
                 const float *ar = a + ic * lda + pc;
                 const float *rr = res ? res + ic * ldr + jr : NULL;
                 if (ld == 32) gemm_panel2(&pa, mc, ar, y + ic * ldy + jr, rr);

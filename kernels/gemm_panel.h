@@ -1,6 +1,6 @@
 /* What the SIMD GEMMs (kernels/avx2.c, avx512.c, neon.c) share: the modes of a tile, the
- * arguments of one packed panel, and gemm_short_tile. Include it after defining KC (the k
- * block) and NR (the widest panel). */
+ * arguments of one packed panel, the prefetching of the next panel and gemm_short_tile.
+ * Include it after defining KC (the k block), MC (the row block) and NR (the widest panel). */
 #ifndef EMOTI_GEMM_PANEL_H
 #define EMOTI_GEMM_PANEL_H
 
@@ -16,10 +16,50 @@ typedef struct {
     const float *w;                  /* packed panel: kc x width, row stride = width */
     const float *bias;               /* at this panel's first column */
     int act, mode;
+    const float *pf;                 /* rows of w to prefetch into L2 meanwhile (NULL: none): */
+    size_t pf_rows, pf_ld;           /* the next panel's, pf_ld floats apart */
 } panel_args;
 
 /* All mc rows of one panel. */
 typedef void panel_fn(const panel_args *pa, size_t mc, const float *a, float *y, const float *res);
+
+/* ---- Prefetching the next panel. In the late layers the weights come from memory a panel
+ * row (64 or 128 bytes) at a time, rows ldw floats apart: too scattered for the hardware
+ * prefetchers. So while a panel computes, its tiles pull the next panel's rows into L2, each
+ * tile its share, a few rows per k sub-block (spread out: a burst would stall on the line
+ * fill buffers). Include after defining MC too. */
+
+/* pa->pf / pf_rows / pf_ld: the panel after the one at (pc, ic, jr) in gemm_core's loop order
+ * (k blocks, then row blocks, then panels), or none. */
+static inline void next_panel(panel_args *pa, const float *w, size_t ldw, size_t m, size_t n,
+                              size_t k, size_t pc, size_t ic, size_t jr) {
+    pa->pf = NULL, pa->pf_rows = 0, pa->pf_ld = ldw;
+    if (jr + NR < n) pa->pf = w + pc * ldw + jr + NR, pa->pf_rows = pa->kc;
+    else if (ic + MC >= m && pc + KC < k) /* (next row block: the same weights, still in L2) */
+        pa->pf = w + (pc + KC) * ldw, pa->pf_rows = k - pc - KC < KC ? k - pc - KC : KC;
+}
+
+/* Tile t of `tiles`: its share of the rows to prefetch. */
+static inline void tile_share(panel_args *tp, const panel_args *pa, size_t t, size_t tiles) {
+    const size_t r0 = pa->pf_rows * t / tiles, r1 = pa->pf_rows * (t + 1) / tiles;
+    tp->pf = pa->pf ? pa->pf + r0 * pa->pf_ld : NULL, tp->pf_rows = r1 - r0;
+}
+
+typedef struct {
+    const char *p;
+    size_t left, step, ld; /* rows left, rows per sub-block, bytes between rows */
+} prefetcher;
+
+static inline prefetcher prefetch_start(const panel_args *pa, size_t kc, size_t kb) {
+    const size_t subs = kc ? (kc + kb - 1) / kb : 1, rows = pa->pf ? pa->pf_rows : 0;
+    return (prefetcher){(const char *)pa->pf, rows, (rows + subs - 1) / subs, pa->pf_ld * sizeof(float)};
+}
+
+/* One sub-block's rows, NR floats each, into L2 (locality 2: T1 on x86). */
+static inline void prefetch_some(prefetcher *f) {
+    for (size_t i = 0; i < f->step && f->left; i++, f->left--, f->p += f->ld)
+        for (size_t b = 0; b < NR * sizeof(float); b += 64) __builtin_prefetch(f->p + b, 0, 2);
+}
 
 #define SHORT_TILE_MAX_ROWS 12
 
