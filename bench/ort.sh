@@ -6,16 +6,19 @@
 # (build/ort, outside git) with --ignore-scripts (its postinstall fetches GPU parts; the CPU
 # library ships in the package) and reused afterwards, so later runs need no network.
 #
-# For each model (B0, B2) and thread count T: ROUNDS rounds, each one ORT process and one
-# bench_latency process back to back (order swapped every round), each doing 3 warm-up and RUNS
-# timed forward passes on the same fixed [1,3,S,S] tensor. Reported: the median of the round
-# medians for each engine, the median over rounds of each round's emoti/ORT ratio (paired: a
-# shared machine's slow spells, which can last seconds and cost 1.5x, hit both sides of a
-# round alike), the smallest time seen, ORT session creation vs emoti model load (median over
-# rounds); then peak RSS of one-image runs and binary sizes.
+# For each model (B0, B2) and thread count T: ROUNDS rounds, each one ORT session (node) with
+# one emoti process beside it (bench_latency --serve, driven by bench/ort_bench.js --pair):
+# after 3 warm-up runs each, RUNS pairs of single forward passes on the same fixed [1,3,S,S]
+# tensor, one ORT run and one emoti run per pair in alternating order, PAIR_GAP_MS (50) apart
+# (ORT's intra-op workers keep spinning for a while after a run; with no gap they slowed
+# emoti's 2-thread B0 runs from 13 to 44 ms). A shared machine's slow spells last seconds and
+# cost up to 1.5x: they hit both runs of a pair alike, so each pair's emoti/ORT ratio is
+# compared at the same moment. Reported: the median over rounds of each engine's median, of
+# the rounds' median pair ratio, the smallest time seen, ORT session creation vs emoti model
+# load (median over rounds); then peak RSS of one-image runs and binary sizes.
 #
-# Environment: BUILD FIXTURES PYTHON ORT_DIR ORT_VERSION RUNS ROUNDS THREADS EMOTI_ISA IMAGE, and
-# ORT_SPIN=0 to stop ORT's intra-op threads spinning (its default is to spin).
+# Environment: BUILD FIXTURES PYTHON ORT_DIR ORT_VERSION RUNS ROUNDS THREADS EMOTI_ISA IMAGE
+# PAIR_GAP_MS, and ORT_SPIN=0 to stop ORT's intra-op threads spinning (its default is to spin).
 # EMOTI_THREADS=T is passed to emoti (make bench-ort builds it with OpenMP).
 set -u
 BUILD=${BUILD:-build}
@@ -23,8 +26,8 @@ FIXTURES=${FIXTURES:-../shared/fixtures}
 PYTHON=${PYTHON:-python3}
 ORT_DIR=${ORT_DIR:-$BUILD/ort}
 ORT_VERSION=${ORT_VERSION:-1.30.0}
-RUNS=${RUNS:-30}
-ROUNDS=${ROUNDS:-5}
+RUNS=${RUNS:-40}
+ROUNDS=${ROUNDS:-3}
 THREADS=${THREADS:-1 2}
 IMAGE=${IMAGE:-$FIXTURES/img/face_tight.ppm}
 EMOTI=${EMOTI:-./emoti}
@@ -90,37 +93,33 @@ for m in $MODELS; do
 done
 
 # --- latency
-field() { sed -n "s/.*$1[ =]\([0-9.][0-9.]*\).*/\1/p"; }       # field NAME < line
+field() { sed -n "s/.* $1=\([0-9.][0-9.]*\).*/\1/p"; }          # field NAME < line (" NAME=V")
 median() { tr ' ' '\n' | grep . | sort -g | awk '{v[NR]=$1} END {print v[int(NR/2)+1]}'; }
 minimum() { tr ' ' '\n' | grep . | sort -g | head -1; }
 
-run_ort() {  # model.onnx threads -> sets o_med o_min o_create
+run_pair() {  # model.onnx model.emoti threads -> sets o_med o_min o_create e_med e_min e_load e_isa ratio
     local out
-    out=$(node "$JS" "$1" "$2" "$RUNS" 2>&1) || { echo "$out" >&2; die "ORT run failed: $1 T=$2"; }
+    out=$(PAIR_GAP_MS=${PAIR_GAP_MS:-50} node "$JS" "$1" "$3" "$RUNS" --pair "$BENCH" "$2" 2>&1) ||
+        { echo "$out" >&2; die "paired run failed: $1 / $2 T=$3"; }
     o_med=$(echo "$out" | field median_ms); o_min=$(echo "$out" | field min_ms)
     o_create=$(echo "$out" | field create_ms)
-    [ -n "$o_med" ] && [ -n "$o_create" ] || { echo "$out" >&2; die "cannot parse the ORT output"; }
-}
-run_emoti() {  # model.emoti threads -> sets e_med e_min e_load e_isa
-    local out
-    out=$(EMOTI_THREADS=$2 "$BENCH" "$1" "$RUNS" 2>&1) || { echo "$out" >&2; die "bench_latency failed: $1 T=$2"; }
-    e_med=$(echo "$out" | field median); e_min=$(echo "$out" | field min)
-    e_load=$(echo "$out" | field load); e_isa=$(echo "$out" | sed -n 's/.*kernels=\([a-z0-9]*\).*/\1/p')
-    [ -n "$e_med" ] && [ -n "$e_load" ] || { echo "$out" >&2; die "cannot parse the bench_latency output"; }
+    e_med=$(echo "$out" | field emoti_median_ms); e_min=$(echo "$out" | field emoti_min_ms)
+    e_load=$(echo "$out" | field emoti_load_ms); ratio=$(echo "$out" | field ratio_median)
+    e_isa=$(echo "$out" | sed -n 's/.*emoti_kernels=\([a-z0-9]*\).*/\1/p')
+    [ -n "$o_med" ] && [ -n "$o_create" ] && [ -n "$e_med" ] && [ -n "$ratio" ] ||
+        { echo "$out" >&2; die "cannot parse the paired run's output"; }
 }
 
 echo "bench-ort: $(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | sed 's/.*: //'), $(nproc 2>/dev/null || echo '?') CPUs," \
      "load average $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null); node $(node --version);" \
-     "$ROUNDS rounds x $RUNS runs per engine, model and thread count"
+     "$ROUNDS rounds x $RUNS paired runs per model and thread count"
 ROWS=()
 for m in $MODELS; do
     onnx=$FIXTURES/$m.onnx emo=$BUILD/models/${m}_onnx.emoti
     for t in $THREADS; do
         em="" en="" el="" om="" on="" oc="" ratios=""
         for r in $(seq "$ROUNDS"); do
-            if [ $((r % 2)) -eq 1 ]; then run_ort "$onnx" "$t"; run_emoti "$emo" "$t"
-            else run_emoti "$emo" "$t"; run_ort "$onnx" "$t"; fi
-            ratio=$(awk -v a="$e_med" -v b="$o_med" 'BEGIN {print a / b}')
+            run_pair "$onnx" "$emo" "$t"
             printf '  %-5s T=%s round %d: emoti median %7.2f min %7.2f load %6.2f | ORT median %7.2f min %7.2f create %7.2f ms | ratio %.2f | loadavg %s\n' \
                 "$m" "$t" "$r" "$e_med" "$e_min" "$e_load" "$o_med" "$o_min" "$o_create" "$ratio" "$(cut -d' ' -f1 /proc/loadavg 2>/dev/null)"
             em="$em $e_med" en="$en $e_min" el="$el $e_load" om="$om $o_med" on="$on $o_min" oc="$oc $o_create"
@@ -131,8 +130,8 @@ for m in $MODELS; do
 done
 
 echo
-echo "batch-1 latency, ms (median of $ROUNDS round medians of $RUNS runs each; emoti/ORT: median of the"
-echo "rounds' ratios; min = fastest single run)"
+echo "batch-1 latency, ms (median of $ROUNDS round medians of $RUNS paired runs each; emoti/ORT: median"
+echo "of the rounds' median pair ratios; min = fastest single run)"
 printf '%-6s %3s %12s %10s %12s %10s %10s %13s %13s\n' model thr "emoti med" "ORT med" "emoti/ORT" \
     "emoti min" "ORT min" "emoti load" "ORT create"
 for row in "${ROWS[@]}"; do
