@@ -364,7 +364,7 @@ static void f32_gemm__avx2(size_t m, size_t n, size_t k, const float *a, const f
     }
 }
 
-/* ---- f64_gemv: 16 columns (4 x 4 doubles) at a time; the last block masked ------------- */
+/* ---- f64_gemv: up to 16 columns held in registers (4 x 4 doubles, masked) ---------------- */
 
 INLINE void gemv_block(const int MASKED, size_t rows, size_t ldw, size_t nc, const double *x,
                        const float *w, double *y) {
@@ -390,11 +390,35 @@ INLINE void gemv_block(const int MASKED, size_t rows, size_t ldw, size_t nc, con
     }
 }
 
+/* Wider than one block: row by row, y staying in L1, so that w is read sequentially (column
+ * blocks would read it in short runs far apart, slow from memory); the last 1-3 columns of
+ * each row masked. Each y[c] is still summed over r in order. */
 static void f64_gemv__avx2(size_t rows, size_t cols, const double *x, const float *w,
                            size_t ldw, double *y) {
-    size_t c0 = 0;
-    for (; c0 + 16 <= cols; c0 += 16) gemv_block(0, rows, ldw, 16, x, w + c0, y + c0);
-    if (c0 < cols) gemv_block(1, rows, ldw, cols - c0, x, w + c0, y + c0);
+    enum { WIDE = 2048 /* doubles of y per row pass: 16 KiB */ };
+    if (cols <= 16) {
+        if (cols == 16) gemv_block(0, rows, ldw, 16, x, w, y);
+        else gemv_block(1, rows, ldw, cols, x, w, y);
+        return;
+    }
+    for (size_t c0 = 0; c0 < cols; c0 += WIDE) {
+        const size_t nc = cols - c0 < WIDE ? cols - c0 : WIDE, full = nc & ~(size_t)3;
+        const int tail = (int)(nc - full);
+        const __m256i md = _mm256_setr_epi64x(tail > 0 ? -1 : 0, tail > 1 ? -1 : 0, tail > 2 ? -1 : 0, 0);
+        const __m128i mf = _mm_setr_epi32(tail > 0 ? -1 : 0, tail > 1 ? -1 : 0, tail > 2 ? -1 : 0, 0);
+        const float *wr = w + c0;
+        double *yr = y + c0;
+        for (size_t r = 0; r < rows; r++, wr += ldw) {
+            const __m256d xv = _mm256_set1_pd(x ? x[r] : 1.0);
+            for (size_t c = 0; c < full; c += 4)
+                _mm256_storeu_pd(yr + c, _mm256_fmadd_pd(xv, _mm256_cvtps_pd(_mm_loadu_ps(wr + c)),
+                                                         _mm256_loadu_pd(yr + c)));
+            if (tail)
+                _mm256_maskstore_pd(yr + full, md,
+                                    _mm256_fmadd_pd(xv, _mm256_cvtps_pd(_mm_maskload_ps(wr + full, mf)),
+                                                    _mm256_maskload_pd(yr + full, md)));
+        }
+    }
 }
 
 /* ---- depthwise ------------------------------------------------------------------------- */

@@ -370,30 +370,46 @@ static void f32_gemm__avx512(size_t m, size_t n, size_t k, const float *a, const
     }
 }
 
-/* ---- f64_gemv: up to 128 columns (16 x 8 doubles) per pass, masked at the right edge: the
- * narrow matrices of the SE MLP (mid x se, se <= 128) are read in one sequential pass. ---- */
+/* ---- f64_gemv. Up to 128 columns (the SE MLP's mid x se matrices): 16 x 8 doubles held in
+ * registers over all rows, one sequential pass. Wider (se x mid, the pools): row by row, y
+ * staying in L1, so that w is still read sequentially (column blocks of a wide matrix would
+ * read it in short runs far apart, slow from memory). Either way each y[c] is summed over r
+ * in order. ---- */
 
 static void f64_gemv__avx512(size_t rows, size_t cols, const double *x, const float *w,
                              size_t ldw, double *y) {
-    enum { NV = 16 };
-    for (size_t c0 = 0; c0 < cols; c0 += 8 * NV) {
-        __mmask8 mk[NV];
-        __m512d acc[NV];
-        UNROLL for (int v = 0; v < NV; v++) {
-            const size_t lo = c0 + 8 * (size_t)v, n = cols > lo ? cols - lo : 0;
-            mk[v] = (__mmask8)mask_for(n < 8 ? n : 8);
-            acc[v] = _mm512_maskz_loadu_pd(mk[v], y + lo);
-        }
-        const float *wr = w + c0;
-        for (size_t r = 0; r < rows; r++, wr += ldw) {
-            const __m512d xv = _mm512_set1_pd(x ? x[r] : 1.0);
-            UNROLL for (int v = 0; v < NV; v++) {
-                const __m512d wv = _mm512_cvtps_pd(_mm256_maskz_loadu_ps(mk[v], wr + 8 * v));
-                acc[v] = _mm512_fmadd_pd(xv, wv, acc[v]);
+    enum { NV = 16, WIDE = 2048 /* doubles of y per row pass: 16 KiB */ };
+    if (cols > 8 * NV) {
+        for (size_t c0 = 0; c0 < cols; c0 += WIDE) {
+            const size_t nc = cols - c0 < WIDE ? cols - c0 : WIDE;
+            const float *wr = w + c0;
+            for (size_t r = 0; r < rows; r++, wr += ldw) {
+                const __m512d xv = _mm512_set1_pd(x ? x[r] : 1.0);
+                for (size_t c = 0; c < nc; c += 8) {
+                    const __mmask8 mk = (__mmask8)mask_for(nc - c < 8 ? nc - c : 8);
+                    const __m512d wv = _mm512_cvtps_pd(_mm256_maskz_loadu_ps(mk, wr + c));
+                    double *yc = y + c0 + c;
+                    _mm512_mask_storeu_pd(yc, mk, _mm512_fmadd_pd(xv, wv, _mm512_maskz_loadu_pd(mk, yc)));
+                }
             }
         }
-        UNROLL for (int v = 0; v < NV; v++) _mm512_mask_storeu_pd(y + c0 + 8 * v, mk[v], acc[v]);
+        return;
     }
+    __mmask8 mk[NV];
+    __m512d acc[NV];
+    UNROLL for (int v = 0; v < NV; v++) {
+        const size_t lo = 8 * (size_t)v, n = cols > lo ? cols - lo : 0;
+        mk[v] = (__mmask8)mask_for(n < 8 ? n : 8);
+        acc[v] = _mm512_maskz_loadu_pd(mk[v], y + lo);
+    }
+    for (size_t r = 0; r < rows; r++, w += ldw) {
+        const __m512d xv = _mm512_set1_pd(x ? x[r] : 1.0);
+        UNROLL for (int v = 0; v < NV; v++) {
+            const __m512d wv = _mm512_cvtps_pd(_mm256_maskz_loadu_ps(mk[v], w + 8 * v));
+            acc[v] = _mm512_fmadd_pd(xv, wv, acc[v]);
+        }
+    }
+    UNROLL for (int v = 0; v < NV; v++) _mm512_mask_storeu_pd(y + 8 * v, mk[v], acc[v]);
 }
 
 /* ---- depthwise ------------------------------------------------------------------------- */

@@ -246,7 +246,7 @@ static void test_gemm_split(const emoti_kernels *kt) {
 static void test_gemv(const emoti_kernels *kt) {
     stats st = {.kernel = "f64_gemv", .bound = 300 * DBL_EPSILON};
     static const int rows_v[] = {0, 1, 2, 5, 16, 49, 88, 130};
-    static const int cols_v[] = {1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 24, 31, 32, 33, 40, 65, 88, 100, 1152};
+    static const int cols_v[] = {1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 24, 31, 33, 65, 88, 128, 129, 1152, 2113};
     enum { PAD = 8 };
     for (int t = 0; t < 320; t++) {
         size_t rows = (size_t)rows_v[t % 8], cols = (size_t)cols_v[(t / 8) % 20];
