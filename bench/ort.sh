@@ -99,7 +99,7 @@ minimum() { tr ' ' '\n' | grep . | sort -g | head -1; }
 
 run_pair() {  # model.onnx model.emoti threads -> sets o_med o_min o_create e_med e_min e_load e_isa ratio
     local out
-    out=$(PAIR_GAP_MS=${PAIR_GAP_MS:-50} node "$JS" "$1" "$3" "$RUNS" --pair "$BENCH" "$2" 2>&1) ||
+    out=$(node "$JS" "$1" "$3" "$RUNS" --pair "$BENCH" "$2" 2>&1) ||
         { echo "$out" >&2; die "paired run failed: $1 / $2 T=$3"; }
     o_med=$(echo "$out" | field median_ms); o_min=$(echo "$out" | field min_ms)
     o_create=$(echo "$out" | field create_ms)

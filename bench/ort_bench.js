@@ -11,10 +11,10 @@
 //   ort model=PATH threads=T size=S version=V create_ms=X runs=N median_ms=X min_ms=X max_ms=X
 // With --pair: emoti runs beside it as `BENCH_LATENCY MODEL.emoti --serve` (EMOTI_THREADS =
 // THREADS), and the RUNS timed runs become RUNS pairs: one ORT run and one emoti run, in
-// alternating order, PAIR_GAP_MS (default 10) apart so that neither engine's spinning worker
-// threads overlap the other's run. A shared machine's slow spells last seconds, so they hit
+// alternating order, PAIR_GAP_MS (default 50) apart so that neither engine's spinning worker
+// threads overlap the other's run (ORT's keep spinning for a while after a run). A shared machine's slow spells last seconds, so they hit
 // both runs of a pair alike. The line then adds emoti_load_ms, emoti_kernels, emoti_median_ms,
-// emoti_min_ms and ratio_median_ms (the median over pairs of emoti / ORT).
+// emoti_min_ms and ratio_median (the median over pairs of emoti / ORT).
 // Environment: ORT_DIR, WARMUP, ORT_SPIN=0 (intra-op threads do not spin), PAIR_GAP_MS.
 'use strict';
 const path = require('path');
@@ -22,7 +22,7 @@ const { spawn } = require('child_process');
 
 function usage(msg) {
   if (msg) process.stderr.write(`ort_bench: ${msg}\n`);
-  process.stderr.write('usage: node bench/ort_bench.js MODEL.onnx [THREADS] [RUNS] [--once] [--size S]\n');
+  process.stderr.write('usage: node bench/ort_bench.js MODEL.onnx [THREADS] [RUNS] [--once] [--size S] [--pair BENCH_LATENCY MODEL.emoti]\n');
   process.exit(2);
 }
 
@@ -127,7 +127,7 @@ async function main() {
     for (let i = 1; i < warmup; i++) await session.run(feeds); // the check run above counts
     const emoti = pair && startEmoti(pair.bench, pair.model);
     const ready = emoti && (await emoti.ready());
-    const gap = parseFloat(process.env.PAIR_GAP_MS || '10');
+    const gap = parseFloat(process.env.PAIR_GAP_MS || '50');
     for (let i = 0; i < runs; i++) {
       if (!emoti) {
         t.push(await timedRun());

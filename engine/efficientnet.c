@@ -196,10 +196,10 @@ void enet_free(enet *net) {
     memset(net, 0, sizeof *net);
 }
 
-/* ---- Work split: rows of each layer go to threads in bands. Every output value is computed
- * by the same kernel code in the same order whatever the band, so results are bitwise
- * identical for any thread count; the only cross-row sum (the SE pool) is reduced per row
- * and then added up in row order. */
+/* ---- Work split: the rows of each layer go to the threads in bands (the late GEMMs: their
+ * columns). Every output value is computed by the same kernel code in the same order
+ * whatever the band, so results are bitwise identical for any thread count; the only
+ * cross-row sum (the SE pool) is reduced per row and then added up in row order. */
 
 #ifdef _OPENMP
 #include <omp.h>

@@ -27,7 +27,7 @@ typedef void panel_fn(const panel_args *pa, size_t mc, const float *a, float *y,
  * row (64 or 128 bytes) at a time, rows ldw floats apart: too scattered for the hardware
  * prefetchers. So while a panel computes, its tiles pull the next panel's rows into L2, each
  * tile its share, a few rows per k sub-block (spread out: a burst would stall on the line
- * fill buffers). Include after defining MC too. */
+ * fill buffers). */
 
 /* pa->pf / pf_rows / pf_ld: the panel after the one at (pc, ic, jr) in gemm_core's loop order
  * (k blocks, then row blocks, then panels), or none. */
