@@ -254,10 +254,10 @@ INLINE void gemm_tile(const int mr, const int nv, const panel_args *pa, const fl
     }
 }
 
-/* All mc rows of one panel, in balanced tiles of MR / 2 to MR rows (MR2 for 16-wide panels,
- * MR1 for 8-wide ones): 49 rows go as 5 x 6 + 4 x 5 rather than 8 x 6 + 1. Only those tile
- * heights are compiled (each is an unrolled copy of gemm_tile); a block of fewer than MR / 2
- * rows, which EfficientNet never has, goes through gemm_short_tile. */
+/* All mc rows of one 16-wide panel, in balanced tiles of MR2 / 2 to MR2 rows: 49 rows go as
+ * 5 x 6 + 4 x 5 rather than 8 x 6 + 1. Only those tile heights are compiled (each is an
+ * unrolled copy of gemm_tile); a block of fewer than MR2 / 2 rows, which EfficientNet never
+ * has, goes through gemm_short_tile. */
 #define TILE_CASE(R, V) \
     case R: gemm_tile(R, V, &tp, a, y, res); break;
 static void gemm_panel2(const panel_args *pa, size_t mc, const float *a, float *y, const float *res) {
@@ -274,23 +274,9 @@ static void gemm_panel2(const panel_args *pa, size_t mc, const float *a, float *
         a += mr * pa->lda, y += mr * pa->ldy, res = res ? res + mr * pa->ldr : NULL;
     }
 }
-static void gemm_panel1(const panel_args *pa, size_t mc, const float *a, float *y, const float *res) {
-    if (mc < MR1 / 2) {
-        gemm_short_tile(gemm_panel1, MR1 / 2, pa, mc, a, y, res);
-        return;
-    }
-    size_t tiles = (mc + MR1 - 1) / MR1, base = mc / tiles, extra = mc % tiles;
-    panel_args tp = *pa;
-    for (size_t t = 0; t < tiles; t++) {
-        size_t mr = base + (t < extra);
-        tile_share(&tp, pa, t, tiles);
-        switch (mr) {
-            TILE_CASE(6, 1) TILE_CASE(7, 1) TILE_CASE(8, 1) TILE_CASE(9, 1) TILE_CASE(10, 1)
-            TILE_CASE(11, 1) TILE_CASE(12, 1)
-        }
-        a += mr * pa->lda, y += mr * pa->ldy, res = res ? res + mr * pa->ldr : NULL;
-    }
-}
+/* 8-wide panels are only a layer's last columns */
+#define TILE_12x8(pa, a, y, res) gemm_tile(MR1, 1, pa, a, y, res)
+ONE_HEIGHT_PANEL(gemm_panel1, MR1, TILE_12x8)
 #undef TILE_CASE
 
 /* Copies a kc x ncols block of w (row stride ldw) into a kc x ld panel (ld = 8 or 16),
@@ -364,43 +350,13 @@ static void f32_gemm__avx2(size_t m, size_t n, size_t k, const float *a, const f
     }
 }
 
-/* ---- f64_gemv: up to 16 columns held in registers (4 x 4 doubles, masked) ---------------- */
+/* ---- f64_gemv: row by row, y (at most WIDE doubles at a time) staying in L1, so that w is
+ * read sequentially (column blocks would read it in short runs far apart, slow from memory);
+ * the last 1-3 columns of each row masked; each y[c] is summed over r in order. ------------ */
 
-INLINE void gemv_block(const int MASKED, size_t rows, size_t ldw, size_t nc, const double *x,
-                       const float *w, double *y) {
-    __m256i md[4];
-    __m128i mf[4];
-    __m256d acc[4];
-    for (int v = 0; v < 4; v++) {
-        const int n = (int)nc - 4 * v;
-        md[v] = _mm256_setr_epi64x(n > 0 ? -1 : 0, n > 1 ? -1 : 0, n > 2 ? -1 : 0, n > 3 ? -1 : 0);
-        mf[v] = _mm_setr_epi32(n > 0 ? -1 : 0, n > 1 ? -1 : 0, n > 2 ? -1 : 0, n > 3 ? -1 : 0);
-        acc[v] = MASKED ? _mm256_maskload_pd(y + 4 * v, md[v]) : _mm256_loadu_pd(y + 4 * v);
-    }
-    for (size_t r = 0; r < rows; r++, w += ldw) {
-        const __m256d xv = _mm256_set1_pd(x ? x[r] : 1.0);
-        UNROLL for (int v = 0; v < 4; v++) {
-            const __m128 wf = MASKED ? _mm_maskload_ps(w + 4 * v, mf[v]) : _mm_loadu_ps(w + 4 * v);
-            acc[v] = _mm256_fmadd_pd(xv, _mm256_cvtps_pd(wf), acc[v]);
-        }
-    }
-    for (int v = 0; v < 4; v++) {
-        if (MASKED) _mm256_maskstore_pd(y + 4 * v, md[v], acc[v]);
-        else _mm256_storeu_pd(y + 4 * v, acc[v]);
-    }
-}
-
-/* Wider than one block: row by row, y staying in L1, so that w is read sequentially (column
- * blocks would read it in short runs far apart, slow from memory); the last 1-3 columns of
- * each row masked. Each y[c] is still summed over r in order. */
 static void f64_gemv__avx2(size_t rows, size_t cols, const double *x, const float *w,
                            size_t ldw, double *y) {
-    enum { WIDE = 2048 /* doubles of y per row pass: 16 KiB */ };
-    if (cols <= 16) {
-        if (cols == 16) gemv_block(0, rows, ldw, 16, x, w, y);
-        else gemv_block(1, rows, ldw, cols, x, w, y);
-        return;
-    }
+    enum { WIDE = 2048 /* 16 KiB of y */ };
     for (size_t c0 = 0; c0 < cols; c0 += WIDE) {
         const size_t nc = cols - c0 < WIDE ? cols - c0 : WIDE, full = nc & ~(size_t)3;
         const int tail = (int)(nc - full);

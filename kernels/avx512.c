@@ -281,18 +281,9 @@ static void gemm_panel2(const panel_args *pa, size_t mc, const float *a, float *
         a += mr * pa->lda, y += mr * pa->ldy, res = res ? res + mr * pa->ldr : NULL;
     }
 }
-static void gemm_panel1(const panel_args *pa, size_t mc, const float *a, float *y, const float *res) {
-    /* 16-wide panels are only a layer's last columns: one tile height, the rest padded */
-    panel_args tp = *pa;
-    const size_t tiles = (mc + MR - 1) / MR;
-    for (size_t t = 0; mc >= MR; mc -= MR, t++) {
-        tile_share(&tp, pa, t, tiles);
-        gemm_tile(MR, 1, &tp, a, y, res);
-        a += MR * pa->lda, y += MR * pa->ldy, res = res ? res + MR * pa->ldr : NULL;
-    }
-    tile_share(&tp, pa, tiles - 1, tiles);
-    if (mc) gemm_short_tile(gemm_panel1, MR, &tp, mc, a, y, res);
-}
+/* 16-wide panels are only a layer's last columns */
+#define TILE_12x16(pa, a, y, res) gemm_tile(MR, 1, pa, a, y, res)
+ONE_HEIGHT_PANEL(gemm_panel1, MR, TILE_12x16)
 #undef TILE_CASE
 
 /* Copies a kc x ncols block of w (row stride ldw) into a kc x ld panel (ld = 16 or 32),
@@ -370,46 +361,26 @@ static void f32_gemm__avx512(size_t m, size_t n, size_t k, const float *a, const
     }
 }
 
-/* ---- f64_gemv. Up to 128 columns (the SE MLP's mid x se matrices): 16 x 8 doubles held in
- * registers over all rows, one sequential pass. Wider (se x mid, the pools): row by row, y
- * staying in L1, so that w is still read sequentially (column blocks of a wide matrix would
- * read it in short runs far apart, slow from memory). Either way each y[c] is summed over r
- * in order. ---- */
+/* ---- f64_gemv: row by row, y (at most WIDE doubles at a time) staying in L1, so that w is
+ * read sequentially (column blocks would read it in short runs far apart, slow from memory);
+ * each y[c] is summed over r in order. ---------------------------------------------------- */
 
 static void f64_gemv__avx512(size_t rows, size_t cols, const double *x, const float *w,
                              size_t ldw, double *y) {
-    enum { NV = 16, WIDE = 2048 /* doubles of y per row pass: 16 KiB */ };
-    if (cols > 8 * NV) {
-        for (size_t c0 = 0; c0 < cols; c0 += WIDE) {
-            const size_t nc = cols - c0 < WIDE ? cols - c0 : WIDE;
-            const float *wr = w + c0;
-            for (size_t r = 0; r < rows; r++, wr += ldw) {
-                const __m512d xv = _mm512_set1_pd(x ? x[r] : 1.0);
-                for (size_t c = 0; c < nc; c += 8) {
-                    const __mmask8 mk = (__mmask8)mask_for(nc - c < 8 ? nc - c : 8);
-                    const __m512d wv = _mm512_cvtps_pd(_mm256_maskz_loadu_ps(mk, wr + c));
-                    double *yc = y + c0 + c;
-                    _mm512_mask_storeu_pd(yc, mk, _mm512_fmadd_pd(xv, wv, _mm512_maskz_loadu_pd(mk, yc)));
-                }
+    enum { WIDE = 2048 /* 16 KiB of y */ };
+    for (size_t c0 = 0; c0 < cols; c0 += WIDE) {
+        const size_t nc = cols - c0 < WIDE ? cols - c0 : WIDE;
+        const float *wr = w + c0;
+        for (size_t r = 0; r < rows; r++, wr += ldw) {
+            const __m512d xv = _mm512_set1_pd(x ? x[r] : 1.0);
+            for (size_t c = 0; c < nc; c += 8) {
+                const __mmask8 mk = (__mmask8)mask_for(nc - c < 8 ? nc - c : 8);
+                const __m512d wv = _mm512_cvtps_pd(_mm256_maskz_loadu_ps(mk, wr + c));
+                double *yc = y + c0 + c;
+                _mm512_mask_storeu_pd(yc, mk, _mm512_fmadd_pd(xv, wv, _mm512_maskz_loadu_pd(mk, yc)));
             }
         }
-        return;
     }
-    __mmask8 mk[NV];
-    __m512d acc[NV];
-    UNROLL for (int v = 0; v < NV; v++) {
-        const size_t lo = 8 * (size_t)v, n = cols > lo ? cols - lo : 0;
-        mk[v] = (__mmask8)mask_for(n < 8 ? n : 8);
-        acc[v] = _mm512_maskz_loadu_pd(mk[v], y + lo);
-    }
-    for (size_t r = 0; r < rows; r++, w += ldw) {
-        const __m512d xv = _mm512_set1_pd(x ? x[r] : 1.0);
-        UNROLL for (int v = 0; v < NV; v++) {
-            const __m512d wv = _mm512_cvtps_pd(_mm256_maskz_loadu_ps(mk[v], w + 8 * v));
-            acc[v] = _mm512_fmadd_pd(xv, wv, acc[v]);
-        }
-    }
-    UNROLL for (int v = 0; v < NV; v++) _mm512_mask_storeu_pd(y + 8 * v, mk[v], acc[v]);
 }
 
 /* ---- depthwise ------------------------------------------------------------------------- */

@@ -85,4 +85,21 @@ gemm_short_tile(panel_fn *panel, size_t min_rows, const panel_args *pa, size_t m
     for (size_t r = 0; r < mr; r++) memcpy(y + r * pa->ldy, yp + r * NR, nc * sizeof *y);
 }
 
+/* NAME(pa, mc, a, y, res): all mc rows of a panel in tiles of exactly R rows (TILE(pa, a, y,
+ * res) runs one), the last few through gemm_short_tile. For the narrow last panel of a layer:
+ * one tile height compiled instead of R / 2 .. R (binary size), and MC = 120 is a multiple of
+ * every R used, so only a layer's last row block pads. */
+#define ONE_HEIGHT_PANEL(NAME, R, TILE)                                                          \
+    static void NAME(const panel_args *pa, size_t mc, const float *a, float *y, const float *res) { \
+        panel_args tp = *pa;                                                                    \
+        const size_t tiles = (mc + (R) - 1) / (R);                                              \
+        for (size_t t = 0; mc >= (R); mc -= (R), t++) {                                          \
+            tile_share(&tp, pa, t, tiles);                                                      \
+            TILE(&tp, a, y, res);                                                               \
+            a += (R) * pa->lda, y += (R) * pa->ldy, res = res ? res + (R) * pa->ldr : NULL;     \
+        }                                                                                       \
+        tile_share(&tp, pa, tiles - 1, tiles);                                                  \
+        if (mc) gemm_short_tile(NAME, (R), &tp, mc, a, y, res);                                 \
+    }
+
 #endif
