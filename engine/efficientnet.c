@@ -211,11 +211,12 @@ void enet_free(enet *net) {
 #define PARALLEL_FOR(threads, cond)
 #endif
 
-/* y[m][n] = GEMM with the work split among the threads: by columns, in blocks of whole
- * 32-column panels, where the weights outweigh the activations (the late layers: n > m), so
- * that each thread packs only its share of them; by bands of rows elsewhere. An output's
- * arithmetic does not depend on the split (kernels.h), so neither do the results. */
-#define SPLIT_COLS 32
+/* y[m][n] = GEMM with the work split among the threads: by columns where the weights
+ * outweigh the activations (the late layers: n > m), so that each thread packs only its share
+ * of them; by bands of rows elsewhere. Columns go in multiples of 16 (the narrowest SIMD
+ * panel), which balances n = 208 as 112 + 96 where whole 32-column panels gave 128 + 80. An
+ * output's arithmetic does not depend on the split (kernels.h), so neither do the results. */
+#define SPLIT_COLS 16
 static void gemm_split(const enet *net, const emoti_kernels *kern, size_t m, size_t n, size_t k,
                        const float *a, const float *w, const float *wscale, const float *bias,
                        const float *res, float *y, int act) {
