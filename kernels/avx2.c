@@ -317,7 +317,7 @@ static void gemm_core(size_t m, size_t n, size_t k, const float *a, size_t lda, 
             for (size_t jr = 0; jr < n; jr += NR) {
                 size_t nc = n - jr < NR ? n - jr : NR, ld = nc > 8 ? 16 : 8;
                 pack_panel(kc, nc, ld, w + pc * ldw + jr, ldw, wscale ? wscale + pc : NULL, panel);
-                panel_args pa = {kc, lda, ldy, ldr, nc, panel, bias + jr, act, mode, NULL, 0, 0};
+                panel_args pa = {kc, lda, ldy, ldr, nc, panel, bias + jr, act, mode, NULL, 0, 0, 0};
                 next_panel(&pa, w, ldw, m, n, k, pc, ic, jr);
                 const float *ar = a + ic * lda + pc;
                 const float *rr = res ? res + ic * ldr + jr : NULL;

@@ -17,7 +17,7 @@ typedef struct {
     const float *bias;               /* at this panel's first column */
     int act, mode;
     const float *pf;                 /* rows of w to prefetch into L2 meanwhile (NULL: none): */
-    size_t pf_rows, pf_ld;           /* the next panel's, pf_ld floats apart */
+    size_t pf_rows, pf_ld, pf_cols;  /* the next panel's, pf_ld floats apart, pf_cols wide */
 } panel_args;
 
 /* All mc rows of one panel. */
@@ -33,32 +33,39 @@ typedef void panel_fn(const panel_args *pa, size_t mc, const float *a, float *y,
  * (k blocks, then row blocks, then panels), or none. */
 static inline void next_panel(panel_args *pa, const float *w, size_t ldw, size_t m, size_t n,
                               size_t k, size_t pc, size_t ic, size_t jr) {
+    size_t j = jr + NR;
     pa->pf = NULL, pa->pf_rows = 0, pa->pf_ld = ldw;
-    if (jr + NR < n) pa->pf = w + pc * ldw + jr + NR, pa->pf_rows = pa->kc;
-    else if (ic + MC >= m && pc + KC < k) /* (next row block: the same weights, still in L2) */
-        pa->pf = w + (pc + KC) * ldw, pa->pf_rows = k - pc - KC < KC ? k - pc - KC : KC;
+    if (j < n) {
+        pa->pf = w + pc * ldw + j, pa->pf_rows = pa->kc;
+    } else if (ic + MC >= m && pc + KC < k) { /* (next row block: the same weights, in L2) */
+        j = 0, pa->pf = w + (pc + KC) * ldw, pa->pf_rows = k - pc - KC < KC ? k - pc - KC : KC;
+    }
+    pa->pf_cols = n - j < NR ? n - j : NR; /* (no address past the matrix) */
 }
 
 /* Tile t of `tiles`: its share of the rows to prefetch. */
 static inline void tile_share(panel_args *tp, const panel_args *pa, size_t t, size_t tiles) {
     const size_t r0 = pa->pf_rows * t / tiles, r1 = pa->pf_rows * (t + 1) / tiles;
-    tp->pf = pa->pf ? pa->pf + r0 * pa->pf_ld : NULL, tp->pf_rows = r1 - r0;
+    tp->pf = pa->pf && r1 > r0 ? pa->pf + r0 * pa->pf_ld : NULL, tp->pf_rows = r1 - r0;
 }
 
 typedef struct {
     const char *p;
-    size_t left, step, ld; /* rows left, rows per sub-block, bytes between rows */
+    size_t left, step, ld, bytes; /* rows left, rows per sub-block, bytes between rows, per row */
 } prefetcher;
 
 static inline prefetcher prefetch_start(const panel_args *pa, size_t kc, size_t kb) {
     const size_t subs = kc ? (kc + kb - 1) / kb : 1, rows = pa->pf ? pa->pf_rows : 0;
-    return (prefetcher){(const char *)pa->pf, rows, (rows + subs - 1) / subs, pa->pf_ld * sizeof(float)};
+    return (prefetcher){(const char *)pa->pf, rows, (rows + subs - 1) / subs,
+                        pa->pf_ld * sizeof(float), pa->pf_cols * sizeof(float)};
 }
 
-/* One sub-block's rows, NR floats each, into L2 (locality 2: T1 on x86). */
+/* One sub-block's rows into L2 (locality 2: T1 on x86), a line at a time. */
 static inline void prefetch_some(prefetcher *f) {
-    for (size_t i = 0; i < f->step && f->left; i++, f->left--, f->p += f->ld)
-        for (size_t b = 0; b < NR * sizeof(float); b += 64) __builtin_prefetch(f->p + b, 0, 2);
+    for (size_t i = 0; i < f->step && f->left; i++, f->left--) {
+        for (size_t b = 0; b < f->bytes; b += 64) __builtin_prefetch(f->p + b, 0, 2);
+        if (f->left > 1) f->p += f->ld; /* (no pointer past the last row) */
+    }
 }
 
 #define SHORT_TILE_MAX_ROWS 12
