@@ -348,30 +348,26 @@ static void f32_gemm__neon(size_t m, size_t n, size_t k, const float *a, const f
     }
 }
 
-/* ---- f64_gemv: 8 columns (4 x 2 doubles) at a time, then single columns ---------------- */
+/* ---- f64_gemv: row by row, y (at most WIDE doubles at a time) staying in L1, so that w is
+ * read sequentially (as kernels/avx512.c); the odd last column of a row through one lane;
+ * each y[c] is summed over r in order, fused. ---------------------------------------------- */
 
 static void f64_gemv__neon(size_t rows, size_t cols, const double *x, const float *w,
                            size_t ldw, double *y) {
-    size_t c0 = 0;
-    for (; c0 + 8 <= cols; c0 += 8) {
-        float64x2_t acc[4];
-        UNROLL for (int v = 0; v < 4; v++) acc[v] = vld1q_f64(y + c0 + 2 * v);
+    enum { WIDE = 2048 /* 16 KiB of y */ };
+    for (size_t c0 = 0; c0 < cols; c0 += WIDE) {
+        const size_t nc = cols - c0 < WIDE ? cols - c0 : WIDE, pairs = nc & ~(size_t)1;
         const float *wr = w + c0;
+        double *yr = y + c0;
         for (size_t r = 0; r < rows; r++, wr += ldw) {
-            const float64x2_t xv = vdupq_n_f64(x ? x[r] : 1.0);
-            const float32x4_t w0 = vld1q_f32(wr), w1 = vld1q_f32(wr + 4);
-            acc[0] = vfmaq_f64(acc[0], xv, vcvt_f64_f32(vget_low_f32(w0)));
-            acc[1] = vfmaq_f64(acc[1], xv, vcvt_high_f64_f32(w0));
-            acc[2] = vfmaq_f64(acc[2], xv, vcvt_f64_f32(vget_low_f32(w1)));
-            acc[3] = vfmaq_f64(acc[3], xv, vcvt_high_f64_f32(w1));
+            const double xs = x ? x[r] : 1.0;
+            const float64x2_t xv = vdupq_n_f64(xs);
+            for (size_t c = 0; c < pairs; c += 2)
+                vst1q_f64(yr + c, vfmaq_f64(vld1q_f64(yr + c), xv, vcvt_f64_f32(vld1_f32(wr + c))));
+            if (pairs < nc)
+                vst1_f64(yr + pairs, vfma_f64(vld1_f64(yr + pairs), vdup_n_f64(xs),
+                                              vdup_n_f64((double)wr[pairs])));
         }
-        UNROLL for (int v = 0; v < 4; v++) vst1q_f64(y + c0 + 2 * v, acc[v]);
-    }
-    for (; c0 < cols; c0++) { /* fused as the vectors: vfma on one lane */
-        float64x1_t acc = vld1_f64(y + c0);
-        for (size_t r = 0; r < rows; r++)
-            acc = vfma_f64(acc, vdup_n_f64(x ? x[r] : 1.0), vdup_n_f64((double)w[r * ldw + c0]));
-        vst1_f64(y + c0, acc);
     }
 }
 
