@@ -7,6 +7,7 @@
  *                                 per vector, bias + Swish + SE pool sums fused
  *   f32_conv_swish                the stem: dense k x k conv over few input channels, up to
  *                                 32 output channels x 2 pixels per step
+ *   f64_gemv                      y += x w in double, row by row (the SE MLP, the pools)
  *   f32_exp / sigmoid / swish     elementwise, the approximations below
  *
  * exp: x = n ln2 + r with n = round(x / ln2), |r| <= ln2/2 (Cody-Waite with a two-part ln2

@@ -10,6 +10,7 @@
  *                                   channels per vector, bias + Swish + SE pool sums fused
  *   f32_conv_swish                  the stem: dense k x k conv over few input channels, up to
  *                                   64 output channels x 4 pixels per step
+ *   f64_gemv                        y += x w in double, row by row (the SE MLP, the pools)
  *   f32_exp / sigmoid / swish       elementwise, the approximations below
  *
  * exp: the range reduction and polynomial of kernels/avx2.c: x = n ln2 + r, |r| <= ln2/2
