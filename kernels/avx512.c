@@ -108,18 +108,37 @@ INLINE __m512 sigmoid16(__m512 x) {
 
 /* Swish(x) = y / (1 + exp(-z)), y = max(x, -88), z = min(max(x, -88), 88): exp's argument
  * stays in [-88, 88], where one 2^n scale covers it (below -88 the result is y * 6e-39,
- * within 1e-36 of the true value; above 88 it is x). Arranged for a short dependency chain
- * (the loops that use it are bound by latency, as in kernels/avx2.c): z in one VRANGEPS
- * (sign of x, smaller magnitude of x and 88) beside y, and 1 + p 2^n in one FMA. */
+ * within 1e-36 of the true value; above 88 it is x). Arranged for a short dependency chain:
+ * z in one VRANGEPS (sign of x, smaller magnitude of x and 88) beside y, and 1 + p 2^n in one
+ * FMA. Still ~60 cycles from x to the quotient, so a loop of Swish one vector at a time is
+ * bound by how many of those dependent uops the scheduler holds; swish16_n interleaves N <= 4
+ * independent vectors step by step in program order (4 at once: 7.2 instead of 9.3 ns per
+ * vector), each with the same operations as alone. */
+#define SWISH_MAX 4
+INLINE void swish16_n(const int N, __m512 *v) {
+    __m512 y[SWISH_MAX], z[SWISH_MAX], t[SWISH_MAX], n[SWISH_MAX], r[SWISH_MAX];
+    __m512 r2[SWISH_MAX], lo[SWISH_MAX], hi[SWISH_MAX], q[SWISH_MAX];
+    UNROLL for (int i = 0; i < N; i++) y[i] = _mm512_max_ps(SET1(-88.0f), v[i]);
+    UNROLL for (int i = 0; i < N; i++) z[i] = _mm512_range_ps(v[i], SET1(88.0f), 0x2);
+    UNROLL for (int i = 0; i < N; i++) t[i] = _mm512_fnmadd_ps(z[i], SET1(EXP_LOG2E), SET1(EXP_SHIFTER));
+    UNROLL for (int i = 0; i < N; i++) n[i] = _mm512_sub_ps(t[i], SET1(EXP_SHIFTER)); /* round(-z / ln2) */
+    UNROLL for (int i = 0; i < N; i++) r[i] = _mm512_fnmsub_ps(n[i], SET1(EXP_LN2_HI), z[i]); /* -z - n ln2 */
+    UNROLL for (int i = 0; i < N; i++) r[i] = _mm512_fnmadd_ps(n[i], SET1(EXP_LN2_LO), r[i]);
+    /* exp_poly, step by step */
+    UNROLL for (int i = 0; i < N; i++) r2[i] = _mm512_mul_ps(r[i], r[i]);
+    UNROLL for (int i = 0; i < N; i++) lo[i] = _mm512_fmadd_ps(SET1(EXP_C3), r[i], SET1(EXP_C2));
+    UNROLL for (int i = 0; i < N; i++) hi[i] = _mm512_fmadd_ps(SET1(EXP_C5), r[i], SET1(EXP_C4));
+    UNROLL for (int i = 0; i < N; i++) q[i] = _mm512_fmadd_ps(hi[i], r2[i], lo[i]);
+    UNROLL for (int i = 0; i < N; i++) q[i] = _mm512_fmadd_ps(SET1(EXP_C6), _mm512_mul_ps(r2[i], r2[i]), q[i]);
+    UNROLL for (int i = 0; i < N; i++) q[i] = _mm512_fmadd_ps(r2[i], q[i], _mm512_add_ps(r[i], SET1(1.0f)));
+    UNROLL for (int i = 0; i < N; i++) {
+        const __m512 scale = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_castps_si512(t[i]), 23));
+        v[i] = _mm512_div_ps(y[i], _mm512_fmadd_ps(q[i], scale, SET1(1.0f)));
+    }
+}
 INLINE __m512 swish16(__m512 x) {
-    __m512 y = _mm512_max_ps(SET1(-88.0f), x);
-    __m512 z = _mm512_range_ps(x, SET1(88.0f), 0x2);
-    __m512 t = _mm512_fnmadd_ps(z, SET1(EXP_LOG2E), SET1(EXP_SHIFTER));
-    __m512 n = _mm512_sub_ps(t, SET1(EXP_SHIFTER));      /* round(-z / ln2) */
-    __m512 r = _mm512_fnmsub_ps(n, SET1(EXP_LN2_HI), z); /* -z - n ln2 */
-    r = _mm512_fnmadd_ps(n, SET1(EXP_LN2_LO), r);
-    __m512 scale = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_castps_si512(t), 23));
-    return _mm512_div_ps(y, _mm512_fmadd_ps(exp_poly(r), scale, SET1(1.0f)));
+    swish16_n(1, &x);
+    return x;
 }
 
 #define ELEMENTWISE(name, f)                                                              \
@@ -235,7 +254,8 @@ INLINE void gemm_tile(const int mr, const int nv, const panel_args *pa, const fl
     }
     if ((mode & LAST) && (pa->act == EMOTI_ACT_SWISH || (mode & RES_LAST))) {
         /* Through a stack tile, one vector at a time: Swish needs ~10 registers, which the
-         * live accumulators would otherwise spill. */
+         * live accumulators would otherwise spill. (Interleaving 4 vectors through swish16_n
+         * here measured no faster: the tile's FMAs already overlap these chains.) */
         _Alignas(64) float t[TILE_FLOATS];
         UNROLL for (int r = 0; r < mr; r++) {
             _mm512_store_ps(t + r * ld, c[r][0]);
@@ -501,13 +521,29 @@ INLINE void dw_pixel(const int NV, const int MASKED, size_t c, size_t c0, size_t
  * the sums into sum[]. */
 INLINE void dw_swish_out(const int NV, const int MASKED, __mmask16 mk, int npx, const float *sp,
                          float *yp, size_t c, __m512 *sum) {
-    for (int i = 0; i < npx; i++, sp += DW_SC, yp += c)
-        UNROLL for (int v = 0; v < NV; v++) {
-            __m512 o = swish16(_mm512_load_ps(sp + 16 * v));
-            if (MASKED) _mm512_mask_storeu_ps(yp, mk, o);
-            else _mm512_storeu_ps(yp + 16 * v, o);
-            sum[v] = _mm512_add_ps(sum[v], o); /* masked lanes: Swish(0) = 0 */
+    /* SWISH_MAX vectors at a time (vector q: pixel q / NV, part q % NV; NV is 1 or 4), then
+     * the last one by one; each sum[v] still adds its pixels in order */
+    const int n = npx * NV;
+    int q = 0;
+    for (; q + SWISH_MAX <= n; q += SWISH_MAX) {
+        __m512 o[SWISH_MAX];
+        UNROLL for (int j = 0; j < SWISH_MAX; j++)
+            o[j] = _mm512_load_ps(sp + (q + j) / NV * DW_SC + 16 * ((q + j) % NV));
+        swish16_n(SWISH_MAX, o);
+        UNROLL for (int j = 0; j < SWISH_MAX; j++) {
+            const int i = (q + j) / NV, v = (q + j) % NV;
+            if (MASKED) _mm512_mask_storeu_ps(yp + i * c, mk, o[j]);
+            else _mm512_storeu_ps(yp + i * c + 16 * v, o[j]);
+            sum[v] = _mm512_add_ps(sum[v], o[j]); /* masked lanes: Swish(0) = 0 */
         }
+    }
+    for (; q < n; q++) {
+        const int i = q / NV, v = q % NV;
+        const __m512 o = swish16(_mm512_load_ps(sp + i * DW_SC + 16 * v));
+        if (MASKED) _mm512_mask_storeu_ps(yp + i * c, mk, o);
+        else _mm512_storeu_ps(yp + i * c + 16 * v, o);
+        sum[v] = _mm512_add_ps(sum[v], o);
+    }
 }
 
 /* Output rows [oy0, oy1), channels [c0, c0 + 16 NV) (cn lanes in the last vector if MASKED). */
