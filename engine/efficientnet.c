@@ -222,7 +222,7 @@ static void gemm_split(const enet *net, const emoti_kernels *kern, size_t m, siz
                        const float *res, float *y, int act) {
     const size_t t = (size_t)net->threads;
     if (t > 1 && n > m && n >= 2 * SPLIT_COLS) {
-        size_t panels = (n + SPLIT_COLS - 1) / SPLIT_COLS, cols = (panels + t - 1) / t * SPLIT_COLS;
+        size_t strips = (n + SPLIT_COLS - 1) / SPLIT_COLS, cols = (strips + t - 1) / t * SPLIT_COLS;
         long parts = (long)((n + cols - 1) / cols);
         PARALLEL_FOR(net->threads, parts > 1)
         for (long i = 0; i < parts; i++) {
