@@ -71,9 +71,10 @@ test: check check-openmp check-sanitize
 check: emoti $(TESTS) $(EXAMPLES)
 	BUILD=$(BUILD) FIXTURES=$(FIXTURES) PYTHON=$(PYTHON) EMOTI=./emoti tests/run.sh
 
-# Thread determinism needs an OpenMP build.
+# Thread determinism and the work sharing need an OpenMP build.
 check-openmp:
-	$(MAKE) BUILD=$(BUILD)/omp OPENMP=1 $(BUILD)/omp/tests/test_threads
+	$(MAKE) BUILD=$(BUILD)/omp OPENMP=1 $(BUILD)/omp/tests/test_threads $(BUILD)/omp/tests/test_share
+	$(BUILD)/omp/tests/test_share
 	FIXTURES=$(FIXTURES) MODELS=$(BUILD)/models $(BUILD)/omp/tests/test_threads
 
 # The NEON kernels on AArch64: cross-compiled (gcc-aarch64-linux-gnu) into $(BUILD)/neon and

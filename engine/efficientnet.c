@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "share.h"
 
 #define ROW_FIELDS 9
 #define MAX_BLOCKS 64
@@ -197,9 +198,10 @@ void enet_free(enet *net) {
 }
 
 /* ---- Work split: the rows of each layer go to the threads in bands (the late GEMMs: their
- * columns). Every output value is computed by the same kernel code in the same order
- * whatever the band, so results are bitwise identical for any thread count; the only
- * cross-row sum (the SE pool) is reduced per row and then added up in row order. */
+ * columns), a thread done early taking chunks of a slower one's band (share_run). Every
+ * output value is computed by the same kernel code in the same order whatever the band or
+ * chunk, so results are bitwise identical for any thread count; the only cross-row sum (the
+ * SE pool) is reduced per row and then added up in row order. */
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -213,33 +215,43 @@ void enet_free(enet *net) {
 
 /* y[m][n] = GEMM with the work split among the threads: by columns where the weights
  * outweigh the activations (the late layers: n > m), so that each thread packs only its share
- * of them; by bands of rows elsewhere. Columns go in multiples of 16 (the narrowest SIMD
+ * of them; by bands of rows elsewhere. Column bands go in multiples of 16 (the narrowest SIMD
  * panel), which balances n = 208 as 112 + 96 where whole 32-column panels gave 128 + 80. An
- * output's arithmetic does not depend on the split (kernels.h), so neither do the results. */
+ * output's arithmetic does not depend on the split (kernels.h), so neither do the results.
+ * Threads claim their bands a chunk at a time (share_run); the chunks cost no extra packing:
+ * 64 columns are two whole 32-wide panels, 120 rows the kernels' row block (MC), for each of
+ * which the weights are packed anyway. */
 #define SPLIT_COLS 16
+#define COL_CHUNK 64
+#define ROW_CHUNK 120
+typedef struct {
+    const emoti_kernels *kern;
+    size_t m, n, k;
+    const float *a, *w, *wscale, *bias, *res;
+    float *y;
+    int act;
+} gemm_job;
+
+static void gemm_cols(void *ctx, size_t j0, size_t nj) {
+    const gemm_job *g = ctx;
+    g->kern->f32_gemm(g->m, nj, g->k, g->a, g->w + j0, g->wscale, g->bias + j0,
+                      g->res ? g->res + j0 : NULL, g->y + j0, g->n, g->act);
+}
+
+static void gemm_rows(void *ctx, size_t r0, size_t rows) {
+    const gemm_job *g = ctx;
+    g->kern->f32_gemm(rows, g->n, g->k, g->a + r0 * g->k, g->w, g->wscale, g->bias,
+                      g->res ? g->res + r0 * g->n : NULL, g->y + r0 * g->n, g->n, g->act);
+}
+
 static void gemm_split(const enet *net, const emoti_kernels *kern, size_t m, size_t n, size_t k,
                        const float *a, const float *w, const float *wscale, const float *bias,
                        const float *res, float *y, int act) {
-    const size_t t = (size_t)net->threads;
-    if (t > 1 && n > m && n >= 2 * SPLIT_COLS) {
-        size_t strips = (n + SPLIT_COLS - 1) / SPLIT_COLS, cols = (strips + t - 1) / t * SPLIT_COLS;
-        long parts = (long)((n + cols - 1) / cols);
-        PARALLEL_FOR(net->threads, parts > 1)
-        for (long i = 0; i < parts; i++) {
-            size_t j0 = (size_t)i * cols, nj = n - j0 < cols ? n - j0 : cols;
-            kern->f32_gemm(m, nj, k, a, w + j0, wscale, bias + j0, res ? res + j0 : NULL, y + j0,
-                           n, act);
-        }
-        return;
-    }
-    size_t band = (m + t - 1) / t;
-    long bands = (long)((m + band - 1) / band);
-    PARALLEL_FOR(net->threads, bands > 1)
-    for (long i = 0; i < bands; i++) {
-        size_t r0 = (size_t)i * band, rows = m - r0 < band ? m - r0 : band;
-        kern->f32_gemm(rows, n, k, a + r0 * k, w, wscale, bias, res ? res + r0 * n : NULL,
-                       y + r0 * n, n, act);
-    }
+    gemm_job g = {kern, m, n, k, a, w, wscale, bias, res, y, act};
+    if (net->threads > 1 && n > m && n >= 2 * SPLIT_COLS)
+        share_run(net->threads, n, SPLIT_COLS, COL_CHUNK, gemm_cols, &g);
+    else
+        share_run(net->threads, m, 1, ROW_CHUNK, gemm_rows, &g);
 }
 
 /* y[cols] += x[rows] w[rows][cols] in double, the columns split among the threads (bitwise the
@@ -273,11 +285,23 @@ static void dw_row(const enet *net, const emoti_kernels *kern, const enet_block 
                            net->se_row_sums + (size_t)oy * b->mid);
 }
 
+typedef struct {
+    const enet *net;
+    const emoti_kernels *kern;
+    const enet_block *b;
+    const float *x;
+} dw_job;
+
+static void dw_rows(void *ctx, size_t r0, size_t rows) {
+    const dw_job *d = ctx;
+    for (size_t oy = r0; oy < r0 + rows; oy++) dw_row(d->net, d->kern, d->b, d->x, (int)oy);
+}
+
 /* Depthwise conv of x row by row (unfused). */
 static void dwconv_rows(const enet *net, const emoti_kernels *kern, const enet_block *b,
                         const float *x) {
-    PARALLEL_FOR(net->threads, net->threads > 1)
-    for (int oy = 0; oy < b->dw.oh; oy++) dw_row(net, kern, b, x, oy);
+    dw_job d = {net, kern, b, x};
+    share_run(net->threads, (size_t)b->dw.oh, 1, 1, dw_rows, &d);
 }
 
 /* ---- Expansion fused with the depthwise conv. The expanded tensor (6.5 MB in B2's first
