@@ -18,13 +18,14 @@
  * (approximation error 9.7e-9 relative), 2^n built in the exponent field. Differences:
  *   - f32_exp applies 2^n with VSCALEFPS: one correctly rounded scaling for n in [-150, 128]
  *     (no two-step split), so subnormal results are rounded once and overflow gives +inf.
- *   - Swish clamps with one VRANGEPS and forms 1 + p 2^n with one FMA (one rounding fewer);
- *     its loops are bound by the latency of the chain (see swish16).
+ *   - Swish reduces to |r| <= ln2/32 with a 16-entry table of 2^(j/16) (VPERMPS), a degree-3
+ *     polynomial and VSCALEFPS: 15 vector uops where the polynomial above took 19 (swish16_n).
  * Quotients are true divisions (VDIVPS): a reciprocal estimate with Newton and remainder
  * steps was as accurate but slower here (more uops; the loops are not bound by the divider).
  * Measured by tests/test_kernels.c against double precision (every 1021st float with
  * 1e-30 <= |x| <= 100; EMOTI_TEST_EXHAUSTIVE=1 for all of them), relative, in units of 2^-23:
- *   exp 1.00, sigmoid 1.69, Swish 1.56 (the test's bounds: 2 / 3 / 3), with the saturation of
+ *   exp 1.00, sigmoid 1.69, Swish 1.41 (1.88 over every float; 1.56 / 1.83 with the degree-6
+ *   polynomial) (the test's bounds: 2 / 3 / 3), with the saturation of
  *   kernels/avx2.c: exp 0 below -104 and +inf above 88.73, sigmoid exactly 0 below -88 and 1
  *   above 88, Swish(x) = x above 88 and |Swish(x)| < 1e-36 below -88, no NaN or Inf from
  *   finite input, Swish(-0) = -0.
@@ -106,35 +107,38 @@ INLINE __m512 sigmoid16(__m512 x) {
     return _mm512_div_ps(num, _mm512_add_ps(SET1(1.0f), e));
 }
 
-/* Swish(x) = y / (1 + exp(-z)), y = max(x, -88), z = min(max(x, -88), 88): exp's argument
- * stays in [-88, 88], where one 2^n scale covers it (below -88 the result is y * 6e-39,
- * within 1e-36 of the true value; above 88 it is x). Arranged for a short dependency chain:
- * z in one VRANGEPS (sign of x, smaller magnitude of x and 88) beside y, and 1 + p 2^n in one
- * FMA. Still ~60 cycles from x to the quotient, so a loop of Swish one vector at a time is
- * bound by how many of those dependent uops the scheduler holds; swish16_n interleaves N <= 4
- * independent vectors step by step in program order (4 at once: 7.2 instead of 9.3 ns per
- * vector), each with the same operations as alone. */
+/* Swish(x) = x / (1 + e), e = exp(-z), z = x with |z| clamped to 100 (one VRANGEPS), with a
+ * table instead of a long polynomial: -z log2(e) = n + j/16 + f (n, j integers, 0 <= j < 16,
+ * |f| <= 1/32), so e = 2^n 2^(j/16) exp(r), r = f ln 2 (|r| <= ln2/32, two-part ln2 as in
+ * exp_nonpos): 2^(j/16) from a 16-entry table in one VPERMPS (indexed by the low mantissa bits
+ * of the shifted value), exp(r) ~= 1 + r + r^2 (1/2 + r/6) (truncation 9e-9 relative), 2^n by
+ * VSCALEFPS, which makes e +inf above 2^128 (x < -88.7: the quotient is then -0, within 1e-36
+ * of the true value) and 0 / subnormal far below (x > 88: x itself). 15 vector uops a vector
+ * where the degree-6 polynomial with a clamped numerator took 19 (Swish is ~10% of B2's time,
+ * bound by the vector ports). The chain from x to the quotient is still ~60 cycles, so a loop
+ * of Swish one vector at a time is bound by how many of those dependent uops the scheduler
+ * holds; swish16_n interleaves N <= 4 independent vectors step by step in program order (4 at
+ * once: 5.2 instead of 5.5 ns a vector), each with the same operations as alone. */
 #define SWISH_MAX 4
+#define SWISH_SHIFTER 786432.0f /* 1.5 * 2^19: adding it rounds to a multiple of 1/16 */
+static const float exp2_sixteenths[16] = {
+    0x1p+0f,        0x1.0b5586p+0f, 0x1.172b84p+0f, 0x1.2387a6p+0f, 0x1.306fe0p+0f, 0x1.3dea64p+0f,
+    0x1.4bfdaep+0f, 0x1.5ab07ep+0f, 0x1.6a09e6p+0f, 0x1.7a1148p+0f, 0x1.8ace54p+0f, 0x1.9c4918p+0f,
+    0x1.ae89fap+0f, 0x1.c199bep+0f, 0x1.d5818ep+0f, 0x1.ea4afap+0f}; /* 2^(j/16), rounded */
 INLINE void swish16_n(const int N, __m512 *v) {
-    __m512 y[SWISH_MAX], z[SWISH_MAX], t[SWISH_MAX], n[SWISH_MAX], r[SWISH_MAX];
-    __m512 r2[SWISH_MAX], lo[SWISH_MAX], hi[SWISH_MAX], q[SWISH_MAX];
-    UNROLL for (int i = 0; i < N; i++) y[i] = _mm512_max_ps(SET1(-88.0f), v[i]);
-    UNROLL for (int i = 0; i < N; i++) z[i] = _mm512_range_ps(v[i], SET1(88.0f), 0x2);
-    UNROLL for (int i = 0; i < N; i++) t[i] = _mm512_fnmadd_ps(z[i], SET1(EXP_LOG2E), SET1(EXP_SHIFTER));
-    UNROLL for (int i = 0; i < N; i++) n[i] = _mm512_sub_ps(t[i], SET1(EXP_SHIFTER)); /* round(-z / ln2) */
-    UNROLL for (int i = 0; i < N; i++) r[i] = _mm512_fnmsub_ps(n[i], SET1(EXP_LN2_HI), z[i]); /* -z - n ln2 */
+    const __m512 table = _mm512_loadu_ps(exp2_sixteenths);
+    __m512 z[SWISH_MAX], t[SWISH_MAX], n[SWISH_MAX], s[SWISH_MAX], r[SWISH_MAX], q[SWISH_MAX];
+    UNROLL for (int i = 0; i < N; i++) z[i] = _mm512_range_ps(v[i], SET1(100.0f), 0x2);
+    UNROLL for (int i = 0; i < N; i++) t[i] = _mm512_fmadd_ps(z[i], SET1(-EXP_LOG2E), SET1(SWISH_SHIFTER));
+    UNROLL for (int i = 0; i < N; i++) n[i] = _mm512_sub_ps(t[i], SET1(SWISH_SHIFTER)); /* n + j/16 */
+    UNROLL for (int i = 0; i < N; i++) s[i] = _mm512_permutexvar_ps(_mm512_castps_si512(t[i]), table);
+    UNROLL for (int i = 0; i < N; i++) r[i] = _mm512_fnmsub_ps(n[i], SET1(EXP_LN2_HI), z[i]); /* -z - (n + j/16) ln2 */
     UNROLL for (int i = 0; i < N; i++) r[i] = _mm512_fnmadd_ps(n[i], SET1(EXP_LN2_LO), r[i]);
-    /* exp_poly, step by step */
-    UNROLL for (int i = 0; i < N; i++) r2[i] = _mm512_mul_ps(r[i], r[i]);
-    UNROLL for (int i = 0; i < N; i++) lo[i] = _mm512_fmadd_ps(SET1(EXP_C3), r[i], SET1(EXP_C2));
-    UNROLL for (int i = 0; i < N; i++) hi[i] = _mm512_fmadd_ps(SET1(EXP_C5), r[i], SET1(EXP_C4));
-    UNROLL for (int i = 0; i < N; i++) q[i] = _mm512_fmadd_ps(hi[i], r2[i], lo[i]);
-    UNROLL for (int i = 0; i < N; i++) q[i] = _mm512_fmadd_ps(SET1(EXP_C6), _mm512_mul_ps(r2[i], r2[i]), q[i]);
-    UNROLL for (int i = 0; i < N; i++) q[i] = _mm512_fmadd_ps(r2[i], q[i], _mm512_add_ps(r[i], SET1(1.0f)));
-    UNROLL for (int i = 0; i < N; i++) {
-        const __m512 scale = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_castps_si512(t[i]), 23));
-        v[i] = _mm512_div_ps(y[i], _mm512_fmadd_ps(q[i], scale, SET1(1.0f)));
-    }
+    UNROLL for (int i = 0; i < N; i++) q[i] = _mm512_fmadd_ps(SET1(1.0f / 6), r[i], SET1(0.5f));
+    UNROLL for (int i = 0; i < N; i++) q[i] = _mm512_fmadd_ps(q[i], _mm512_mul_ps(r[i], r[i]), r[i]); /* exp(r) - 1 */
+    UNROLL for (int i = 0; i < N; i++) q[i] = _mm512_fmadd_ps(s[i], q[i], s[i]);
+    UNROLL for (int i = 0; i < N; i++) q[i] = _mm512_add_ps(_mm512_scalef_ps(q[i], n[i]), SET1(1.0f));
+    UNROLL for (int i = 0; i < N; i++) v[i] = _mm512_div_ps(v[i], q[i]);
 }
 INLINE __m512 swish16(__m512 x) {
     swish16_n(1, &x);
