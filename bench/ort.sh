@@ -15,7 +15,8 @@
 # cost up to 1.5x: they hit both runs of a pair alike, so each pair's emoti/ORT ratio is
 # compared at the same moment. Reported: the median over rounds of each engine's median, of
 # the rounds' median pair ratio, the smallest time seen, ORT session creation vs emoti model
-# load (median over rounds); then peak RSS of one-image runs and binary sizes.
+# load (median over rounds); the pairs split by the machine's state (by_state); then peak RSS
+# of one-image runs and binary sizes.
 #
 # Environment: BUILD FIXTURES PYTHON ORT_DIR ORT_VERSION RUNS ROUNDS THREADS EMOTI_ISA IMAGE
 # PAIR_GAP_MS, and ORT_SPIN=0 to stop ORT's intra-op threads spinning (its default is to spin).
@@ -97,6 +98,24 @@ field() { sed -n "s/.* $1=\([0-9.][0-9.]*\).*/\1/p"; }          # field NAME < l
 median() { tr ' ' '\n' | grep . | sort -g | awk '{v[NR]=$1} END {print v[int(NR/2)+1]}'; }
 minimum() { tr ' ' '\n' | grep . | sort -g | head -1; }
 
+# The machine's state, from the pairs of all rounds: "fast" pairs have both runs within 15% of
+# that engine's fastest run, "slow" ones emoti at >= 1.35x and ORT at >= 1.25x theirs (the two
+# states seen here: emoti ~1.55x slower, ORT ~1.4x). Prints the count and median emoti/ORT
+# ratio of each ("0 nan" for none).
+by_state() {
+    awk '{ e[NR] = $1; o[NR] = $2; if (NR == 1 || $1 < me) me = $1; if (NR == 1 || $2 < mo) mo = $2 }
+         END { nf = ns = 0
+               for (i = 1; i <= NR; i++) {
+                   if (e[i] <= 1.15 * me && o[i] <= 1.15 * mo) f[++nf] = e[i] / o[i]
+                   if (e[i] >= 1.35 * me && o[i] >= 1.25 * mo) s[++ns] = e[i] / o[i]
+               }
+               printf "%d %s %d %s\n", nf, med(f, nf), ns, med(s, ns) }
+         function med(a, n,   i, j, t) {
+             if (!n) return "nan"
+             for (i = 2; i <= n; i++) for (j = i; j > 1 && a[j - 1] > a[j]; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
+             return sprintf("%.2f", n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2) }'
+}
+
 run_pair() {  # model.onnx model.emoti threads -> sets o_med o_min o_create e_med e_min e_load e_isa ratio
     local out
     out=$(node "$JS" "$1" "$3" "$RUNS" --pair "$BENCH" "$2" 2>&1) ||
@@ -113,11 +132,13 @@ run_pair() {  # model.onnx model.emoti threads -> sets o_med o_min o_create e_me
 echo "bench-ort: $(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | sed 's/.*: //'), $(nproc 2>/dev/null || echo '?') CPUs," \
      "load average $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null); node $(node --version);" \
      "$ROUNDS rounds x $RUNS paired runs per model and thread count"
-ROWS=()
+ROWS=() STATES=()
 for m in $MODELS; do
     onnx=$FIXTURES/$m.onnx emo=$BUILD/models/${m}_onnx.emoti
     for t in $THREADS; do
         em="" en="" el="" om="" on="" oc="" ratios=""
+        export PAIRS_OUT=$TMP/pairs.$m.$t
+        : >"$PAIRS_OUT"
         for r in $(seq "$ROUNDS"); do
             run_pair "$onnx" "$emo" "$t"
             printf '  %-5s T=%s round %d: emoti median %7.2f min %7.2f load %6.2f | ORT median %7.2f min %7.2f create %7.2f ms | ratio %.2f | loadavg %s\n' \
@@ -126,6 +147,7 @@ for m in $MODELS; do
             ratios="$ratios $ratio"
         done
         ROWS+=("$m $t $(echo $em | median) $(echo $om | median) $(echo $ratios | median) $(echo $en | minimum) $(echo $on | minimum) $(echo $el | median) $(echo $oc | median)")
+        STATES+=("$m $t $(by_state <"$PAIRS_OUT")")
     done
 done
 
@@ -140,6 +162,14 @@ for row in "${ROWS[@]}"; do
 done
 echo "(emoti kernels: $e_isa; ORT: onnxruntime-node $ORT_VER, CPU EP, intra-op threads = thr," \
      "inter-op 1, sequential, all graph optimisations${ORT_SPIN:+, spinning $ORT_SPIN}; EMOTI_THREADS = thr)"
+echo
+echo "by machine state (pairs of all rounds; fast: both runs within 15% of that engine's fastest;"
+echo "slow: emoti >= 1.35x and ORT >= 1.25x their fastest): pairs and median emoti/ORT"
+printf '%-6s %3s %12s %12s %12s %12s\n' model thr "fast pairs" "emoti/ORT" "slow pairs" "emoti/ORT"
+for row in "${STATES[@]}"; do
+    set -- $row
+    printf '%-6s %3s %12s %12s %12s %12s\n' "$@"
+done
 
 # --- peak RSS of one-image processes, and binary sizes
 peak_rss() {  # command... -> peak RSS in KiB of the process, or nothing

@@ -14,9 +14,11 @@
 // alternating order, PAIR_GAP_MS (default 50) apart so that neither engine's spinning worker
 // threads overlap the other's run (ORT's keep spinning for a while after a run). A shared machine's slow spells last seconds, so they hit
 // both runs of a pair alike. The line then adds emoti_load_ms, emoti_kernels, emoti_median_ms,
-// emoti_min_ms and ratio_median (the median over pairs of emoti / ORT).
-// Environment: ORT_DIR, WARMUP, ORT_SPIN=0 (intra-op threads do not spin), PAIR_GAP_MS.
+// emoti_min_ms and ratio_median (the median over pairs of emoti / ORT); with PAIRS_OUT=FILE
+// every pair is appended to FILE as "EMOTI_MS ORT_MS".
+// Environment: ORT_DIR, WARMUP, ORT_SPIN=0 (intra-op threads do not spin), PAIR_GAP_MS, PAIRS_OUT.
 'use strict';
+const fs = require('fs');
 const path = require('path');
 const { spawn } = require('child_process');
 
@@ -139,6 +141,8 @@ async function main() {
       await sleep(gap);
       t.push(o), e.push(em), ratios.push(em / o);
     }
+    if (emoti && process.env.PAIRS_OUT) // every pair, for bench/ort.sh's split by machine state
+      fs.appendFileSync(process.env.PAIRS_OUT, e.map((v, i) => `${v} ${t[i]}\n`).join(''));
     if (emoti) {
       emoti.stop();
       const field = (k) => (ready.match(new RegExp(`${k}=(\\S+)`)) || [])[1] || '?';
