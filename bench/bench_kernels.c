@@ -99,7 +99,7 @@ static double time_call(const emoti_kernels *kt, const layer_call *c, double min
     uint32_t seed = 12345;
     float *x, *w, *b, *y, *pool = NULL, *gate = NULL;
     if (c->kind == CALL_GEMM) {
-        x = buf(c->m * c->k, -1, 1, &seed), w = buf(c->k * c->n, -0.1f, 0.1f, &seed);
+        x = buf(c->m * c->k, -1, 1, &seed), w = buf(emoti_strips_floats(c->k, c->n), -0.1f, 0.1f, &seed);
         b = buf(c->n, -1, 1, &seed), y = buf(c->m * c->n, -1, 1, &seed);
         gate = buf(c->k, 0, 1, &seed);
     } else {

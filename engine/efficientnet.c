@@ -37,6 +37,18 @@ static emoti_status load_tensor(const emoti_container *c, const char *name, uint
     return emoti_tensor_get(c, name, dims, out);
 }
 
+/* A k x n 1x1 conv weight, stored in 16-column strips (kernels.h): [ceil(n / 16)][k][16]. */
+static emoti_status load_strips(const emoti_container *c, const char *name, int k, int n,
+                                const float **out) {
+    const float *old;
+    emoti_status st = load_tensor(c, name, (uint32_t)(n + 15) / 16, (uint32_t)k, 16, 0, out);
+    if (st && !load_tensor(c, name, (uint32_t)k, (uint32_t)n, 0, 0, &old))
+        st = emoti_fail(EMOTI_ERR_FORMAT, "tensor '%s' is [%d, %d], the layout of an older "
+                        "exporter: export the model again (1x1 weights are now in 16-column "
+                        "strips)", name, k, n);
+    return st;
+}
+
 static emoti_status block_tensors(const emoti_container *c, int i, enet_block *b) {
     char name[64];
     emoti_status st = EMOTI_OK;
@@ -45,8 +57,13 @@ static emoti_status block_tensors(const emoti_container *c, int i, enet_block *b
         snprintf(name, sizeof name, "b%d.%s", i, suffix);                 \
         st = load_tensor(c, name, (uint32_t)(d0), (uint32_t)(d1), (uint32_t)(d2), 0, &(dst)); \
     }
+#define STRIPS(suffix, dst, k, n)                                         \
+    if (!st) {                                                            \
+        snprintf(name, sizeof name, "b%d.%s", i, suffix);                 \
+        st = load_strips(c, name, k, n, &(dst));                          \
+    }
     if (b->kind == BLOCK_IR) {
-        T("exp.w", b->exp_w, b->in, b->mid, 0);
+        STRIPS("exp.w", b->exp_w, b->in, b->mid);
         T("exp.b", b->exp_b, b->mid, 0, 0);
     }
     T("dw.w", b->dw_w, b->k, b->k, b->mid);
@@ -55,9 +72,10 @@ static emoti_status block_tensors(const emoti_container *c, int i, enet_block *b
     T("se1.b", b->se1_b, b->se, 0, 0);
     T("se2.w", b->se2_w, b->se, b->mid, 0);
     T("se2.b", b->se2_b, b->mid, 0, 0);
-    T("proj.w", b->proj_w, b->mid, b->out, 0);
+    STRIPS("proj.w", b->proj_w, b->mid, b->out);
     T("proj.b", b->proj_b, b->out, 0, 0);
 #undef T
+#undef STRIPS
     return st;
 }
 
@@ -121,8 +139,7 @@ static emoti_status read_tensors(enet *net, const emoti_container *c) {
     int last = net->blocks[net->n_blocks - 1].out;
     emoti_status st = load_tensor(c, "stem.w", 3, 3, 3, (uint32_t)net->stem_c, &net->stem_w);
     if (!st) st = load_tensor(c, "stem.b", (uint32_t)net->stem_c, 0, 0, 0, &net->stem_b);
-    if (!st) st = load_tensor(c, "head.w", (uint32_t)last, (uint32_t)net->features, 0, 0,
-                              &net->head_w);
+    if (!st) st = load_strips(c, "head.w", last, net->features, &net->head_w);
     if (!st) st = load_tensor(c, "head.b", (uint32_t)net->features, 0, 0, 0, &net->head_b);
     if (!st) st = load_tensor(c, "fc.w", (uint32_t)net->features, (uint32_t)net->n_out, 0, 0,
                               &net->fc_w);
@@ -234,7 +251,7 @@ typedef struct {
 
 static void gemm_cols(void *ctx, size_t j0, size_t nj) {
     const gemm_job *g = ctx;
-    g->kern->f32_gemm(g->m, nj, g->k, g->a, g->w + j0, g->wscale, g->bias + j0,
+    g->kern->f32_gemm(g->m, nj, g->k, g->a, g->w + j0 * g->k, g->wscale, g->bias + j0,
                       g->res ? g->res + j0 : NULL, g->y + j0, g->n, g->act);
 }
 

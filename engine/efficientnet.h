@@ -12,6 +12,7 @@ typedef struct {
     int stage, kind, k, stride, in, mid, out, se, skip;
     int h, w;           /* input spatial size */
     emoti_window dw;    /* depthwise geometry; output is dw.oh x dw.ow */
+    /* exp_w, proj_w (and head_w below): 16-column strips (kernels.h, weights/FORMAT.md) */
     const float *exp_w, *exp_b, *dw_w, *dw_b, *se1_w, *se1_b, *se2_w, *se2_b, *proj_w, *proj_b;
 } enet_block;
 

@@ -19,12 +19,20 @@ import export  # noqa: E402  (tools/export.py)
 
 
 def tiny_model(name, size, stem, blocks, features, count, labels, valence=-1, arousal=-1,
-               seed=1):
-    """blocks: rows (stage, kind, kernel, stride, in, mid, out, se); skip is derived."""
+               seed=1, row_major=False):
+    """blocks: rows (stage, kind, kernel, stride, in, mid, out, se); skip is derived.
+    row_major: 1x1 weights as [in, out], the layout of exporters before the strips (for
+    testing that emoti rejects it clearly)."""
     rnd = random.Random(seed)
 
     def values(n):
         return array("f", (rnd.uniform(-0.5, 0.5) for _ in range(n)))
+
+    def pw(name, rows, cols):  # a 1x1 weight: 16-column strips (FORMAT.md)
+        v = values(rows * cols)
+        if row_major:
+            return (name, (rows, cols), v)
+        return (name, (-(-cols // 16), rows, 16), export.to_strips(v, rows, cols))
 
     rows, tensors = [], [("stem.w", (3, 3, 3, stem), values(27 * stem)),
                          ("stem.b", (stem,), values(stem))]
@@ -32,7 +40,7 @@ def tiny_model(name, size, stem, blocks, features, count, labels, valence=-1, ar
         skip = int(stride == 1 and cin == cout)
         rows += [stage, kind, k, stride, cin, mid, cout, se, skip]
         if kind == 1:
-            tensors += [("b%d.exp.w" % i, (cin, mid), values(cin * mid)),
+            tensors += [pw("b%d.exp.w" % i, cin, mid),
                         ("b%d.exp.b" % i, (mid,), values(mid))]
         tensors += [("b%d.dw.w" % i, (k, k, mid), values(k * k * mid)),
                     ("b%d.dw.b" % i, (mid,), values(mid)),
@@ -40,10 +48,10 @@ def tiny_model(name, size, stem, blocks, features, count, labels, valence=-1, ar
                     ("b%d.se1.b" % i, (se,), values(se)),
                     ("b%d.se2.w" % i, (se, mid), values(se * mid)),
                     ("b%d.se2.b" % i, (mid,), values(mid)),
-                    ("b%d.proj.w" % i, (mid, cout), values(mid * cout)),
+                    pw("b%d.proj.w" % i, mid, cout),
                     ("b%d.proj.b" % i, (cout,), values(cout))]
     last = blocks[-1][6]
-    tensors += [("head.w", (last, features), values(last * features)),
+    tensors += [pw("head.w", last, features),
                 ("head.b", (features,), values(features)),
                 ("fc.w", (features, count), values(features * count)),
                 ("fc.b", (count,), values(count))]

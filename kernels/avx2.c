@@ -141,15 +141,15 @@ ELEMENTWISE(f32_swish__avx2, swish8)
 
 /* ---- GEMM ------------------------------------------------------------------------------ */
 
-/* Loop nest: k in blocks of KC; rows in blocks of MC; for each 16-column panel of w, the
- * KC x 16 block is copied (zero-padded at the right edge) into a contiguous, 32-byte aligned
- * panel on the stack, which stays in L1 while every row tile of the MC block runs over it;
- * the MC x KC block of a stays in L2. Register tiles: 6 rows x 16 columns (12 accumulators,
+/* Loop nest: k in blocks of KC; rows in blocks of MC; for each 16-column strip of w (kernels.h),
+ * every row tile of the MC block runs over its KC x 16 block (8 KiB, in L1 after the first
+ * tile; contiguous, so the hardware prefetcher streams it from memory), or over a copy scaled
+ * by wscale made once per block; the MC x KC block of a stays in L2. Register tiles: 6 rows x 16 columns (12 accumulators,
  * 2 weight vectors, 1 broadcast) for 16-wide panels; 12 rows x 8 columns for an 8-wide last
  * panel (n = 24, 40, 88, 120 ...). Rows of a block are split into tiles as evenly as
  * possible (49 = 5 x 6 + 4 x 5 rather than 8 x 6 + 1). */
 #define NR 16
-#define KC 128 /* k block: the packed 128 x 16 panel (8 KiB) stays in L1; blocks of 128 also
+#define KC 128 /* k block: the 128 x 16 panel (8 KiB) stays in L1; blocks of 128 also
                   * bound the summation error (see gemm_tile) */
 #define MC 120 /* rows per block: the 120 x 128 block of a (60 KiB) stays in L2, and the
                   * 120 x n block of y the panels write stays in cache */
@@ -189,7 +189,6 @@ INLINE void gemm_tile(const int mr, const int nv, const panel_args *pa, const fl
     const float *ar[MR1];
     UNROLL for (int r = 0; r < mr; r++) ar[r] = a + r * lda;
     const float *wp = pa->w;
-    prefetcher pf = prefetch_start(pa, kc, KB); /* this tile's share of the next panel */
     /* k in sub-blocks of KB: each one's sum starts from 0 and is then added to the running
      * total, which waits in tt (L1) meanwhile; without FIRST the total starts as y's partial
      * sum of the earlier k blocks. */
@@ -201,10 +200,9 @@ INLINE void gemm_tile(const int mr, const int nv, const panel_args *pa, const fl
                 if (nv == 2) _mm256_store_ps(tt + r * 16 + 8, c[r][1]);
                 c[r][0] = c[r][1] = _mm256_setzero_ps();
             }
-        prefetch_some(&pf);
         const size_t p1 = kc - p0 < KB ? kc : p0 + KB;
-        _Pragma("GCC unroll 2") for (size_t p = p0; p < p1; p++, wp += ld) {
-            __m256 w0 = _mm256_load_ps(wp), w1 = nv == 2 ? _mm256_load_ps(wp + 8) : w0;
+        _Pragma("GCC unroll 2") for (size_t p = p0; p < p1; p++, wp += 16) { /* (a strip's rows) */
+            __m256 w0 = _mm256_loadu_ps(wp), w1 = nv == 2 ? _mm256_loadu_ps(wp + 8) : w0;
             UNROLL for (int r = 0; r < mr; r++) {
                 __m256 av = _mm256_broadcast_ss(ar[r] + p);
                 c[r][0] = _mm256_fmadd_ps(av, w0, c[r][0]);
@@ -260,17 +258,15 @@ INLINE void gemm_tile(const int mr, const int nv, const panel_args *pa, const fl
  * unrolled copy of gemm_tile); a block of fewer than MR2 / 2 rows, which EfficientNet never
  * has, goes through gemm_short_tile. */
 #define TILE_CASE(R, V) \
-    case R: gemm_tile(R, V, &tp, a, y, res); break;
+    case R: gemm_tile(R, V, pa, a, y, res); break;
 static void gemm_panel2(const panel_args *pa, size_t mc, const float *a, float *y, const float *res) {
     if (mc < MR2 / 2) {
         gemm_short_tile(gemm_panel2, MR2 / 2, pa, mc, a, y, res);
         return;
     }
     size_t tiles = (mc + MR2 - 1) / MR2, base = mc / tiles, extra = mc % tiles;
-    panel_args tp = *pa;
     for (size_t t = 0; t < tiles; t++) {
         size_t mr = base + (t < extra);
-        tile_share(&tp, pa, t, tiles);
         switch (mr) { TILE_CASE(3, 2) TILE_CASE(4, 2) TILE_CASE(5, 2) TILE_CASE(6, 2) }
         a += mr * pa->lda, y += mr * pa->ldy, res = res ? res + mr * pa->ldr : NULL;
     }
@@ -280,32 +276,21 @@ static void gemm_panel2(const panel_args *pa, size_t mc, const float *a, float *
 ONE_HEIGHT_PANEL(gemm_panel1, MR1, TILE_12x8)
 #undef TILE_CASE
 
-/* Copies a kc x ncols block of w (row stride ldw) into a kc x ld panel (ld = 8 or 16),
- * zero-padded on the right, row p times scale[p] if scale (x 1 is exact). The rows lie ldw
- * apart, often a page or more: the hardware prefetcher does not follow, so the kernel does. */
-#define PACK_AHEAD 8
-static void pack_panel(size_t kc, size_t ncols, size_t ld, const float *w, size_t ldw,
-                       const float *scale, float *dst) {
-    __m256i m0 = mask_for(ncols < 8 ? ncols : 8);
-    __m256i m1 = ncols > 8 ? mask_for(ncols - 8) : _mm256_setzero_si256();
-    for (size_t p = 0; p < kc; p++) {
-        const float *wp = w + p * ldw;
-        if (p + PACK_AHEAD < kc) _mm_prefetch((const char *)(wp + PACK_AHEAD * ldw), _MM_HINT_T0);
-        const __m256 s = _mm256_set1_ps(scale ? scale[p] : 1.0f);
-        __m256 v0 = ncols >= 8 ? _mm256_loadu_ps(wp) : _mm256_maskload_ps(wp, m0), v1;
-        _mm256_store_ps(dst + p * ld, _mm256_mul_ps(v0, s));
-        if (ld == 16) {
-            v1 = ncols == 16 ? _mm256_loadu_ps(wp + 8) : _mm256_maskload_ps(wp + 8, m1);
-            _mm256_store_ps(dst + p * ld + 8, _mm256_mul_ps(v1, s));
-        }
+/* The kc x 16 block of a strip of w (kernels.h) at w, row p times scale[p] (rounded: the
+ * folded weight), into dst in the same layout. */
+static void pack_scaled(size_t kc, const float *w, const float *scale, float *dst) {
+    for (size_t p = 0; p < kc; p++, w += 16, dst += 16) {
+        const __m256 s = _mm256_set1_ps(scale[p]);
+        _mm256_store_ps(dst, _mm256_mul_ps(_mm256_loadu_ps(w), s));
+        _mm256_store_ps(dst + 8, _mm256_mul_ps(_mm256_loadu_ps(w + 8), s));
     }
 }
 
 /* y = act(a w + bias) (+ res) with explicit strides. When k > KC the partial sums live in y,
  * so res may alias y only if act is NONE (then res is added with the bias, up front). */
 static void gemm_core(size_t m, size_t n, size_t k, const float *a, size_t lda, const float *w,
-                      size_t ldw, const float *wscale, const float *bias, const float *res,
-                      size_t ldr, float *y, size_t ldy, int act) {
+                      const float *wscale, const float *bias, const float *res, size_t ldr,
+                      float *y, size_t ldy, int act) {
     _Alignas(32) float panel[KC * NR];
     int res_early = res && k > KC;
     for (size_t pc = 0; pc < k || pc == 0; pc += KC) { /* k = 0: one pass, y = act(bias) */
@@ -317,9 +302,11 @@ static void gemm_core(size_t m, size_t n, size_t k, const float *a, size_t lda, 
             size_t mc = m - ic < MC ? m - ic : MC;
             for (size_t jr = 0; jr < n; jr += NR) {
                 size_t nc = n - jr < NR ? n - jr : NR, ld = nc > 8 ? 16 : 8;
-                pack_panel(kc, nc, ld, w + pc * ldw + jr, ldw, wscale ? wscale + pc : NULL, panel);
-                panel_args pa = {kc, lda, ldy, ldr, nc, panel, bias + jr, act, mode, NULL, 0, 0, 0};
-                next_panel(&pa, w, ldw, m, n, k, pc, ic, jr);
+                panel_args pa = {kc, lda, ldy, ldr, nc, w + jr * k + pc * 16, 0, bias + jr, act, mode};
+                if (wscale) {
+                    pack_scaled(kc, pa.w, wscale + pc, panel);
+                    pa.w = panel;
+                }
                 const float *ar = a + ic * lda + pc;
                 const float *rr = res ? res + ic * ldr + jr : NULL;
                 if (ld == 16) gemm_panel2(&pa, mc, ar, y + ic * ldy + jr, rr);
@@ -333,7 +320,7 @@ static void f32_gemm__avx2(size_t m, size_t n, size_t k, const float *a, const f
                            const float *wscale, const float *bias, const float *res, float *y,
                            size_t ld, int act) {
     if (!(res && act != EMOTI_ACT_NONE && k > KC)) {
-        gemm_core(m, n, k, a, k, w, ld, wscale, bias, res, ld, y, ld, act);
+        gemm_core(m, n, k, a, k, w, wscale, bias, res, ld, y, ld, act);
         return;
     }
     /* act(...) + res with a multi-block k: the partial sums cannot live in y (it may be res),
@@ -343,7 +330,7 @@ static void f32_gemm__avx2(size_t m, size_t n, size_t k, const float *a, const f
         size_t mi = m - i < 64 ? m - i : 64;
         for (size_t j = 0; j < n; j += NR) {
             size_t nj = n - j < NR ? n - j : NR;
-            gemm_core(mi, nj, k, a + i * k, k, w + j, ld, wscale, bias + j, NULL, 0, tmp, NR, act);
+            gemm_core(mi, nj, k, a + i * k, k, w + j * k, wscale, bias + j, NULL, 0, tmp, NR, act);
             for (size_t r = 0; r < mi; r++)
                 for (size_t c = 0; c < nj; c++)
                     y[(i + r) * ld + j + c] = tmp[r * NR + c] + res[(i + r) * ld + j + c];

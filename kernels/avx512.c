@@ -2,8 +2,8 @@
  * -mavx512bw -mavx512vl -mfma). The design of kernels/avx2.c on 16-lane vectors, with mask
  * registers for every partial vector (masked loads do not fault on the lanes they skip):
  *
- *   f32_gemm (12x32 / 12x16 tiles)  1x1 convs: register-blocked microkernel over weight panels
- *                                   packed on the stack; k summed in sub-blocks of 32 (see
+ *   f32_gemm (12x32 / 12x16 tiles)  1x1 convs: register-blocked microkernel over the weights
+ *                                   16-column strips; k summed in sub-blocks of 32 (see
  *                                   gemm_tile: accuracy); bias, Swish, residual in the epilogue
  *   f32_dwconv_swish                depthwise k x k (compile-time paths for 3 and 5, stride 1
  *                                   and 2; any k / stride through the clipped path), 16
@@ -161,15 +161,20 @@ ELEMENTWISE(f32_swish__avx512, swish16)
 /* ---- GEMM ------------------------------------------------------------------------------ */
 
 /* Loop nest as in kernels/avx2.c: k in blocks of KC; rows in blocks of MC; for each 32-column
- * panel of w, the KC x 32 block is copied (zero-padded at the right edge) into a contiguous,
- * 64-byte aligned panel on the stack, which stays in L1 / L2 while every row tile of the MC
- * block runs over it; the MC x KC block of a stays in L2. Register tiles (32 zmm registers):
+ * panel of w (two strips, kernels.h), every row tile of the MC block runs over its KC x 32
+ * block (in L1 / L2 after the first tile), read in place (two contiguous runs, which the
+ * hardware prefetcher streams from memory: 5-15% faster on B2's late layers than copying from
+ * row-major weights with software prefetching), or over a copy scaled by wscale made once per
+ * block; the MC x KC block of a stays in L2. Register tiles (32 zmm registers):
  * 12 rows x 32 columns (24 accumulators, 2 weight vectors, 1 broadcast of a) for 32-wide
  * panels; 12 rows x 16 columns for a last panel of at most 16 columns (n = 16, 48, 80, 112,
  * 208 ...; the last vector masked below 16). Rows of a block are split into tiles as evenly
  * as possible (49 = 5 x 10 rather than 4 x 12 + 1). */
 #define NR 32
-#define KC 256 /* k block: the packed 256 x 32 panel (32 KiB) streams from L1 / L2 */
+#define KC 256 /* k block: a 256 x 32 panel (32 KiB) streams from L1 / L2 */
+/* Above this k the residual goes in with the bias (the partial sums live in y). Fixed rather
+ * than KC, so that KC can change without changing any result. */
+#define RES_EARLY_K 256
 #define KB 32  /* summation sub-block (see gemm_tile) */
 #define MC 120 /* rows per block (split into balanced tiles) */
 #define MR 12  /* rows per tile */
@@ -177,13 +182,13 @@ ELEMENTWISE(f32_swish__avx512, swish16)
 
 #include "gemm_panel.h"
 
-/* k steps [p0, p1) of an mr x (16 nv) tile: *wp walks the packed panel. */
+/* k steps [p0, p1) of an mr x (16 nv) tile: *wp walks the panel's first 16 columns, the next
+ * 16 are w2 floats on. */
 INLINE void gemm_ksteps(const int mr, const int nv, const float *const *ar, size_t p0, size_t p1,
-                        const float **wpp, __m512 (*c)[2]) {
-    const size_t ld = 16 * (size_t)nv;
+                        const float **wpp, size_t w2, __m512 (*c)[2]) {
     const float *wp = *wpp;
-    _Pragma("GCC unroll 2") for (size_t p = p0; p < p1; p++, wp += ld) {
-        __m512 w0 = _mm512_load_ps(wp), w1 = nv == 2 ? _mm512_load_ps(wp + 16) : w0;
+    _Pragma("GCC unroll 2") for (size_t p = p0; p < p1; p++, wp += 16) {
+        __m512 w0 = _mm512_loadu_ps(wp), w1 = nv == 2 ? _mm512_loadu_ps(wp + w2) : w0;
         UNROLL for (int r = 0; r < mr; r++) {
             __m512 av = _mm512_set1_ps(ar[r][p]);
             c[r][0] = _mm512_fmadd_ps(av, w0, c[r][0]);
@@ -231,7 +236,6 @@ INLINE void gemm_tile(const int mr, const int nv, const panel_args *pa, const fl
     const float *ar[MR];
     UNROLL for (int r = 0; r < mr; r++) ar[r] = a + r * lda;
     const float *wp = pa->w;
-    prefetcher pf = prefetch_start(pa, kc, KB); /* this tile's share of the next panel */
     /* k in sub-blocks of KB: each one's sum starts from 0 and is then added to the running
      * total, which waits in tt (L1) meanwhile; without FIRST the total starts as y's partial
      * sum of the earlier k blocks. */
@@ -243,8 +247,7 @@ INLINE void gemm_tile(const int mr, const int nv, const panel_args *pa, const fl
                 if (nv == 2) _mm512_store_ps(tt + r * ld + 16, c[r][1]);
                 c[r][0] = c[r][1] = _mm512_setzero_ps();
             }
-        prefetch_some(&pf);
-        gemm_ksteps(mr, nv, ar, p0, kc - p0 < KB ? kc : p0 + KB, &wp, c);
+        gemm_ksteps(mr, nv, ar, p0, kc - p0 < KB ? kc : p0 + KB, &wp, pa->w2, c);
         if (p0 > 0)
             UNROLL for (int r = 0; r < mr; r++) {
                 c[r][0] = _mm512_add_ps(c[r][0], _mm512_load_ps(tt + r * ld));
@@ -288,17 +291,15 @@ INLINE void gemm_tile(const int mr, const int nv, const panel_args *pa, const fl
  * copy of gemm_tile); a block of fewer than MR / 2 rows, which EfficientNet never has, goes
  * through gemm_short_tile, as do the last rows of a 16-wide panel. */
 #define TILE_CASE(R, V) \
-    case R: gemm_tile(R, V, &tp, a, y, res); break;
+    case R: gemm_tile(R, V, pa, a, y, res); break;
 static void gemm_panel2(const panel_args *pa, size_t mc, const float *a, float *y, const float *res) {
     if (mc < MR / 2) {
         gemm_short_tile(gemm_panel2, MR / 2, pa, mc, a, y, res);
         return;
     }
     size_t tiles = (mc + MR - 1) / MR, base = mc / tiles, extra = mc % tiles;
-    panel_args tp = *pa;
     for (size_t t = 0; t < tiles; t++) {
         size_t mr = base + (t < extra);
-        tile_share(&tp, pa, t, tiles);
         switch (mr) {
             TILE_CASE(6, 2) TILE_CASE(7, 2) TILE_CASE(8, 2) TILE_CASE(9, 2) TILE_CASE(10, 2)
             TILE_CASE(11, 2) TILE_CASE(12, 2)
@@ -311,32 +312,25 @@ static void gemm_panel2(const panel_args *pa, size_t mc, const float *a, float *
 ONE_HEIGHT_PANEL(gemm_panel1, MR, TILE_12x16)
 #undef TILE_CASE
 
-/* Copies a kc x ncols block of w (row stride ldw) into a kc x ld panel (ld = 16 or 32),
- * zero-padded on the right, row p times scale[p] if scale (x 1 is exact); rows are
- * prefetched ahead, as in kernels/avx2.c. */
-#define PACK_AHEAD 8
-static void pack_panel(size_t kc, size_t ncols, size_t ld, const float *w, size_t ldw,
-                       const float *scale, float *dst) {
-    const __mmask16 m0 = mask_for(ncols < 16 ? ncols : 16), m1 = mask_for(ncols > 16 ? ncols - 16 : 0);
-    for (size_t p = 0; p < kc; p++) {
-        const float *wp = w + p * ldw;
-        if (p + PACK_AHEAD < kc) {
-            _mm_prefetch((const char *)(wp + PACK_AHEAD * ldw), _MM_HINT_T0);
-            if (ld == 32) _mm_prefetch((const char *)(wp + PACK_AHEAD * ldw + 16), _MM_HINT_T0);
-        }
-        const __m512 s = _mm512_set1_ps(scale ? scale[p] : 1.0f);
-        _mm512_store_ps(dst + p * ld, _mm512_mul_ps(_mm512_maskz_loadu_ps(m0, wp), s));
-        if (ld == 32) _mm512_store_ps(dst + p * ld + 16, _mm512_mul_ps(_mm512_maskz_loadu_ps(m1, wp + 16), s));
-    }
+/* The weights' kc x (16 strips) block at src (strips sstride floats apart) times scale[p] for
+ * row p (the SE gate), rounded as the folded weight, into dst (strips KC x 16 apart). */
+static void pack_scaled(size_t kc, size_t strips, const float *src, size_t sstride,
+                        const float *scale, float *dst) {
+    for (size_t s = 0; s < strips; s++, src += sstride, dst += KC * 16)
+        for (size_t p = 0; p < kc; p++)
+            _mm512_store_ps(dst + p * 16, _mm512_mul_ps(_mm512_loadu_ps(src + p * 16), _mm512_set1_ps(scale[p])));
 }
 
-/* y = act(a w + bias) (+ res) with explicit strides. When k > KC the partial sums live in y,
- * so res may alias y only if act is NONE (then res is added with the bias, up front). */
+/* y = act(a w + bias) (+ res) with explicit strides, w in strips (kernels.h). The tiles read
+ * the strips in place (each a contiguous run the hardware prefetcher follows); with wscale
+ * they read a scaled copy of the k block, made once per panel and row block. When k >
+ * RES_EARLY_K the partial sums live in y, so res may alias y only if act is NONE (then res is
+ * added with the bias, up front). */
 static void gemm_core(size_t m, size_t n, size_t k, const float *a, size_t lda, const float *w,
-                      size_t ldw, const float *wscale, const float *bias, const float *res,
-                      size_t ldr, float *y, size_t ldy, int act) {
+                      const float *wscale, const float *bias, const float *res, size_t ldr,
+                      float *y, size_t ldy, int act) {
     _Alignas(64) float panel[KC * NR];
-    const int res_early = res && k > KC;
+    const int res_early = res && k > RES_EARLY_K;
     for (size_t pc = 0; pc < k || pc == 0; pc += KC) { /* k = 0: one pass, y = act(bias) */
         const size_t kc = k - pc < KC ? k - pc : KC;
         int mode = (pc == 0 ? FIRST : 0) | (pc + kc == k ? LAST : 0);
@@ -345,13 +339,15 @@ static void gemm_core(size_t m, size_t n, size_t k, const float *a, size_t lda, 
         for (size_t ic = 0; ic < m; ic += MC) {
             const size_t mc = m - ic < MC ? m - ic : MC;
             for (size_t jr = 0; jr < n; jr += NR) {
-                const size_t nc = n - jr < NR ? n - jr : NR, ld = nc > 16 ? 32 : 16;
-                pack_panel(kc, nc, ld, w + pc * ldw + jr, ldw, wscale ? wscale + pc : NULL, panel);
-                panel_args pa = {kc, lda, ldy, ldr, nc, panel, bias + jr, act, mode, NULL, 0, 0, 0};
-                next_panel(&pa, w, ldw, m, n, k, pc, ic, jr);
+                const size_t nc = n - jr < NR ? n - jr : NR, strips = nc > 16 ? 2 : 1;
+                panel_args pa = {kc, lda, ldy, ldr, nc, w + jr * k + pc * 16, k * 16, bias + jr, act, mode};
+                if (wscale) {
+                    pack_scaled(kc, strips, pa.w, pa.w2, wscale + pc, panel);
+                    pa.w = panel, pa.w2 = KC * 16;
+                }
                 const float *ar = a + ic * lda + pc;
                 const float *rr = res ? res + ic * ldr + jr : NULL;
-                if (ld == 32) gemm_panel2(&pa, mc, ar, y + ic * ldy + jr, rr);
+                if (strips == 2) gemm_panel2(&pa, mc, ar, y + ic * ldy + jr, rr);
                 else gemm_panel1(&pa, mc, ar, y + ic * ldy + jr, rr);
             }
         }
@@ -361,8 +357,8 @@ static void gemm_core(size_t m, size_t n, size_t k, const float *a, size_t lda, 
 static void f32_gemm__avx512(size_t m, size_t n, size_t k, const float *a, const float *w,
                              const float *wscale, const float *bias, const float *res, float *y,
                              size_t ld, int act) {
-    if (!(res && act != EMOTI_ACT_NONE && k > KC)) {
-        gemm_core(m, n, k, a, k, w, ld, wscale, bias, res, ld, y, ld, act);
+    if (!(res && act != EMOTI_ACT_NONE && k > RES_EARLY_K)) {
+        gemm_core(m, n, k, a, k, w, wscale, bias, res, ld, y, ld, act);
         return;
     }
     /* act(...) + res with a multi-block k: the partial sums cannot live in y (it may be res),
@@ -373,7 +369,7 @@ static void f32_gemm__avx512(size_t m, size_t n, size_t k, const float *a, const
         const size_t mi = m - i < TM ? m - i : TM;
         for (size_t j = 0; j < n; j += NR) {
             const size_t nj = n - j < NR ? n - j : NR;
-            gemm_core(mi, nj, k, a + i * k, k, w + j, ld, wscale, bias + j, NULL, 0, tmp, NR, act);
+            gemm_core(mi, nj, k, a + i * k, k, w + j * k, wscale, bias + j, NULL, 0, tmp, NR, act);
             for (size_t r = 0; r < mi; r++)
                 for (size_t c = 0; c < nj; c += 16) {
                     const __mmask16 mk = mask_for(nj - c < 16 ? nj - c : 16);

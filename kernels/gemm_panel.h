@@ -1,5 +1,5 @@
 /* What the SIMD GEMMs (kernels/avx2.c, avx512.c, neon.c) share: the modes of a tile, the
- * arguments of one packed panel, the prefetching of the next panel and gemm_short_tile.
+ * arguments of one panel and gemm_short_tile.
  * Include it after defining KC (the k block), MC (the row block) and NR (the widest panel). */
 #ifndef EMOTI_GEMM_PANEL_H
 #define EMOTI_GEMM_PANEL_H
@@ -13,60 +13,14 @@ enum { FIRST = 1, LAST = 2, RES_FIRST = 4, RES_LAST = 8 };
 
 typedef struct {
     size_t kc, lda, ldy, ldr, ncols; /* ncols: valid columns of this panel (1..its width) */
-    const float *w;                  /* packed panel: kc x width, row stride = width */
+    const float *w;                  /* the panel's first 16 columns: kc rows of 16 floats */
+    size_t w2;                       /* floats from there to the next 16 (wider panels) */
     const float *bias;               /* at this panel's first column */
     int act, mode;
-    const float *pf;                 /* rows of w to prefetch into L2 meanwhile (NULL: none): */
-    size_t pf_rows, pf_ld, pf_cols;  /* the next panel's, pf_ld floats apart, pf_cols wide */
 } panel_args;
 
 /* All mc rows of one panel. */
 typedef void panel_fn(const panel_args *pa, size_t mc, const float *a, float *y, const float *res);
-
-/* ---- Prefetching the next panel. In the late layers the weights come from memory a panel
- * row (64 or 128 bytes) at a time, rows ldw floats apart: too scattered for the hardware
- * prefetchers. So while a panel computes, its tiles pull the next panel's rows into L2, each
- * tile its share, a few rows per k sub-block (spread out: a burst would stall on the line
- * fill buffers). */
-
-/* pa->pf / pf_rows / pf_ld: the panel after the one at (pc, ic, jr) in gemm_core's loop order
- * (k blocks, then row blocks, then panels), or none. */
-static inline void next_panel(panel_args *pa, const float *w, size_t ldw, size_t m, size_t n,
-                              size_t k, size_t pc, size_t ic, size_t jr) {
-    size_t j = jr + NR;
-    pa->pf = NULL, pa->pf_rows = 0, pa->pf_ld = ldw;
-    if (j < n) {
-        pa->pf = w + pc * ldw + j, pa->pf_rows = pa->kc;
-    } else if (ic + MC >= m && pc + KC < k) { /* (next row block: the same weights, in L2) */
-        j = 0, pa->pf = w + (pc + KC) * ldw, pa->pf_rows = k - pc - KC < KC ? k - pc - KC : KC;
-    }
-    pa->pf_cols = n - j < NR ? n - j : NR; /* (no address past the matrix) */
-}
-
-/* Tile t of `tiles`: its share of the rows to prefetch. */
-static inline void tile_share(panel_args *tp, const panel_args *pa, size_t t, size_t tiles) {
-    const size_t r0 = pa->pf_rows * t / tiles, r1 = pa->pf_rows * (t + 1) / tiles;
-    tp->pf = pa->pf && r1 > r0 ? pa->pf + r0 * pa->pf_ld : NULL, tp->pf_rows = r1 - r0;
-}
-
-typedef struct {
-    const char *p;
-    size_t left, step, ld, bytes; /* rows left, rows per sub-block, bytes between rows, per row */
-} prefetcher;
-
-static inline prefetcher prefetch_start(const panel_args *pa, size_t kc, size_t kb) {
-    const size_t subs = kc ? (kc + kb - 1) / kb : 1, rows = pa->pf ? pa->pf_rows : 0;
-    return (prefetcher){(const char *)pa->pf, rows, (rows + subs - 1) / subs,
-                        pa->pf_ld * sizeof(float), pa->pf_cols * sizeof(float)};
-}
-
-/* One sub-block's rows into L2 (locality 2: T1 on x86), a line at a time. */
-static inline void prefetch_some(prefetcher *f) {
-    for (size_t i = 0; i < f->step && f->left; i++, f->left--) {
-        for (size_t b = 0; b < f->bytes; b += 64) __builtin_prefetch(f->p + b, 0, 2);
-        if (f->left > 1) f->p += f->ld; /* (no pointer past the last row) */
-    }
-}
 
 #define SHORT_TILE_MAX_ROWS 12
 
@@ -98,15 +52,11 @@ gemm_short_tile(panel_fn *panel, size_t min_rows, const panel_args *pa, size_t m
  * every R used, so only a layer's last row block pads. */
 #define ONE_HEIGHT_PANEL(NAME, R, TILE)                                                          \
     static void NAME(const panel_args *pa, size_t mc, const float *a, float *y, const float *res) { \
-        panel_args tp = *pa;                                                                    \
-        const size_t tiles = (mc + (R) - 1) / (R);                                              \
-        for (size_t t = 0; mc >= (R); mc -= (R), t++) {                                          \
-            tile_share(&tp, pa, t, tiles);                                                      \
-            TILE(&tp, a, y, res);                                                               \
+        for (; mc >= (R); mc -= (R)) {                                                          \
+            TILE(pa, a, y, res);                                                                \
             a += (R) * pa->lda, y += (R) * pa->ldy, res = res ? res + (R) * pa->ldr : NULL;     \
         }                                                                                       \
-        tile_share(&tp, pa, tiles - 1, tiles);                                                  \
-        if (mc) gemm_short_tile(NAME, (R), &tp, mc, a, y, res);                                 \
+        if (mc) gemm_short_tile(NAME, (R), pa, mc, a, y, res);                                  \
     }
 
 #endif

@@ -25,9 +25,13 @@ typedef struct {
     /* y[m][n] = act(sum_k a[m][k] * w'[k][n] + bias[n]) (+ res[m][n] if res != NULL), where
      * w'[k][n] = w[k][n] * wscale[k] rounded to float if wscale != NULL (the SE gate folded
      * into the projection), else w. res may alias y (residual add in place).
-     * a: row stride k; w, res, y: row stride ld >= n (ld > n: a block of columns of wider
-     * matrices). Each output's arithmetic depends only on k (not on m, n, ld or where the
-     * block starts), so any split of the rows or columns gives bitwise the same results. */
+     * a: row stride k; res, y: row stride ld >= n (ld > n: a block of columns of wider
+     * matrices). w is in strips of 16 columns (emoti_strips_pack): strip s holds columns
+     * 16 s .. 16 s + 15 as k rows of 16 floats, strips 16 k floats apart; columns past the
+     * matrix's last are read (zeros in a whole matrix); the block of columns from j0 (a
+     * multiple of 16) is w + j0 k. Each output's arithmetic depends only on k (not on m, n,
+     * ld or where the block starts), so any split of the rows or columns gives bitwise the
+     * same results. */
     void (*f32_gemm)(size_t m, size_t n, size_t k, const float *a, const float *w,
                      const float *wscale, const float *bias, const float *res, float *y,
                      size_t ld, int act);
@@ -65,6 +69,11 @@ extern const emoti_kernels emoti_kernels_avx512; /* AVX-512 F/DQ/BW/VL + FMA (ke
 #if defined(__aarch64__)
 extern const emoti_kernels emoti_kernels_neon; /* Advanced SIMD (kernels/neon.c) */
 #endif
+
+/* A row-major k x n matrix (row stride ldw) -> the strips f32_gemm reads: 16 k
+ * ceil(n / 16) floats at out, zero past column n. */
+void emoti_strips_pack(size_t k, size_t n, const float *w, size_t ldw, float *out);
+static inline size_t emoti_strips_floats(size_t k, size_t n) { return 16 * k * ((n + 15) / 16); }
 
 /* Scalar Swish, the reference: x * sigmoid(x) with libm's expf. */
 float emoti_swish_ref(float x);

@@ -282,8 +282,8 @@ PANEL(gemm_panel1, 1, 8,
 #undef PANEL
 #undef TILE_CASE
 
-/* Copies a kc x ncols block of w (row stride ldw) into a kc x ld panel (ld = 4 nv >= ncols),
- * zero-padded on the right, row p times scale[p] if scale. */
+/* Copies a kc x ncols block of a strip of w (rows 16 floats apart, kernels.h) into a kc x ld
+ * panel (ld = 4 nv >= ncols), zero-padded on the right, row p times scale[p] if scale. */
 static void pack_panel(size_t kc, size_t ncols, size_t ld, const float *w, size_t ldw,
                        const float *scale, float *dst) {
     const size_t full = ncols / 4 * 4;
@@ -298,8 +298,8 @@ static void pack_panel(size_t kc, size_t ncols, size_t ld, const float *w, size_
 /* y = act(a w + bias) (+ res) with explicit strides. When k > KC the partial sums live in y,
  * so res may alias y only if act is NONE (then res is added with the bias, up front). */
 static void gemm_core(size_t m, size_t n, size_t k, const float *a, size_t lda, const float *w,
-                      size_t ldw, const float *wscale, const float *bias, const float *res,
-                      size_t ldr, float *y, size_t ldy, int act) {
+                      const float *wscale, const float *bias, const float *res, size_t ldr,
+                      float *y, size_t ldy, int act) {
     _Alignas(16) float panel[KC * NR];
     int res_early = res && k > KC;
     for (size_t pc = 0; pc < k || pc == 0; pc += KC) { /* k = 0: one pass, y = act(bias) */
@@ -311,8 +311,8 @@ static void gemm_core(size_t m, size_t n, size_t k, const float *a, size_t lda, 
             size_t mc = m - ic < MC ? m - ic : MC;
             for (size_t jr = 0; jr < n; jr += NR) {
                 size_t nc = n - jr < NR ? n - jr : NR, nv = (nc + 3) / 4;
-                pack_panel(kc, nc, 4 * nv, w + pc * ldw + jr, ldw, wscale ? wscale + pc : NULL, panel);
-                panel_args pa = {kc, lda, ldy, ldr, nc, panel, bias + jr, act, mode, NULL, 0, 0, 0};
+                pack_panel(kc, nc, 4 * nv, w + jr * k + pc * 16, 16, wscale ? wscale + pc : NULL, panel);
+                panel_args pa = {kc, lda, ldy, ldr, nc, panel, 0, bias + jr, act, mode};
                 const float *ar = a + ic * lda + pc;
                 const float *rr = res ? res + ic * ldr + jr : NULL;
                 float *yr = y + ic * ldy + jr;
@@ -331,7 +331,7 @@ static void f32_gemm__neon(size_t m, size_t n, size_t k, const float *a, const f
                            const float *wscale, const float *bias, const float *res, float *y,
                            size_t ld, int act) {
     if (!(res && act != EMOTI_ACT_NONE && k > KC)) {
-        gemm_core(m, n, k, a, k, w, ld, wscale, bias, res, ld, y, ld, act);
+        gemm_core(m, n, k, a, k, w, wscale, bias, res, ld, y, ld, act);
         return;
     }
     /* act(...) + res with a multi-block k: the partial sums cannot live in y (it may be res),
@@ -341,7 +341,7 @@ static void f32_gemm__neon(size_t m, size_t n, size_t k, const float *a, const f
         size_t mi = m - i < 64 ? m - i : 64;
         for (size_t j = 0; j < n; j += NR) {
             size_t nj = n - j < NR ? n - j : NR;
-            gemm_core(mi, nj, k, a + i * k, k, w + j, ld, wscale, bias + j, NULL, 0, tmp, NR, act);
+            gemm_core(mi, nj, k, a + i * k, k, w + j * k, wscale, bias + j, NULL, 0, tmp, NR, act);
             for (size_t r = 0; r < mi; r++)
                 for (size_t c = 0; c < nj; c++)
                     y[(i + r) * ld + j + c] = tmp[r * NR + c] + res[(i + r) * ld + j + c];

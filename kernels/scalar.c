@@ -7,9 +7,8 @@ float emoti_swish_ref(float x) { return x / (1.0f + expf(-x)); }
 
 static float activate(float v, int act) { return act == EMOTI_ACT_SWISH ? emoti_swish_ref(v) : v; }
 
-/* Each output is bias + a0 w0 + a1 w1 + ... summed in k order; columns go in chunks of 64
- * so that the weight rows are read contiguously (same sums, cache-friendly). res is read
- * before y is written at the same index, so res may alias y. */
+/* Each output is bias + a0 w0 + a1 w1 + ... summed in k order, columns in chunks of 64 (four
+ * strips). res is read before y is written at the same index, so res may alias y. */
 static void f32_gemm__scalar(size_t m, size_t n, size_t k, const float *a, const float *w,
                              const float *wscale, const float *bias, const float *res, float *y,
                              size_t ld, int act) {
@@ -26,10 +25,10 @@ static void f32_gemm__scalar(size_t m, size_t n, size_t k, const float *a, const
             for (size_t p0 = 0; p0 < k; p0 += KB) {
                 float part[CHUNK] = {0};
                 for (size_t p = p0; p < k && p < p0 + KB; p++) {
-                    const float *wr = w + p * ld + j0;
+                    const float *wr = w + j0 * k + p * 16; /* strip j0 / 16, row p */
                     const float s = wscale ? wscale[p] : 1.0f;
                     for (size_t j = 0; j < nj; j++) {
-                        const float wv = wr[j] * s; /* rounded: the folded weight */
+                        const float wv = wr[j / 16 * 16 * k + j % 16] * s; /* rounded: the folded weight */
                         part[j] += ar[p] * wv;
                     }
                 }
@@ -41,6 +40,12 @@ static void f32_gemm__scalar(size_t m, size_t n, size_t k, const float *a, const
             }
         }
     }
+}
+
+void emoti_strips_pack(size_t k, size_t n, const float *w, size_t ldw, float *out) {
+    for (size_t j0 = 0; j0 < n; j0 += 16)
+        for (size_t p = 0; p < k; p++, out += 16)
+            for (size_t j = 0; j < 16; j++) out[j] = j0 + j < n ? w[p * ldw + j0 + j] : 0.0f;
 }
 
 /* First and one-past-last kernel tap that land inside [0, size) for output o. */

@@ -74,6 +74,15 @@ expect 1 "missing.ppm" $EMOTI run -m "$B0" "$tmp/missing.ppm"
 expect 1 "directory" $EMOTI run -m "$B0" "$tmp"
 expect 1 "trunc.emoti.*truncated" $EMOTI run -m "$tmp/trunc.emoti" "$IMG/noise.ppm"
 expect 1 "b0_8.pt.*export" $EMOTI run -m "$FIXTURES/b0_8.pt" "$IMG/noise.ppm"
+# a model from an exporter before the 16-column strips: told to export again
+$PYTHON - "$tmp/old.emoti" <<'PY' || fail "cannot write the row-major tiny model"
+import sys
+sys.path.insert(0, "fuzz")
+import make_tiny_model as t
+open(sys.argv[1], "wb").write(t.tiny_model("old", row_major=True, **t.MODELS["tiny_ds"]))
+PY
+expect 1 "old.emoti.*b0.proj.w' is \[4, 4\].*older exporter: export the model again" \
+    $EMOTI run -m "$tmp/old.emoti" "$IMG/noise.ppm"
 expect 1 "nothere.emoti" $EMOTI info "$tmp/nothere.emoti"
 expect 2 "unknown option" $EMOTI run --bogus x.ppm
 expect 2 "unknown format" $EMOTI run -f xml x.ppm

@@ -344,14 +344,32 @@ class TestConversions(unittest.TestCase):
         for i in range(0, len(rows), 9):
             stage, kind, k, stride, cin, mid, cout, se, skip = rows[i:i + 9]
             b = "b%d." % (i // 9)
-            want = ([(b + "exp.w", (cin, mid)), (b + "exp.b", (mid,))] if kind else []) + [
+            strips = lambda rows, cols: (-(-cols // 16), rows, 16)  # noqa: E731
+            want = ([(b + "exp.w", strips(cin, mid)), (b + "exp.b", (mid,))] if kind else []) + [
                 (b + "dw.w", (k, k, mid)), (b + "dw.b", (mid,)), (b + "se1.w", (mid, se)), (b + "se1.b", (se,)),
-                (b + "se2.w", (se, mid)), (b + "se2.b", (mid,)), (b + "proj.w", (mid, cout)), (b + "proj.b", (cout,))]
+                (b + "se2.w", (se, mid)), (b + "se2.b", (mid,)), (b + "proj.w", strips(mid, cout)),
+                (b + "proj.b", (cout,))]
             for name, shape in want:
                 self.assertEqual(tensors[name][0], shape, name)
             names += [n for n, _ in want]
         names += ["head.w", "head.b", "fc.w", "fc.b"]
         self.assertEqual(list(tensors), names)
+        self.assertEqual(tensors["head.w"][0], (1408 // 16, rows[-3], 16))
+        # the columns past the last of a strips tensor are zero (B2's 120- and 88-wide layers)
+        for name, (shape, values) in tensors.items():
+            if len(shape) == 3 and shape[2] == 16:
+                cols = len(tensors[name[:-1] + "b"][1])
+                last = values[(shape[0] - 1) * shape[1] * 16:]
+                pad = [last[r * 16 + c] for r in range(shape[1]) for c in range(cols % 16 or 16, 16)]
+                self.assertEqual(pad, [0.0] * len(pad), name)
+
+    def test_strips_layout(self):
+        w = array("f", range(3 * 20))  # 3 x 20, row-major
+        s = export.to_strips(w, 3, 20)
+        self.assertEqual(len(s), 2 * 3 * 16)
+        self.assertEqual(list(s[:16]), list(range(16)))                    # strip 0, row 0
+        self.assertEqual(list(s[16:32]), list(range(20, 36)))              # strip 0, row 1
+        self.assertEqual(list(s[48:52]) + list(s[52:64]), [16, 17, 18, 19] + [0] * 12)  # strip 1, row 0
 
     def test_pt_and_onnx_agree(self):
         _, a = converted(self, "b0_8.pt")
@@ -526,6 +544,9 @@ class TestForwardPass(unittest.TestCase):
 def forward(meta, tensors, x):
     """Float64 reference forward pass over a container: x [S, S, 3] normalised -> (features, outputs)."""
     t = {k: np.asarray(v, np.float64).reshape(shape) for k, (shape, v) in tensors.items()}
+    for k, w in t.items():  # 1x1 weights in 16-column strips [s, in, 16] -> [in, out]
+        if w.ndim == 3 and w.shape[2] == 16:
+            t[k] = w.transpose(1, 0, 2).reshape(w.shape[1], -1)[:, :len(t[k[:-1] + "b"])]
     swish = lambda v: v / (1.0 + np.exp(-v))  # noqa: E731
 
     def conv(v, w, stride, depthwise):

@@ -100,6 +100,17 @@ static void report(const char *isa, const stats *s) {
 
 /* ---- gemm ------------------------------------------------------------------------------ */
 
+/* A row-major k x n matrix in the strips f32_gemm reads (kernels.h). */
+static float *strips_of(const float *w, size_t k, size_t n) {
+    float *s = malloc((emoti_strips_floats(k, n) ? emoti_strips_floats(k, n) : 1) * sizeof *s);
+    if (!s) {
+        printf("out of memory\n");
+        exit(1);
+    }
+    emoti_strips_pack(k, n, w, n, s);
+    return s;
+}
+
 static void gemm_case(const emoti_kernels *kt, stats *st, size_t m, size_t n, size_t k, int act,
                       int res_mode /* 0 none, 1 separate, 2 in place */) {
     float *a = rand_buf(m * k, -1, 1), *w = rand_buf(k * n, -0.5f, 0.5f);
@@ -113,13 +124,32 @@ static void gemm_case(const emoti_kernels *kt, stats *st, size_t m, size_t n, si
     }
     const float *rr = res_mode == 2 ? ref : res_mode == 1 ? res : NULL;
     const float *rg = res_mode == 2 ? got : res_mode == 1 ? res : NULL;
-    kt->f32_gemm(m, n, k, a, w, wscale, bias, rg, got, n, act);
+    float *ws = strips_of(w, k, n);
+    kt->f32_gemm(m, n, k, a, ws, wscale, bias, rg, got, n, act);
     /* rows are independent: on big shapes check the first and last 24 rows and every 13th */
 #define CHECK_ROW(i) (m <= 64 || (i) < 24 || (i) + 24 >= m || (i) % 13 == 0)
     for (size_t i = 0; i < m; i++)
         if (CHECK_ROW(i))
-            emoti_kernels_scalar.f32_gemm(1, n, k, a + i * k, w, wscale, bias,
+            emoti_kernels_scalar.f32_gemm(1, n, k, a + i * k, ws, wscale, bias,
                                           rr ? rr + i * n : NULL, ref + i * n, n, act);
+    /* the reference itself against a plain double sum over the row-major w (the strips'
+     * indexing; its float rounding is far below the bound) */
+    for (size_t i = 0; i < m; i += m > 8 ? 7 : 1)
+        for (size_t j = 0; CHECK_ROW(i) && j < n; j++) {
+            double want = bias[j], mag = fabs(bias[j]);
+            for (size_t p = 0; p < k; p++) {
+                double t = (double)a[i * k + p] * (float)(w[p * n + j] * (wscale ? wscale[p] : 1.0f));
+                want += t, mag += fabs(t);
+            }
+            if (act == EMOTI_ACT_SWISH) want = want / (1 + exp(-want));
+            if (rr) want += res[i * n + j], mag += fabs(res[i * n + j]);
+            if (!(fabs(ref[i * n + j] - want) <= 1e-5 * (mag + 1))) {
+                failures++;
+                printf("FAIL scalar f32_gemm m=%zu n=%zu k=%zu: (%zu, %zu) = %g, want %g\n", m,
+                       n, k, i, j, ref[i * n + j], want);
+                i = m, j = n; /* one line per case */
+            }
+        }
     double worst = 0, *scale = malloc(n * sizeof *scale);
     for (size_t i = 0; i < m; i++) {
         if (!CHECK_ROW(i)) continue;
@@ -142,7 +172,7 @@ static void gemm_case(const emoti_kernels *kt, stats *st, size_t m, size_t n, si
         printf("FAIL %s %s: wrote outside y\n", st->kernel, desc);
     }
     record(st, worst, desc);
-    free(a), free(w), free(bias), free(res), free(wscale);
+    free(a), free(w), free(ws), free(bias), free(res), free(wscale);
     unguard(ref), unguard(got);
 }
 
@@ -189,12 +219,12 @@ static void test_gemm(const emoti_kernels *kt) {
     report(kt->isa, &st);
 }
 
-/* The threads split a layer's GEMM into blocks of rows or of columns (ld > n): every split
- * must give bitwise the results of one call. Blocks at odd offsets too, and the residual in
- * place. */
+/* The threads split a layer's GEMM into blocks of rows or of columns (ld > n; columns from
+ * multiples of 16, the strips): every split must give bitwise the results of one call. Row
+ * blocks at odd offsets too, and the residual in place. */
 static void split_case(const emoti_kernels *kt, int *cases, size_t m, size_t n, size_t k,
                        int act, int res_mode, const size_t *cuts, int by_cols) {
-    float *a = rand_buf(m * k, -1, 1), *w = rand_buf(k * n, -0.5f, 0.5f);
+    float *a = rand_buf(m * k, -1, 1), *w0 = rand_buf(k * n, -0.5f, 0.5f), *w = strips_of(w0, k, n);
     float *bias = rand_buf(n, -1, 1), *res = rand_buf(m * n, -2, 2), *gate = rand_buf(k + 1, 0, 1);
     float *whole = guarded(m * n), *parts = guarded(m * n);
     if (res_mode == 2) memcpy(whole, res, m * n * sizeof *whole), memcpy(parts, res, m * n * sizeof *parts);
@@ -205,7 +235,7 @@ static void split_case(const emoti_kernels *kt, int *cases, size_t m, size_t n, 
     for (size_t lo = 0, i = 0; lo < end; i++) {
         size_t hi = cuts[i] && cuts[i] < end ? cuts[i] : end;
         if (by_cols)
-            kt->f32_gemm(m, hi - lo, k, a, w + lo, gate, bias + lo, rp ? rp + lo : NULL, parts + lo,
+            kt->f32_gemm(m, hi - lo, k, a, w + lo * k, gate, bias + lo, rp ? rp + lo : NULL, parts + lo,
                          n, act);
         else
             kt->f32_gemm(hi - lo, n, k, a + lo * k, w, gate, bias, rp ? rp + lo * n : NULL,
@@ -218,12 +248,12 @@ static void split_case(const emoti_kernels *kt, int *cases, size_t m, size_t n, 
         printf("FAIL %s f32_gemm split by %s: m=%zu n=%zu k=%zu act=%d res=%d differs from one call\n",
                kt->isa, by_cols ? "columns" : "rows", m, n, k, act, res_mode);
     }
-    free(a), free(w), free(bias), free(res), free(gate);
+    free(a), free(w0), free(w), free(bias), free(res), free(gate);
     unguard(whole), unguard(parts);
 }
 
 static void test_gemm_split(const emoti_kernels *kt) {
-    static const size_t col_cuts[][4] = {{32, 64, 0}, {7, 40, 0}, {16, 0}, {1, 2, 3, 0}, {96, 0}};
+    static const size_t col_cuts[][4] = {{32, 64, 0}, {16, 48, 0}, {16, 0}, {16, 32, 48}, {96, 0}};
     static const size_t row_cuts[][4] = {{1, 0}, {13, 25, 0}, {6, 60, 0}, {45, 0}};
     static const size_t shapes[][3] = {{49, 192, 672}, {9, 100, 300}, {81, 120, 88}, {13, 33, 17},
                                        {50, 130, 257}};

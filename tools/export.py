@@ -94,7 +94,8 @@ ARCHS = (Arch("tf_efficientnet_b0", 1.0, 1.0, 224), Arch("tf_efficientnet_b2", 1
 
 Block = collections.namedtuple("Block", "stage kind kernel stride cin mid cout se skip")
 Spec = collections.namedtuple("Spec", "arch stem features blocks layers")
-# One conv of the network. role: 'full' (stem), 'pw' (1x1), 'dw' (depthwise); pt_conv and
+# One conv of the network. role: 'full' (stem), 'pw' (1x1, kept row-major: the SE convs),
+# 'strips' (1x1 convs the GEMM reads: expand, project, head), 'dw' (depthwise); pt_conv and
 # pt_bn are the timm state-dict prefixes (pt_bn None: the conv has its own bias, no BN).
 Layer = collections.namedtuple("Layer", "name role shape stride pt_conv pt_bn")
 
@@ -130,7 +131,7 @@ def _layers(stem, features, blocks):
         p = "blocks.%d.%d." % (b.stage, index_in_stage[b.stage])
         index_in_stage[b.stage] += 1
         if b.kind == 1:
-            layers.append(Layer("b%d.exp" % i, "pw", (b.mid, b.cin, 1, 1), 1, p + "conv_pw", p + "bn1"))
+            layers.append(Layer("b%d.exp" % i, "strips", (b.mid, b.cin, 1, 1), 1, p + "conv_pw", p + "bn1"))
             dw_bn, proj_conv, proj_bn = p + "bn2", p + "conv_pwl", p + "bn3"
         else:
             dw_bn, proj_conv, proj_bn = p + "bn1", p + "conv_pw", p + "bn2"
@@ -138,9 +139,9 @@ def _layers(stem, features, blocks):
             Layer("b%d.dw" % i, "dw", (b.mid, 1, b.kernel, b.kernel), b.stride, p + "conv_dw", dw_bn),
             Layer("b%d.se1" % i, "pw", (b.se, b.mid, 1, 1), 1, p + "se.conv_reduce", None),
             Layer("b%d.se2" % i, "pw", (b.mid, b.se, 1, 1), 1, p + "se.conv_expand", None),
-            Layer("b%d.proj" % i, "pw", (b.cout, b.mid, 1, 1), 1, proj_conv, proj_bn),
+            Layer("b%d.proj" % i, "strips", (b.cout, b.mid, 1, 1), 1, proj_conv, proj_bn),
         ]
-    layers.append(Layer("head", "pw", (features, blocks[-1].cout, 1, 1), 1, "conv_head", "bn2"))
+    layers.append(Layer("head", "strips", (features, blocks[-1].cout, 1, 1), 1, "conv_head", "bn2"))
     return layers
 
 
@@ -871,15 +872,35 @@ def to_container_layout(values, shape, scale=None):
 
 def container_shape(role, shape):
     o, i, kh, kw = shape
-    return {"full": (kh, kw, i, o), "pw": (i, o), "dw": (kh, kw, o)}[role]
+    strips = (o + STRIP - 1) // STRIP
+    return {"full": (kh, kw, i, o), "pw": (i, o), "strips": (strips, i, STRIP), "dw": (kh, kw, o)}[role]
+
+
+STRIP = 16  # output channels per strip (FORMAT.md)
+
+
+def to_strips(values, rows, cols):
+    """Row-major [rows, cols] array('f') -> [ceil(cols / 16), rows, 16]: strip s holds columns
+    16 s .. 16 s + 15 of every row, zero past the last column."""
+    out = array("f")
+    pad = array("f", bytes(4 * STRIP))
+    for c0 in range(0, cols, STRIP):
+        width = min(STRIP, cols - c0)
+        for r in range(rows):
+            out.extend(values[r * cols + c0:r * cols + c0 + width])
+            if width < STRIP:
+                out.extend(pad[:STRIP - width])
+    return out
 
 
 def container_tensors(params, fc):
     """(name, shape, array('f')) in FORMAT.md order: stem, blocks, head, fc."""
     out = []
     for layer, weight, scale, bias in params.values():
-        out.append((layer.name + ".w", container_shape(layer.role, layer.shape),
-                    to_container_layout(weight, layer.shape, scale)))
+        values = to_container_layout(weight, layer.shape, scale)
+        if layer.role == "strips":
+            values = to_strips(values, layer.shape[1], layer.shape[0])
+        out.append((layer.name + ".w", container_shape(layer.role, layer.shape), values))
         out.append((layer.name + ".b", (layer.shape[0],), array("f", bias)))
     (count, features), weight, bias = fc
     out.append(("fc.w", (features, count), to_container_layout(weight, (count, features, 1, 1))))
