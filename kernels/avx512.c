@@ -10,7 +10,8 @@
  *                                   channels per vector, bias + Swish + SE pool sums fused
  *   f32_conv_swish                  the stem: dense k x k conv over few input channels, up to
  *                                   64 output channels x 4 pixels per step
- *   f64_gemv                        y += x w in double, row by row (the SE MLP, the pools)
+ *   f64_gemv                        y += x w in double, 8 rows per pass over y (the SE MLP, the
+ *                                   pools)
  *   f32_exp / sigmoid / swish       elementwise, the approximations below
  *
  * exp: the range reduction and polynomial of kernels/avx2.c: x = n ln2 + r, |r| <= ln2/2
@@ -382,25 +383,35 @@ static void f32_gemm__avx512(size_t m, size_t n, size_t k, const float *a, const
     }
 }
 
-/* ---- f64_gemv: row by row, y (at most WIDE doubles at a time) staying in L1, so that w is
- * read sequentially (column blocks would read it in short runs far apart, slow from memory);
- * each y[c] is summed over r in order. ---------------------------------------------------- */
+/* ---- f64_gemv: rows in groups of GEMV_ROWS, y (at most WIDE doubles at a time) staying in L1:
+ * each vector of y is loaded, takes the group's rows in order and is stored, so each y[c] is
+ * still summed over r in order (bitwise the row-by-row result) with an eighth of the loads and
+ * stores of y, whose store-to-load forwarding chain bound the row-by-row loop (B2's SE shapes,
+ * 2112 x 88 and 88 x 2112: 0.6x the time); w is read as GEMV_ROWS sequential streams. -------- */
+
+#define GEMV_ROWS 8
+INLINE void gemv_rows(const int G, size_t nc, const double *x, const float *wr, size_t ldw,
+                      double *y) {
+    __m512d xv[GEMV_ROWS];
+    UNROLL for (int g = 0; g < G; g++) xv[g] = _mm512_set1_pd(x ? x[g] : 1.0);
+    for (size_t c = 0; c < nc; c += 8) {
+        const __mmask8 mk = (__mmask8)mask_for(nc - c < 8 ? nc - c : 8);
+        __m512d acc = _mm512_maskz_loadu_pd(mk, y + c);
+        UNROLL for (int g = 0; g < G; g++)
+            acc = _mm512_fmadd_pd(xv[g], _mm512_cvtps_pd(_mm256_maskz_loadu_ps(mk, wr + g * ldw + c)), acc);
+        _mm512_mask_storeu_pd(y + c, mk, acc);
+    }
+}
 
 static void f64_gemv__avx512(size_t rows, size_t cols, const double *x, const float *w,
                              size_t ldw, double *y) {
     enum { WIDE = 2048 /* 16 KiB of y */ };
     for (size_t c0 = 0; c0 < cols; c0 += WIDE) {
         const size_t nc = cols - c0 < WIDE ? cols - c0 : WIDE;
-        const float *wr = w + c0;
-        for (size_t r = 0; r < rows; r++, wr += ldw) {
-            const __m512d xv = _mm512_set1_pd(x ? x[r] : 1.0);
-            for (size_t c = 0; c < nc; c += 8) {
-                const __mmask8 mk = (__mmask8)mask_for(nc - c < 8 ? nc - c : 8);
-                const __m512d wv = _mm512_cvtps_pd(_mm256_maskz_loadu_ps(mk, wr + c));
-                double *yc = y + c0 + c;
-                _mm512_mask_storeu_pd(yc, mk, _mm512_fmadd_pd(xv, wv, _mm512_maskz_loadu_pd(mk, yc)));
-            }
-        }
+        size_t r = 0;
+        for (; r + GEMV_ROWS <= rows; r += GEMV_ROWS)
+            gemv_rows(GEMV_ROWS, nc, x ? x + r : NULL, w + r * ldw + c0, ldw, y + c0);
+        for (; r < rows; r++) gemv_rows(1, nc, x ? x + r : NULL, w + r * ldw + c0, ldw, y + c0);
     }
 }
 
