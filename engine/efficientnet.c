@@ -461,6 +461,34 @@ static void se_gate(const enet *net, const emoti_kernels *kern, const enet_block
     for (size_t ch = 0; ch < mid; ch++) net->gate[ch] = (float)sigmoid(gate[ch]);
 }
 
+/* The SE gate scales the projection's input channels: folded into the weights as the GEMM
+ * copies them (mid x out multiplies per ROW_CHUNK rows), or applied to the depthwise output
+ * first (pixels x mid), whichever multiplies fewer values; the choice depends on the shapes
+ * only. The late blocks (few pixels, wide weights) take the second, and their GEMMs then read
+ * the weights in place: B2 at 1 thread, per-layer timing, projections 9.7 -> 8.9 ms for
+ * 0.24 ms of scaling. */
+static int gate_activations(const enet_block *b, size_t out_px) {
+    return out_px < (out_px + ROW_CHUNK - 1) / ROW_CHUNK * (size_t)b->out;
+}
+
+typedef struct {
+    const emoti_kernels *kern;
+    float *x;
+    const float *gate;
+    size_t cols;
+} scale_job;
+
+static void scale_rows(void *ctx, size_t r0, size_t rows) {
+    const scale_job *j = ctx;
+    j->kern->f32_scale_cols(rows, j->cols, j->x + r0 * j->cols, j->gate);
+}
+
+/* act_c[px][mid] *= gate[mid], rows split among the threads */
+static void scale_split(const enet *net, const emoti_kernels *kern, size_t px, size_t mid) {
+    scale_job j = {kern, net->act_c, net->gate, mid};
+    share_run(net->threads, px, 1, 16, scale_rows, &j);
+}
+
 static void run_block(enet *net, const emoti_kernels *kern, const enet_block *b) {
     size_t in_px = (size_t)b->h * b->w, out_px = (size_t)b->dw.oh * b->dw.ow;
     /* [h][w][in] (-> [h][w][mid]) -> [oh][ow][mid], plus the SE channel sums of each row */
@@ -474,9 +502,14 @@ static void run_block(enet *net, const emoti_kernels *kern, const enet_block *b)
         dwconv_rows(net, kern, b, net->act_b);
     }
     se_gate(net, kern, b);
+    const float *wscale = net->gate;
+    if (gate_activations(b, out_px)) {
+        scale_split(net, kern, out_px, (size_t)b->mid);
+        wscale = NULL;
+    }
     /* -> [oh][ow][out], adding the block input in place when the block has a skip */
     gemm_split(net, kern, out_px, (size_t)b->out, (size_t)b->mid, net->act_c, b->proj_w,
-              net->gate, b->proj_b, b->skip ? net->act_a : NULL, net->act_a, EMOTI_ACT_NONE);
+              wscale, b->proj_b, b->skip ? net->act_a : NULL, net->act_a, EMOTI_ACT_NONE);
 }
 
 void enet_forward(enet *net, const emoti_kernels *kern, float *outputs, emoti_stage_fn observe,

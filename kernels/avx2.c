@@ -139,6 +139,18 @@ ELEMENTWISE(f32_exp__avx2, exp_any)
 ELEMENTWISE(f32_sigmoid__avx2, sigmoid8)
 ELEMENTWISE(f32_swish__avx2, swish8)
 
+static void f32_scale_cols__avx2(size_t rows, size_t cols, float *x, const float *s) {
+    for (size_t r = 0; r < rows; r++, x += cols) {
+        size_t c = 0;
+        for (; c + 8 <= cols; c += 8)
+            _mm256_storeu_ps(x + c, _mm256_mul_ps(_mm256_loadu_ps(x + c), _mm256_loadu_ps(s + c)));
+        if (c < cols) {
+            const __m256i m = mask_for(cols - c);
+            _mm256_maskstore_ps(x + c, m, _mm256_mul_ps(_mm256_maskload_ps(x + c, m), _mm256_maskload_ps(s + c, m)));
+        }
+    }
+}
+
 /* ---- GEMM ------------------------------------------------------------------------------ */
 
 /* Loop nest: k in blocks of KC; rows in blocks of MC; for each 16-column strip of w (kernels.h),
@@ -678,4 +690,5 @@ const emoti_kernels emoti_kernels_avx2 = {
     .f32_exp = f32_exp__avx2,
     .f32_sigmoid = f32_sigmoid__avx2,
     .f32_swish = f32_swish__avx2,
+    .f32_scale_cols = f32_scale_cols__avx2,
 };

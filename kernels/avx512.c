@@ -159,6 +159,15 @@ ELEMENTWISE(f32_exp__avx512, exp_any)
 ELEMENTWISE(f32_sigmoid__avx512, sigmoid16)
 ELEMENTWISE(f32_swish__avx512, swish16)
 
+static void f32_scale_cols__avx512(size_t rows, size_t cols, float *x, const float *s) {
+    for (size_t r = 0; r < rows; r++, x += cols)
+        for (size_t c = 0; c < cols; c += 16) {
+            const __mmask16 m = mask_for(cols - c < 16 ? cols - c : 16);
+            _mm512_mask_storeu_ps(x + c, m, _mm512_mul_ps(_mm512_maskz_loadu_ps(m, x + c),
+                                                          _mm512_maskz_loadu_ps(m, s + c)));
+        }
+}
+
 /* ---- GEMM ------------------------------------------------------------------------------ */
 
 /* Loop nest as in kernels/avx2.c: k in blocks of KC; rows in blocks of MC; for each 32-column
@@ -723,4 +732,5 @@ const emoti_kernels emoti_kernels_avx512 = {
     .f32_exp = f32_exp__avx512,
     .f32_sigmoid = f32_sigmoid__avx512,
     .f32_swish = f32_swish__avx512,
+    .f32_scale_cols = f32_scale_cols__avx512,
 };

@@ -59,6 +59,10 @@ typedef struct {
     void (*f32_exp)(size_t n, const float *x, float *y);
     void (*f32_sigmoid)(size_t n, const float *x, float *y);
     void (*f32_swish)(size_t n, const float *x, float *y);
+
+    /* x[r][c] *= s[c] for r < rows, c < cols (row stride cols): the SE gate applied to the
+     * depthwise output. Each product is rounded once: every table gives the same bits. */
+    void (*f32_scale_cols)(size_t rows, size_t cols, float *x, const float *s);
 } emoti_kernels;
 
 extern const emoti_kernels emoti_kernels_scalar;

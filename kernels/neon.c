@@ -148,6 +148,14 @@ ELEMENTWISE(f32_exp__neon, exp_any)
 ELEMENTWISE(f32_sigmoid__neon, sigmoid4)
 ELEMENTWISE(f32_swish__neon, swish4)
 
+static void f32_scale_cols__neon(size_t rows, size_t cols, float *x, const float *s) {
+    for (size_t r = 0; r < rows; r++, x += cols) {
+        size_t c = 0;
+        for (; c + 4 <= cols; c += 4) vst1q_f32(x + c, vmulq_f32(vld1q_f32(x + c), vld1q_f32(s + c)));
+        if (c < cols) store_n(x + c, vmulq_f32(load_n(x + c, cols - c), load_n(s + c, cols - c)), cols - c);
+    }
+}
+
 /* ---- GEMM ------------------------------------------------------------------------------ */
 
 /* Loop nest as in avx2.c: k in blocks of KC; rows in blocks of MC; for each 16-column panel
@@ -690,4 +698,5 @@ const emoti_kernels emoti_kernels_neon = {
     .f32_exp = f32_exp__neon,
     .f32_sigmoid = f32_sigmoid__neon,
     .f32_swish = f32_swish__neon,
+    .f32_scale_cols = f32_scale_cols__neon,
 };

@@ -42,6 +42,11 @@ static void f32_gemm__scalar(size_t m, size_t n, size_t k, const float *a, const
     }
 }
 
+static void f32_scale_cols__scalar(size_t rows, size_t cols, float *x, const float *s) {
+    for (size_t r = 0; r < rows; r++, x += cols)
+        for (size_t c = 0; c < cols; c++) x[c] *= s[c];
+}
+
 void emoti_strips_pack(size_t k, size_t n, const float *w, size_t ldw, float *out) {
     for (size_t j0 = 0; j0 < n; j0 += 16)
         for (size_t p = 0; p < k; p++, out += 16)
@@ -134,4 +139,5 @@ const emoti_kernels emoti_kernels_scalar = {
     .f32_exp = f32_exp__scalar,
     .f32_sigmoid = f32_sigmoid__scalar,
     .f32_swish = f32_swish__scalar,
+    .f32_scale_cols = f32_scale_cols__scalar,
 };

@@ -267,6 +267,27 @@ static void test_gemm_split(const emoti_kernels *kt) {
     printf("%-7s %-18s %5d cases  bitwise equal to one call\n", kt->isa, "f32_gemm splits", cases);
 }
 
+/* ---- f32_scale_cols: bitwise the scalar products, nothing written outside x ------------ */
+
+static void test_scale_cols(const emoti_kernels *kt) {
+    int cases = 0;
+    for (size_t rows = 1; rows <= 5; rows += 2)
+        for (size_t cols = 1; cols <= 70; cols += (cols < 20 ? 1 : 7)) {
+            float *x = guarded(rows * cols), *want = malloc(rows * cols * sizeof *want);
+            float *s = rand_buf(cols, 0, 1), *init = rand_buf(rows * cols, -3, 3);
+            memcpy(x, init, rows * cols * sizeof *x), memcpy(want, init, rows * cols * sizeof *want);
+            emoti_kernels_scalar.f32_scale_cols(rows, cols, want, s);
+            kt->f32_scale_cols(rows, cols, x, s);
+            cases++;
+            if (memcmp(x, want, rows * cols * sizeof *x) || !guards_ok(x, rows * cols)) {
+                failures++;
+                printf("FAIL %s f32_scale_cols %zux%zu\n", kt->isa, rows, cols);
+            }
+            unguard(x), free(want), free(s), free(init);
+        }
+    printf("%-7s %-18s %5d cases  bitwise equal to scalar\n", kt->isa, "f32_scale_cols", cases);
+}
+
 /* ---- f64_gemv ------------------------------------------------------------------------- */
 
 /* Against the scalar table: each y[c] is the same sum in the same order, fused or not, so
@@ -687,7 +708,7 @@ int main(void) {
     for (int t = 0; t < n; t++) {
         const emoti_kernels *kt = tables[t];
         if (!kt->f32_gemm || !kt->f32_dwconv_swish || !kt->f32_conv_swish || !kt->f32_exp ||
-            !kt->f32_sigmoid || !kt->f32_swish || !kt->f64_gemv) {
+            !kt->f32_sigmoid || !kt->f32_swish || !kt->f64_gemv || !kt->f32_scale_cols) {
             printf("FAIL %s: incomplete table\n", kt->isa);
             failures++;
             continue;
@@ -697,6 +718,7 @@ int main(void) {
         if (t == 0) continue; /* the reference against itself */
         test_gemm(kt);
         test_gemv(kt);
+        test_scale_cols(kt);
         test_dwconv(kt);
         test_conv(kt);
     }
