@@ -231,13 +231,13 @@ void enet_free(enet *net) {
 #endif
 
 /* y[m][n] = GEMM with the work split among the threads: by columns where the weights
- * outweigh the activations (the late layers: n > m), so that each thread packs only its share
- * of them; by bands of rows elsewhere. Column bands go in multiples of 16 (the narrowest SIMD
- * panel), which balances n = 208 as 112 + 96 where whole 32-column panels gave 128 + 80. An
- * output's arithmetic does not depend on the split (kernels.h), so neither do the results.
- * Threads claim their bands a chunk at a time (share_run); the chunks cost no extra packing:
- * 64 columns are two whole 32-wide panels, 120 rows the kernels' row block (MC), for each of
- * which the weights are packed anyway. */
+ * outweigh the activations (the late layers: n > m), so that each thread reads only its share
+ * of them; by bands of rows elsewhere. Column bands go in multiples of 16 (the weight strips),
+ * which balances n = 208 as 112 + 96 where whole 32-column panels gave 128 + 80. An output's
+ * arithmetic does not depend on the split (kernels.h), so neither do the results. Threads
+ * claim their bands a chunk at a time (share_run); the chunks cost no extra copies of gated
+ * weights: 64 columns are two whole 32-wide panels, 120 rows the kernels' row block (MC), for
+ * each of which the weights are copied anyway. */
 #define SPLIT_COLS 16
 #define COL_CHUNK 64
 #define ROW_CHUNK 120

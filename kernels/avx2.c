@@ -1,7 +1,8 @@
 /* AVX2 + FMA kernels (x86-64 with AVX2 and FMA3; compiled with -mavx2 -mfma).
  *
- *   f32_gemm (6x16 / 12x8 tiles)  1x1 convs: register-blocked microkernel over weight panels
- *                                 packed on the stack; bias, Swish, residual in the epilogue
+ *   f32_gemm (6x16 / 12x8 tiles)  1x1 convs: register-blocked microkernel over the
+ *                                 weights' 16-column strips, in place (a scaled copy for the SE
+ *                                 gate); bias, Swish, residual in the epilogue
  *   f32_dwconv_swish              depthwise k x k (compile-time paths for 3 and 5, stride 1
  *                                 and 2; any k / stride through the clipped path), 8 channels
  *                                 per vector, bias + Swish + SE pool sums fused

@@ -182,9 +182,6 @@ static void f32_scale_cols__avx512(size_t rows, size_t cols, float *x, const flo
  * as possible (49 = 5 x 10 rather than 4 x 12 + 1). */
 #define NR 32
 #define KC 256 /* k block: a 256 x 32 panel (32 KiB) streams from L1 / L2 */
-/* Above this k the residual goes in with the bias (the partial sums live in y). Fixed rather
- * than KC, so that KC can change without changing any result. */
-#define RES_EARLY_K 256
 #define KB 32  /* summation sub-block (see gemm_tile) */
 #define MC 120 /* rows per block (split into balanced tiles) */
 #define MR 12  /* rows per tile */
@@ -333,14 +330,14 @@ static void pack_scaled(size_t kc, size_t strips, const float *src, size_t sstri
 
 /* y = act(a w + bias) (+ res) with explicit strides, w in strips (kernels.h). The tiles read
  * the strips in place (each a contiguous run the hardware prefetcher follows); with wscale
- * they read a scaled copy of the k block, made once per panel and row block. When k >
- * RES_EARLY_K the partial sums live in y, so res may alias y only if act is NONE (then res is
- * added with the bias, up front). */
+ * they read a scaled copy of the k block, made once per panel and row block. When k > KC the
+ * partial sums live in y, so res may alias y only if act is NONE (then res is added with the
+ * bias, up front). */
 static void gemm_core(size_t m, size_t n, size_t k, const float *a, size_t lda, const float *w,
                       const float *wscale, const float *bias, const float *res, size_t ldr,
                       float *y, size_t ldy, int act) {
     _Alignas(64) float panel[KC * NR];
-    const int res_early = res && k > RES_EARLY_K;
+    const int res_early = res && k > KC;
     for (size_t pc = 0; pc < k || pc == 0; pc += KC) { /* k = 0: one pass, y = act(bias) */
         const size_t kc = k - pc < KC ? k - pc : KC;
         int mode = (pc == 0 ? FIRST : 0) | (pc + kc == k ? LAST : 0);
@@ -367,7 +364,7 @@ static void gemm_core(size_t m, size_t n, size_t k, const float *a, size_t lda, 
 static void f32_gemm__avx512(size_t m, size_t n, size_t k, const float *a, const float *w,
                              const float *wscale, const float *bias, const float *res, float *y,
                              size_t ld, int act) {
-    if (!(res && act != EMOTI_ACT_NONE && k > RES_EARLY_K)) {
+    if (!(res && act != EMOTI_ACT_NONE && k > KC)) {
         gemm_core(m, n, k, a, k, w, wscale, bias, res, ld, y, ld, act);
         return;
     }

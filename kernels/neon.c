@@ -1,7 +1,8 @@
 /* NEON (AArch64 Advanced SIMD) kernels: the structure of kernels/avx2.c on 4-lane vectors.
  *
  *   f32_gemm (5x16 / 6x12 / 8x8 / 8x4 tiles)  1x1 convs: register-blocked microkernel over
- *                                 weight panels packed on the stack; each row's a values are
+ *                                 panels copied on the stack from the weights' 16-column
+ *                                 strips (4 nv wide); each row's a values are
  *                                 loaded 4 k-steps at a time and used by lane (vfmaq_laneq_f32);
  *                                 bias, Swish, residual in the epilogue
  *   f32_dwconv_swish              depthwise k x k (compile-time paths for 3 and 5, stride 1
