@@ -157,10 +157,10 @@ static void f32_scale_cols__avx2(size_t rows, size_t cols, float *x, const float
 /* Loop nest: k in blocks of KC; rows in blocks of MC; for each 16-column strip of w (kernels.h),
  * every row tile of the MC block runs over its KC x 16 block (8 KiB, in L1 after the first
  * tile; contiguous, so the hardware prefetcher streams it from memory), or over a copy scaled
- * by wscale made once per block; the MC x KC block of a stays in L2. Register tiles: 6 rows x 16 columns (12 accumulators,
- * 2 weight vectors, 1 broadcast) for 16-wide panels; 12 rows x 8 columns for an 8-wide last
- * panel (n = 24, 40, 88, 120 ...). Rows of a block are split into tiles as evenly as
- * possible (49 = 5 x 6 + 4 x 5 rather than 8 x 6 + 1). */
+ * by wscale made once per block; the MC x KC block of a stays in L2. Register tiles: 6 rows x
+ * 16 columns (12 accumulators, 2 weight vectors, 1 broadcast) for 16-wide panels; 12 rows x 8
+ * columns for an 8-wide last panel (n = 24, 40, 88, 120 ...). Rows of a block are split into
+ * tiles as evenly as possible (49 = 5 x 6 + 4 x 5 rather than 8 x 6 + 1). */
 #define NR 16
 #define KC 128 /* k block: the 128 x 16 panel (8 KiB) stays in L1; blocks of 128 also
                   * bound the summation error (see gemm_tile) */
