@@ -10,7 +10,10 @@ STATIC  ?=
 OPENMP  ?=
 
 WARN     = -Wall -Wextra -Werror
-CPPFLAGS = -Iinclude -Iengine -Ikernels -Icli -D_POSIX_C_SOURCE=200809L
+# engine/ is layered: base (errors, files), media (decoders), net (container, forward pass),
+# heads, timeline (post-processing), train (training, metrics, dataset formats).
+ENGINE_DIRS = $(sort $(dir $(wildcard engine/*/*.c)))
+CPPFLAGS = -Iinclude $(patsubst %,-I%,$(ENGINE_DIRS)) -Ikernels -Icli -D_POSIX_C_SOURCE=200809L
 # No unwind tables: C needs none (debuggers use -g's .debug_frame); they were 6% of the binary.
 CFLAGS   = -std=c11 $(OPT) $(WARN) $(SAN) $(if $(OPENMP),-fopenmp) -fno-asynchronous-unwind-tables
 LDFLAGS  = $(SAN) $(if $(STATIC),-static) $(if $(OPENMP),-fopenmp)
@@ -21,7 +24,7 @@ ARCH    := $(shell $(CC) -dumpmachine)
 ISA_SRC  = $(if $(findstring x86_64,$(ARCH)),kernels/avx2.c kernels/avx512.c,) \
            $(if $(findstring aarch64,$(ARCH)),kernels/neon.c,)
 CLI_OBJ  = $(patsubst %.c,$(BUILD)/%.o,$(wildcard cli/*.c))
-LIB_SRC  = $(wildcard engine/*.c) kernels/scalar.c kernels/registry.c \
+LIB_SRC  = $(wildcard engine/*/*.c) kernels/scalar.c kernels/registry.c \
            $(wildcard $(ISA_SRC))
 LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/%.o)
 TESTS    = $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/test_*.c)) $(BUILD)/tests/y4m_compare
@@ -32,13 +35,14 @@ BENCHES  = $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/*.c))
 NEON_PARITY ?= b0
 all: emoti $(BUILD)/libemoti.a
 
-$(BUILD)/%.o: %.c $(wildcard include/*.h engine/*.h kernels/*.h cli/*.h) Makefile
+$(BUILD)/%.o: %.c $(wildcard include/*.h engine/*/*.h kernels/*.h cli/*.h) Makefile
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
 # Cold code (the command-line front end, annotation / head / metric bookkeeping) is optimised
 # for size: the binary stays under 300 KB.
-COLD_OBJ = $(CLI_OBJ) $(patsubst %,$(BUILD)/engine/%.o,annot error heads metrics model npy temporal train)
+COLD_OBJ = $(CLI_OBJ) $(patsubst %,$(BUILD)/engine/%.o,train/annot base/error heads/heads train/metrics \
+           net/model train/npy timeline/temporal train/train)
 $(COLD_OBJ): OPT = -Os
 $(BUILD)/kernels/avx2.o: CFLAGS += -mavx2 -mfma
 $(BUILD)/kernels/avx512.o: CFLAGS += -mavx512f -mavx512dq -mavx512bw -mavx512vl -mfma

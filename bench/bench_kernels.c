@@ -10,7 +10,7 @@
  * sum over all layers (repeats counted) of those times, by kernel. Buffers are separate
  * page-aligned allocations, so input and output are 4 KiB-congruent, as the engine's arena
  * makes them at 224 x 224. --rows calls the depthwise and stem kernels one output row at a
- * time, as engine/efficientnet.c does (its unit of work for threads). */
+ * time, as engine/net/efficientnet.c does (its unit of work for threads). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -31,7 +31,7 @@ build() {
     mkdir -p "$F/bin"
     for t in $TARGETS; do
         # shellcheck disable=SC2086  # $SAN is a list of flags
-        "$CLANG" -std=c11 -O1 -g -Wall -Wextra -Werror -Iinclude -Iengine -Ikernels \
+        "$CLANG" -std=c11 -O1 -g -Wall -Wextra -Werror -Iinclude $(printf -- "-I%s " engine/*/) -Ikernels \
             -D_POSIX_C_SOURCE=200809L -fsanitize=fuzzer $SAN "fuzz/fuzz_$t.c" \
             "$F/obj/libemoti.a" -lm -o "$F/bin/fuzz_$t" || return 1
     done

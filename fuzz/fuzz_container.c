@@ -1,6 +1,6 @@
 /* libFuzzer target: the model container (weights/FORMAT.md) and the network description in
  * it, through emoti_model_from_memory (include/emoti.h) and emoti_container_parse
- * (engine/container.h).
+ * (engine/net/container.h).
  *
  * Each input is tried twice:
  *   1. as it is: the whole loader, whose header, bounds and checksum checks reject almost

@@ -1,4 +1,4 @@
-/* libFuzzer target: the JPEG decoder, emoti_jpeg_decode (engine/jpeg.h).
+/* libFuzzer target: the JPEG decoder, emoti_jpeg_decode (engine/media/jpeg.h).
  * Build and run: see fuzz/README.md. */
 #include <stddef.h>
 #include <stdint.h>

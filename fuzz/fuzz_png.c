@@ -1,4 +1,4 @@
-/* libFuzzer target: the PNG decoder and its inflate, emoti_png_decode (engine/png.h).
+/* libFuzzer target: the PNG decoder and its inflate, emoti_png_decode (engine/media/png.h).
  *
  * Every PNG chunk carries a CRC-32 and the zlib stream an Adler-32, so nearly every mutation
  * of a valid file dies at a checksum. Each input is therefore decoded twice:

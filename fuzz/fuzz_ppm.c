@@ -1,5 +1,5 @@
 /* libFuzzer target: the Netpbm PPM/PGM decoder (P2, P3, P5, P6), emoti_ppm_decode
- * (engine/image.h), which emoti_image_decode / emoti_image_load hand every file starting
+ * (engine/media/image.h), which emoti_image_decode / emoti_image_load hand every file starting
  * with 'P'. (The dispatcher itself is run over all image corpora by tests/test_fuzz_corpus.c.)
  * Build and run: see fuzz/README.md. */
 #include <stddef.h>

@@ -1,4 +1,4 @@
-/* libFuzzer target: the YUV4MPEG2 reader (engine/y4m.h) over an in-memory stream (fmemopen):
+/* libFuzzer target: the YUV4MPEG2 reader (engine/media/y4m.h) over an in-memory stream (fmemopen):
  * the stream header, then every frame to the end of the input.
  * Build and run: see fuzz/README.md. */
 #include <stddef.h>

@@ -19,7 +19,7 @@ typedef struct {
     int c;              /* dw channels; stem: cout (cin = 3) */
 } layer_call;
 
-/* TF "SAME" for stride 2, symmetric k/2 for stride 1 (as engine/efficientnet.c). */
+/* TF "SAME" for stride 2, symmetric k/2 for stride 1 (as engine/net/efficientnet.c). */
 static inline emoti_window shapes_window(int h, int w, int k, int stride) {
     emoti_window g = {.h = h, .w = w, .k = k, .stride = stride};
     if (stride == 1) {

@@ -62,7 +62,7 @@ t0=$(now)
     exit 1
 }
 [ -f "$OUT/kernels/neon.o" ] || { echo "FAIL check-neon: kernels/neon.c was not compiled"; exit 1; }
-XCFLAGS="-std=c11 -O2 -Wall -Wextra -Werror -Iinclude -Iengine -Ikernels -Itests -D_POSIX_C_SOURCE=200809L"
+XCFLAGS="-std=c11 -O2 -Wall -Wextra -Werror -Iinclude $(printf -- "-I%s " engine/*/) -Ikernels -Itests -D_POSIX_C_SOURCE=200809L"
 
 # The dispatch check, through the public registry functions.
 cat >"$tmp/dispatch.c" <<'EOF'

@@ -1,4 +1,4 @@
-/* Tests of the JPEG decoder (engine/jpeg.c).
+/* Tests of the JPEG decoder (engine/media/jpeg.c).
  *
  *   test_jpeg                 generates the corpus (tests/jpeg_corpus.py: cjpeg, djpeg, Pillow)
  *                             into a temp dir, checks every file against djpeg pixel for

@@ -1,4 +1,4 @@
-/* Tests of the PNG decoder (engine/png.c) and the inflate API (engine/inflate.c).
+/* Tests of the PNG decoder (engine/media/png.c) and the inflate API (engine/media/inflate.c).
  *
  *   test_png [CORPUS_DIR]        check against a corpus; without one, generate it into a
  *                                temporary directory with tests/png_corpus.py

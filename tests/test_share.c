@@ -1,4 +1,4 @@
-/* share_run (engine/share.c): every unit done exactly once, in chunks of at most `chunk` units
+/* share_run (engine/net/share.c): every unit done exactly once, in chunks of at most `chunk` units
  * that start a whole number of chunks past their share's start; with thread 0 held back, the
  * others take over part of its share. Without OpenMP: one call over the whole loop. */
 #include <stdio.h>

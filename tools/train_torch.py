@@ -10,7 +10,7 @@ Aff-Wild2 annotation tree (<Task>_Set/{Train_Set,Validation_Set}/<video>.txt), t
 
 with Adam (lr 1e-3, eps 1e-7 as Keras), glorot-uniform kernels and zero biases, reshuffling
 every epoch, keeping the epoch with the best validation metric (per frame, no smoothing) -
-the same recipe as engine/train.c - and prints the validation metric per epoch. With --emoti
+the same recipe as engine/train/train.c - and prints the validation metric per epoch. With --emoti
 it also runs `emoti fit` with the same settings and prints both; with --export-dir it writes
 the PyTorch heads as emoti containers (tools/export_head.py), e.g. for `emoti predict`.
 

@@ -1,5 +1,5 @@
 /* Image files to 8-bit RGB: a small dispatcher on the first bytes plus a Netpbm PPM/PGM
- * decoder; JPEG (engine/jpeg.c) and PNG (engine/png.c) have their own files. */
+ * decoder; JPEG (engine/media/jpeg.c) and PNG (engine/media/png.c) have their own files. */
 #ifndef _POSIX_C_SOURCE
 #define _POSIX_C_SOURCE 200809L /* stat */
 #endif
