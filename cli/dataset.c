@@ -209,16 +209,6 @@ size_t video_fill(const video_seq *v, const float *rowvals, int k, int paper, do
     return got;
 }
 
-void decide(int task, const double *vals, int k, const double *thresholds, int *out) {
-    if (task == EMOTI_TASK_EXPR) {
-        int best = 0;
-        for (int c = 1; c < k; c++) best = vals[c] > vals[best] ? c : best;
-        out[0] = best;
-    } else if (task == EMOTI_TASK_AU) {
-        for (int c = 0; c < k; c++) out[c] = vals[c] >= (thresholds ? thresholds[c] : 0.5);
-    }
-}
-
 int parse_task(const char *cmd, const char *s) {
     int t = emoti_task_parse(s);
     if (t < 0) cli_usage_error(cmd, "unknown task '%s' (va, expr or au)", s);
@@ -278,42 +268,4 @@ void parse_weights(const char *cmd, const char *s, double *w, int n) {
         p = *end ? end + 1 : end;
     }
     if (got != n) cli_usage_error(cmd, "%d weights for %d heads", got, n);
-}
-
-int blend_compatible(const char *prefix, const char *path, const emoti_head *h,
-                     const char *ref_path, const emoti_head *ref) {
-    if (h->task == ref->task && emoti_head_outputs(h) == emoti_head_outputs(ref)) return 1;
-    fprintf(stderr, "%s: %s is a %s head with %d outputs; blended heads must match %s (%s, %d)\n",
-            prefix, path, emoti_task_name(h->task), emoti_head_outputs(h), ref_path,
-            emoti_task_name(ref->task), emoti_head_outputs(ref));
-    return 0;
-}
-
-void blend_add(double *acc, const double *x, size_t n, double w) {
-    for (size_t q = 0; q < n; q++) acc[q] += w * x[q];
-}
-
-void blend_finish(double *acc, size_t n, double wsum) {
-    if (wsum > 0)
-        for (size_t q = 0; q < n; q++) acc[q] /= wsum;
-}
-
-/* Aff-Wild2 class k <- AffectNet logit MAP[k] (Neutral, Anger, Disgust, Fear, Happiness, Sadness,
- * Surprise, Other <- Contempt). */
-static const int AFFECTNET_MAP[8] = {5, 0, 2, 3, 4, 6, 7, 1};
-
-void affwild_logits(const float *outputs, float *mapped) {
-    for (int c = 0; c < 8; c++) mapped[c] = outputs[AFFECTNET_MAP[c]];
-}
-
-void mix_pretrained_logits(double *p, const double *logits, double w) {
-    int best = 0;
-    for (int c = 1; c < 8; c++) best = p[c] > p[best] ? c : best;
-    if (best == 7) return; /* the heads call it Other: keep their probabilities */
-    for (int c = 0; c < 8; c++) p[c] = w * logits[c] + (1 - w) * p[c];
-}
-
-void au_thresholds(const emoti_head *h, int k, double fixed, double *thr) {
-    for (int c = 0; c < k; c++)
-        thr[c] = fixed >= 0 ? fixed : h && h->thresholds ? h->thresholds[c] : 0.5;
 }

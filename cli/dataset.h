@@ -48,9 +48,6 @@ void videos_free(video_seq *v, int n);
  * number of frames with a face. */
 size_t video_fill(const video_seq *v, const float *rowvals, int k, int paper, double *seq);
 
-/* The task's frame decisions from (smoothed) values: EXPR argmax, AU p >= t, VA as is. */
-void decide(int task, const double *vals, int k, const double *thresholds, int *out);
-
 /* Ties a path to a task: "va", "expr", "au". Exits with a usage error on anything else. */
 int parse_task(const char *cmd, const char *s);
 int parse_int_arg(const char *cmd, const char *opt, const char *v, int lo, int hi);
@@ -62,23 +59,6 @@ float *head_rows(const emoti_head *h, feat_set *s);
 /* ABAW submission header for a task ("image_location,..."), given the output labels. */
 void write_abaw_header(FILE *f, int task, char *const *labels, int k);
 
-/* ---- combining heads (predict and video --heads share these, so their numbers agree) ---- */
 /* -w LIST: n comma-separated weights >= 0 into w (exits with a usage error otherwise). */
 void parse_weights(const char *cmd, const char *s, double *w, int n);
-/* Heads blended together must have one task and one output count; else reported (prefix:
- * "emoti predict", "emoti") and 0. */
-int blend_compatible(const char *prefix, const char *path, const emoti_head *h,
-                     const char *ref_path, const emoti_head *ref);
-/* A weighted mean over sources (REFERENCE.md 4.6): acc (zeroed first) += w * x for every source
- * in order, then blend_finish divides by the summed weights (nothing when it is 0). */
-void blend_add(double *acc, const double *x, size_t n, double w);
-void blend_finish(double *acc, size_t n, double wsum);
-/* The 8 AffectNet logits of one backbone output row in Aff-Wild2 class order (REFERENCE.md 4.4). */
-void affwild_logits(const float *outputs, float *mapped);
-/* REFERENCE.md 4.4 on one frame: unless the heads' probabilities p[8] call it Other,
- * p = w * logits + (1 - w) * p. */
-void mix_pretrained_logits(double *p, const double *logits, double w);
-/* AU thresholds of k outputs: fixed when >= 0, else the head's tuned ones, else 0.5. */
-void au_thresholds(const emoti_head *h, int k, double fixed, double *thr);
-
 #endif

@@ -6,7 +6,6 @@
 
 #include "cli.h"
 #include "dataset.h"
-#include "temporal.h"
 
 static const char *PREDICT_HELP =
     "usage: emoti predict -H HEAD [-H HEAD...] -i PREFIX [-i PREFIX...] [-o OUT.csv] [options]\n"
@@ -47,6 +46,39 @@ static void align_rows(const video_seq *ref, const video_seq *vs, int nv, long *
     for (int i = 0; i < nv && !m; i++)
         if (!strcmp(vs[i].name, ref->name)) m = &vs[i];
     for (int f = 0; f < ref->n_frames; f++) row[f] = m && f < m->n_frames ? m->row[f] : -1;
+}
+
+/* Frame f of the video: each head's outputs where its input has the frame, and the first input's
+ * backbone outputs where it has the frame (the pre-trained modes read them). */
+static int push_frame(emoti_timeline *tl, emoti_head *const *heads, float *const *rows, int n_heads,
+                      int n_inputs, const feat_set *sets, const long *arow, size_t nf, size_t f) {
+    const float *outs[MAX_HEADS] = {0};
+    for (int i = 0; i < n_heads; i++) {
+        long r = arow[(size_t)(n_inputs == 1 ? 0 : i) * nf + f];
+        outs[i] = r >= 0 ? rows[i] + (size_t)r * (size_t)emoti_head_outputs(heads[i]) : NULL;
+    }
+    emoti_result bb;
+    long r0 = arow[f];
+    if (r0 >= 0 && sets[0].outs)
+        memcpy(bb.outputs, sets[0].outs + (size_t)r0 * (size_t)sets[0].out_dim, (size_t)sets[0].out_dim * sizeof(float));
+    if (!emoti_timeline_push_outputs(tl, outs, r0 >= 0 && sets[0].outs ? &bb : NULL)) return 1;
+    fprintf(stderr, "emoti predict: %s\n", emoti_last_error());
+    return 0;
+}
+
+/* `video/00001.jpg,<values>`: VA v,a; EXPR the class (--values: its probabilities); AU 0/1 each
+ * (--values: probabilities). */
+static void write_abaw_row(FILE *out, const char *video, const emoti_timeline_row *r, int task, int values) {
+    fprintf(out, "%s/%05ld.jpg", video, r->frame + 1);
+    if (task == EMOTI_TASK_VA) fprintf(out, ",%.6f,%.6f", r->valence, r->arousal);
+    else if (task == EMOTI_TASK_EXPR && values)
+        for (int c = 0; c < r->n_classes; c++) fprintf(out, ",%.6f", r->probs[c]);
+    else if (task == EMOTI_TASK_EXPR) fprintf(out, ",%d", r->expression);
+    else
+        for (int c = 0; c < r->n_aus; c++)
+            if (values) fprintf(out, ",%.6f", r->au_probs[c]);
+            else fprintf(out, ",%d", r->au_active[c]);
+    fprintf(out, "\n");
 }
 
 int cmd_predict(int argc, char **argv) {
@@ -96,7 +128,7 @@ int cmd_predict(int argc, char **argv) {
     video_seq *vids[MAX_HEADS] = {0};
     int nvs[MAX_HEADS] = {0};
     emoti_annot annot = {0};
-    double *seq = NULL, *acc = NULL, *tmp = NULL, *lg = NULL;
+    emoti_timeline *tl = NULL;
     long *arow = NULL;
     FILE *out = NULL;
     char *tmp_path = NULL;
@@ -105,14 +137,8 @@ int cmd_predict(int argc, char **argv) {
             fprintf(stderr, "emoti predict: %s\n", emoti_last_error());
             goto done;
         }
-        if (i && !blend_compatible("emoti predict", heads_p[i], heads[i], heads_p[0], heads[0]))
-            goto done;
     }
     if (n_heads) task = heads[0]->task, kdim = emoti_head_outputs(heads[0]);
-    if (pre_w >= 0 && (task != EMOTI_TASK_EXPR || kdim != 8)) {
-        fprintf(stderr, "emoti predict: --pretrained-logits needs 8-class expr heads\n");
-        goto done;
-    }
     if (frames && emoti_annot_read_dir(frames, task, &annot)) {
         fprintf(stderr, "emoti predict: %s\n", emoti_last_error());
         goto done;
@@ -129,20 +155,32 @@ int cmd_predict(int argc, char **argv) {
     }
     for (int i = 0; i < n_heads; i++)
         if (!(rows[i] = head_rows(heads[i], &sets[n_inputs == 1 ? 0 : i]))) goto done;
-    if (pre_va) {
-        rows[0] = malloc(((size_t)sets[0].idx.n + 1) * 2 * sizeof(float));
-        if (!rows[0]) goto done;
-        for (long r = 0; r < sets[0].idx.n; r++)
-            rows[0][2 * r] = sets[0].outs[r * 10 + 8], rows[0][2 * r + 1] = sets[0].outs[r * 10 + 9];
-    }
     if (k < 0) k = n_heads ? heads[0]->smooth_k : emoti_task_default_k(task);
     if (lag > k) cli_usage_error("predict", "--causal LAG must be at most k (%d)", k);
-    if (task == EMOTI_TASK_AU && kdim > 64) {
-        fprintf(stderr, "emoti predict: at most 64 AU outputs\n");
+    emoti_timeline_config cfg;
+    emoti_timeline_config_init(&cfg);
+    for (int t = 0; t < EMOTI_TASK_COUNT; t++) cfg.k[t] = k;
+    cfg.lag = lag;
+    cfg.paper_interp = paper;
+    cfg.threshold = threshold;
+    cfg.pretrained_logits = pre_w;
+    cfg.pretrained_va = pre_va;
+    cfg.weights = weights;
+    cfg.head_names = heads_p;
+    /* The backbone values the pre-trained modes read come from the first input's outputs; the
+     * heads' inputs were checked against their sets above. */
+    emoti_info bb = {.n_outputs = 0, .n_logits = sets[0].out_dim < 8 ? sets[0].out_dim : 8,
+                     .valence_index = sets[0].out_dim == 10 ? 8 : -1,
+                     .arousal_index = sets[0].out_dim == 10 ? 9 : -1};
+    if (sets[0].out_dim > EMOTI_MAX_OUTPUTS) {
+        fprintf(stderr, "emoti predict: %s.outputs.npy has %d columns (at most %d)\n", inputs[0],
+                sets[0].out_dim, EMOTI_MAX_OUTPUTS);
         goto done;
     }
-    double thr[64];
-    au_thresholds(task == EMOTI_TASK_AU ? heads[0] : NULL, kdim < 64 ? kdim : 64, threshold, thr);
+    if (emoti_timeline_create((const emoti_head *const *)heads, n_heads, &bb, &cfg, &tl)) {
+        fprintf(stderr, "emoti predict: %s\n", emoti_last_error());
+        goto done;
+    }
 
     if (output) {
         tmp_path = malloc(strlen(output) + 6);
@@ -161,52 +199,25 @@ int cmd_predict(int argc, char **argv) {
     int faceless = 0;
     for (int v = 0; v < nv; v++) {
         const video_seq *ref = &vids[0][v];
-        size_t nf = (size_t)ref->n_frames, sz = (nf + 1) * (size_t)kdim;
-        free(seq), free(acc), free(tmp), free(lg), free(arow);
-        seq = malloc(sz * sizeof *seq), acc = calloc(sz, sizeof *acc), tmp = malloc(sz * sizeof *tmp);
-        lg = malloc((nf + 1) * 8 * sizeof *lg), arow = malloc((nf + 1) * sizeof *arow);
-        if (!seq || !acc || !tmp || !lg || !arow) goto done;
-        double wsum = 0;
-        size_t faces = 0;
-        int n_src = pre_va ? 1 : n_heads;
-        for (int i = 0; i < n_src; i++) {
-            int si = n_inputs == 1 ? 0 : i;
-            video_seq al = *ref;
-            if (si) align_rows(ref, vids[si], nvs[si], arow), al.row = arow;
-            size_t got = video_fill(&al, rows[i], kdim, paper, seq);
-            faces = got > faces ? got : faces;
-            if (!got) continue;
-            blend_add(acc, seq, nf * (size_t)kdim, weights[i]);
-            wsum += weights[i];
-        }
-        blend_finish(acc, nf * (size_t)kdim, wsum);
-        if (!faces && nf) faceless++;
-        if (pre_w >= 0 && faces) {
-            /* REFERENCE.md 4.4: the backbone's logits in Aff-Wild2 order, gap-filled the same way. */
-            float *mapped = malloc(((size_t)sets[0].idx.n + 1) * 8 * sizeof *mapped);
-            if (!mapped) goto done;
-            for (long r = 0; r < sets[0].idx.n; r++)
-                affwild_logits(sets[0].outs + r * (long)sets[0].out_dim, mapped + r * 8);
-            video_fill(ref, mapped, 8, paper, lg);
-            free(mapped);
-            for (size_t f = 0; f < nf; f++) mix_pretrained_logits(acc + f * 8, lg + f * 8, pre_w);
-        }
-        int ok = lag >= 0 ? emoti_smooth_causal(acc, tmp, nf, kdim, k, lag)
-                          : emoti_smooth_box(acc, tmp, nf, kdim, k);
-        if (!ok) goto done;
-        for (size_t f = 0; f < nf; f++) {
-            const double *val = tmp + f * (size_t)kdim;
-            fprintf(out, "%s/%05zu.jpg", ref->name, f + 1);
-            if (task == EMOTI_TASK_VA || values) {
-                for (int c = 0; c < kdim; c++) fprintf(out, ",%.6f", val[c]);
-            } else {
-                int dec[64];
-                decide(task, val, kdim, thr, dec);
-                for (int c = 0; c < (task == EMOTI_TASK_EXPR ? 1 : kdim); c++) fprintf(out, ",%d", dec[c]);
+        size_t nf = (size_t)ref->n_frames;
+        free(arow);
+        if (!(arow = malloc((nf + 1) * (size_t)n_inputs * sizeof *arow))) goto done;
+        for (int si = 0; si < n_inputs; si++) /* each input's rows on the frames of the first */
+            align_rows(ref, vids[si], nvs[si], arow + (size_t)si * nf);
+        emoti_timeline_reset(tl);
+        for (size_t f = 0; f <= nf; f++) {
+            if (f < nf && !push_frame(tl, heads, rows, n_heads, n_inputs, sets, arow, nf, f)) goto done;
+            if (f == nf && emoti_timeline_finish(tl)) {
+                fprintf(stderr, "emoti predict: %s\n", emoti_last_error());
+                goto done;
             }
-            fprintf(out, "\n");
-            frames_out++;
+            emoti_timeline_row r;
+            while (emoti_timeline_next(tl, &r)) {
+                write_abaw_row(out, ref->name, &r, task, values);
+                frames_out++;
+            }
         }
+        if (!emoti_timeline_faces(tl) && nf) faceless++;
     }
     if (output) {
         int ok = !ferror(out);
@@ -232,7 +243,8 @@ done:
         remove(tmp_path);
     }
     free(tmp_path);
-    free(seq), free(acc), free(tmp), free(lg), free(arow);
+    free(arow);
+    emoti_timeline_free(tl);
     for (int i = 0; i < MAX_HEADS; i++) {
         emoti_head_free(heads[i]);
         free(rows[i]);

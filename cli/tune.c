@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "combine.h"
 #include "dataset.h"
 #include "metrics.h"
 #include "temporal.h"
@@ -46,7 +47,7 @@ static double evaluate(const targets *t, const video_seq *vids, int nv, double *
         for (size_t f = 0; f < nf; f++) {
             if (!s->annot->valid[f]) continue;
             memcpy(vals + at * (size_t)kd, sm + f * (size_t)kd, (size_t)kd * sizeof *vals);
-            if (t->task != EMOTI_TASK_VA) decide(t->task, sm + f * (size_t)kd, kd, thr, pred + at * (size_t)kd);
+            if (t->task != EMOTI_TASK_VA) emoti_decide(t->task, sm + f * (size_t)kd, kd, thr, pred + at * (size_t)kd);
             at++;
         }
         free(sm);

@@ -10,6 +10,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -94,6 +95,129 @@ typedef struct {
 emoti_status emoti_image_load(const char *path, emoti_image *image);
 emoti_status emoti_image_decode(const uint8_t *data, size_t size, emoti_image *image);
 void emoti_image_free(emoti_image *image);
+
+/* ---- Timeline: per-frame post-processing of one face track (docs/PIPELINE.md section 4) ----
+ *
+ * A timeline turns per-frame backbone results into finished rows: heads (or the backbone's own
+ * outputs) -> gap filling for frames without a face -> blends of heads of one task -> the
+ * pre-trained logits / VA modes -> box smoothing of 2k+1 frames per task -> decisions (the most
+ * probable expression, AU probability >= its threshold). Feed it one frame at a time; take the
+ * rows that are final with emoti_timeline_next. Timelines are independent of each other (one per
+ * face track); the heads they read are shared and never written.
+ *
+ *   centred (lag < 0): the box is centred on each frame and truncated at both ends; rows come out
+ *     after emoti_timeline_finish. Memory grows with the number of frames.
+ *   causal (lag >= 0): each row is the mean of the 2k+1 frames ending min(lag, k) frames after
+ *     it, so a row is final `latency` frames after its frame was pushed. Memory is fixed at
+ *     creation (the windows), whatever the video's length, as long as every frame's values come
+ *     through emoti_timeline_push (one validity per frame): a gap costs no memory.
+ * A frame without a face waits for the next frame with one: its values are interpolated between
+ * the two (copied at the ends of the video). */
+typedef struct emoti_head emoti_head;
+typedef struct emoti_timeline emoti_timeline;
+
+enum { EMOTI_TASK_VA = 0, EMOTI_TASK_EXPR = 1, EMOTI_TASK_AU = 2, EMOTI_TASK_COUNT = 3 };
+#define EMOTI_TIMELINE_MAX_HEADS 16
+#define EMOTI_TIMELINE_MAX_OUTPUTS 64 /* outputs of one expression or AU head */
+
+typedef struct {
+    int k[EMOTI_TASK_COUNT]; /* box half-width per task; -1: the task's first head's tuned k
+                                (without a head: 50 for VA and expression, 5 for AUs) */
+    int lag;                 /* -1: centred; >= 0: causal, rows final min(lag, k) frames later */
+    int paper_interp;        /* the authors' notebook's reversed interpolation weights */
+    double threshold;        /* one AU threshold for every AU; -1: the AU head's tuned ones */
+    double pretrained_logits; /* W in [0, 1]: expression p = W * the backbone's logits (Aff-Wild2
+                                order) + (1 - W) * p, unless the heads call it Other; -1: off */
+    int pretrained_va;       /* valence/arousal from a multi-task backbone (no VA head) */
+    int backbone;            /* no heads: the backbone's own class probabilities (its label set,
+                                e.g. AffectNet-8) smoothed as the expression, plus its VA if any */
+    const double *weights;   /* blend weight per head (>= 0), NULL: 1 each */
+    const char *const *head_names; /* per head, for messages (e.g. file names); NULL: "head N" */
+    const char *model_name;  /* for messages; NULL: "the model" */
+} emoti_timeline_config;
+
+/* Defaults: tuned k, centred, linear interpolation, tuned thresholds, no pre-trained modes. */
+void emoti_timeline_config_init(emoti_timeline_config *config);
+
+/* Checks the heads against each other (heads of one task are blended: same output count) and
+ * against the model (what each head reads, what the pre-trained modes need) and allocates the
+ * timeline. model may be NULL when no head or mode reads from it. heads must outlive it. */
+emoti_status emoti_timeline_create(const emoti_head *const *heads, int n_heads,
+                                   const emoti_info *model, const emoti_timeline_config *config,
+                                   emoti_timeline **out);
+void emoti_timeline_free(emoti_timeline *t);
+/* Forgets every frame (the next push is frame 0 of a new video); keeps heads and settings. */
+void emoti_timeline_reset(emoti_timeline *t);
+
+/* The next frame: the backbone's result and embedding (features floats; NULL is fine when no
+ * head reads the embedding), or result NULL for a frame without a face or one that could not be
+ * decoded. Runs the heads. Take the rows that became final (emoti_timeline_next until it returns
+ * 0) before the next push: with rows still waiting it fails with EMOTI_ERR_ARG. */
+emoti_status emoti_timeline_push(emoti_timeline *t, const emoti_result *result,
+                                 const float *embedding);
+/* The same from values computed elsewhere (e.g. the heads run in bulk over extracted features):
+ * head_outputs[i] is head i's outputs for this frame or NULL when head i has no input here
+ * (heads on different backbones may see faces on different frames); backbone is the result the
+ * pre-trained / backbone modes read, or NULL. A head or mode with values on no frame of the
+ * video is left out of its blend. While some head waits for its next face the frames in
+ * between are kept: memory then grows with that gap. */
+emoti_status emoti_timeline_push_outputs(emoti_timeline *t, const float *const *head_outputs,
+                                         const emoti_result *backbone);
+/* End of the video: every remaining row becomes final. */
+emoti_status emoti_timeline_finish(emoti_timeline *t);
+
+typedef struct {
+    long frame;          /* index of the frame in push order, from 0 */
+    int filled;          /* 1: no face on this frame, its values come from its neighbours */
+    int has_va;
+    double valence, arousal;
+    int n_classes;       /* expression: 0 when the timeline has none */
+    const double *probs; /* n_classes smoothed probabilities */
+    int expression;      /* index of the most probable class */
+    const char *const *class_labels;
+    int n_aus;           /* action units: 0 when none */
+    const double *au_probs;   /* n_aus smoothed probabilities */
+    const int *au_active;     /* n_aus decisions, 0/1 (probability >= threshold) */
+    const char *const *au_labels;
+} emoti_timeline_row;
+
+/* 1 and the next final row (its pointers valid until the next call on t), or 0 when no row is
+ * final yet (or none is left after finish). */
+int emoti_timeline_next(emoti_timeline *t, emoti_timeline_row *row);
+
+/* What the timeline computes for a task: on, values per frame, k, causal lag (-1 centred),
+ * labels, AU thresholds (NULL for other tasks). */
+typedef struct {
+    int on, dim, k, lag;
+    const char *const *labels;
+    const double *thresholds;
+} emoti_timeline_task;
+void emoti_timeline_task_info(const emoti_timeline *t, int task, emoti_timeline_task *info);
+/* Frames after which a row is final in causal mode (the largest task lag); -1 when centred. */
+int emoti_timeline_latency(const emoti_timeline *t);
+/* Frames pushed so far, and of those the ones with values (a face). */
+long emoti_timeline_frames(const emoti_timeline *t);
+long emoti_timeline_faces(const emoti_timeline *t);
+
+/* ---- Writers: rows for programs (hosted builds) ---- */
+enum { EMOTI_FORMAT_TEXT = 0, EMOTI_FORMAT_CSV = 1, EMOTI_FORMAT_JSONL = 2 };
+
+/* What identifies a row in the output: the frame's index and file (the input's name for a
+ * stream). */
+typedef struct {
+    long frame;
+    const char *file;
+} emoti_row_key;
+
+/* One CSV field, quoted only when it needs it; one JSON string literal. */
+void emoti_csv_field(FILE *f, const char *s);
+void emoti_json_string(FILE *f, const char *s);
+/* A timeline's rows: frame, file, filled, then per task on: valence, arousal; expression and
+ * p_<class> per class; per AU 0/1 (au_values: its probability, columns p_<AU>). The header is
+ * for CSV only (nothing for JSON lines). */
+void emoti_timeline_write_header(FILE *f, const emoti_timeline *t, int format, int au_values);
+void emoti_timeline_write_row(FILE *f, const emoti_timeline_row *row, emoti_row_key key, int format,
+                              int au_values);
 
 #ifdef __cplusplus
 }

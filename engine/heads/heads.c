@@ -172,19 +172,22 @@ void emoti_dense(const float *x, size_t n, int in, const float *w, const float *
     }
 }
 
-emoti_status emoti_head_forward(const emoti_head *h, const float *x, size_t n, float *out) {
+#define HEAD_CHUNK 256 /* rows per pass: the hidden activations of a chunk stay in cache */
+
+static int widest_hidden(const emoti_head *h) {
     int widest = 0;
     for (int l = 1; l < h->n_layers; l++) widest = h->sizes[l] > widest ? h->sizes[l] : widest;
-    const size_t chunk = 256;
-    float *tmp[2] = {NULL, NULL};
-    if (h->n_layers > 1) {
-        tmp[0] = malloc(chunk * (size_t)widest * sizeof(float));
-        tmp[1] = malloc(chunk * (size_t)widest * sizeof(float));
-        if (!tmp[0] || !tmp[1]) {
-            free(tmp[0]), free(tmp[1]);
-            return emoti_fail(EMOTI_ERR_NOMEM, "out of memory");
-        }
-    }
+    return widest;
+}
+
+size_t emoti_head_scratch_floats(const emoti_head *h, size_t n) {
+    return 2 * (n < HEAD_CHUNK ? n : HEAD_CHUNK) * (size_t)widest_hidden(h);
+}
+
+void emoti_head_forward_scratch(const emoti_head *h, const float *x, size_t n, float *out,
+                                float *scratch) {
+    size_t chunk = n < HEAD_CHUNK ? n : HEAD_CHUNK, widest = (size_t)widest_hidden(h);
+    float *tmp[2] = {scratch, scratch + chunk * widest};
     int n_out = emoti_head_outputs(h);
     for (size_t r = 0; r < n; r += chunk) {
         size_t m = n - r < chunk ? n - r : chunk;
@@ -195,7 +198,14 @@ emoti_status emoti_head_forward(const emoti_head *h, const float *x, size_t n, f
             src = dst;
         }
     }
-    free(tmp[0]), free(tmp[1]);
+}
+
+emoti_status emoti_head_forward(const emoti_head *h, const float *x, size_t n, float *out) {
+    size_t floats = emoti_head_scratch_floats(h, n);
+    float *scratch = floats ? malloc(floats * sizeof *scratch) : NULL;
+    if (floats && !scratch) return emoti_fail(EMOTI_ERR_NOMEM, "out of memory");
+    emoti_head_forward_scratch(h, x, n, out, scratch);
+    free(scratch);
     return EMOTI_OK;
 }
 

@@ -28,13 +28,12 @@
 #define EMOTI_HEAD_MAX_LAYERS 8
 #define EMOTI_HEAD_MAX_WIDTH 65536
 
-enum { EMOTI_TASK_VA = 0, EMOTI_TASK_EXPR = 1, EMOTI_TASK_AU = 2, EMOTI_TASK_COUNT = 3 };
 /* What the head reads from `emoti extract` output: the embedding (OUT.features.npy) or the
  * classifier outputs (OUT.outputs.npy: 8 logits, or 8 logits + valence + arousal). */
 enum { EMOTI_INPUT_EMBEDDING = 0, EMOTI_INPUT_LOGITS = 1 };
 enum { EMOTI_ACT_NONE, EMOTI_ACT_RELU, EMOTI_ACT_TANH, EMOTI_ACT_SIGMOID, EMOTI_ACT_SOFTMAX };
 
-typedef struct {
+struct emoti_head {
     int task, input;
     int n_layers;
     int sizes[EMOTI_HEAD_MAX_LAYERS + 1]; /* sizes[0] inputs ... sizes[n_layers] outputs */
@@ -47,7 +46,7 @@ typedef struct {
     char name[64];
     char source[256];                     /* what it was trained from / imported from */
     char note[512];                       /* training / tuning record (free text) */
-} emoti_head;
+};
 
 /* Task names ("va", "expr", "au") and parsing them; -1 if unknown. */
 const char *emoti_task_name(int task);
@@ -75,6 +74,10 @@ emoti_status emoti_head_save(const emoti_head *h, const char *path);
 
 /* Runs rows [n][sizes[0]] through the stack: out [n][n_outputs], after the last activation. */
 emoti_status emoti_head_forward(const emoti_head *h, const float *x, size_t n, float *out);
+/* The same without allocating: scratch holds emoti_head_scratch_floats(h, n) floats. */
+size_t emoti_head_scratch_floats(const emoti_head *h, size_t n);
+void emoti_head_forward_scratch(const emoti_head *h, const float *x, size_t n, float *out,
+                                float *scratch);
 static inline int emoti_head_outputs(const emoti_head *h) { return h->sizes[h->n_layers]; }
 
 /* y[0..n) += a * x[0..n); and the dot product of x and y, both unrolled for the vectorizer. */

@@ -1,0 +1,107 @@
+/* Rows of a timeline as CSV or JSON lines (emoti.h): the columns `emoti video --heads` prints. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "emoti.h"
+
+void emoti_csv_field(FILE *f, const char *s) {
+    if (!strpbrk(s, ",\"\n\r")) {
+        fputs(s, f);
+        return;
+    }
+    putc('"', f);
+    for (; *s; s++) {
+        if (*s == '"') putc('"', f);
+        putc(*s, f);
+    }
+    putc('"', f);
+}
+
+void emoti_json_string(FILE *f, const char *s) {
+    putc('"', f);
+    for (; *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch == '"' || ch == '\\') fprintf(f, "\\%c", ch);
+        else if (ch < 0x20) fprintf(f, "\\u%04x", ch);
+        else putc(ch, f);
+    }
+    putc('"', f);
+}
+
+/* ",prefix<label>" as one CSV field. */
+static void csv_name(FILE *f, const char *prefix, const char *label) {
+    size_t n = strlen(prefix) + strlen(label) + 1;
+    char *s = malloc(n);
+    if (!s) return;
+    snprintf(s, n, "%s%s", prefix, label);
+    putc(',', f);
+    emoti_csv_field(f, s);
+    free(s);
+}
+
+void emoti_timeline_write_header(FILE *f, const emoti_timeline *t, int format, int au_values) {
+    if (format != EMOTI_FORMAT_CSV) return;
+    emoti_timeline_task va, ex, au;
+    emoti_timeline_task_info(t, EMOTI_TASK_VA, &va);
+    emoti_timeline_task_info(t, EMOTI_TASK_EXPR, &ex);
+    emoti_timeline_task_info(t, EMOTI_TASK_AU, &au);
+    fputs("frame,file,filled", f);
+    if (va.on) fputs(",valence,arousal", f);
+    if (ex.on) fputs(",expression", f);
+    for (int q = 0; q < ex.dim; q++) csv_name(f, "p_", ex.labels[q]);
+    for (int q = 0; q < au.dim; q++) csv_name(f, au_values ? "p_" : "", au.labels[q]);
+    putc('\n', f);
+}
+
+static void csv_row(FILE *f, const emoti_timeline_row *r, emoti_row_key key, int au_values) {
+    fprintf(f, "%ld,", key.frame);
+    emoti_csv_field(f, key.file);
+    fprintf(f, ",%d", r->filled);
+    if (r->has_va) fprintf(f, ",%.6f,%.6f", r->valence, r->arousal);
+    if (r->n_classes) {
+        putc(',', f);
+        emoti_csv_field(f, r->class_labels[r->expression]);
+        for (int q = 0; q < r->n_classes; q++) fprintf(f, ",%.6f", r->probs[q]);
+    }
+    for (int q = 0; q < r->n_aus; q++) {
+        if (au_values) fprintf(f, ",%.6f", r->au_probs[q]);
+        else fprintf(f, ",%d", r->au_active[q]);
+    }
+    putc('\n', f);
+}
+
+static void json_row(FILE *f, const emoti_timeline_row *r, emoti_row_key key, int au_values) {
+    fprintf(f, "{\"frame\":%ld,\"file\":", key.frame);
+    emoti_json_string(f, key.file);
+    fprintf(f, ",\"filled\":%s", r->filled ? "true" : "false");
+    if (r->has_va) fprintf(f, ",\"valence\":%.6f,\"arousal\":%.6f", r->valence, r->arousal);
+    if (r->n_classes) {
+        fputs(",\"expression\":", f);
+        emoti_json_string(f, r->class_labels[r->expression]);
+        fputs(",\"probs\":{", f);
+        for (int q = 0; q < r->n_classes; q++) {
+            if (q) putc(',', f);
+            emoti_json_string(f, r->class_labels[q]);
+            fprintf(f, ":%.6f", r->probs[q]);
+        }
+        putc('}', f);
+    }
+    if (r->n_aus) {
+        fputs(",\"au\":{", f);
+        for (int q = 0; q < r->n_aus; q++) {
+            if (q) putc(',', f);
+            emoti_json_string(f, r->au_labels[q]);
+            if (au_values) fprintf(f, ":%.6f", r->au_probs[q]);
+            else fprintf(f, ":%d", r->au_active[q]);
+        }
+        putc('}', f);
+    }
+    fputs("}\n", f);
+}
+
+void emoti_timeline_write_row(FILE *f, const emoti_timeline_row *r, emoti_row_key key, int format,
+                              int au_values) {
+    if (format == EMOTI_FORMAT_JSONL) json_row(f, r, key, au_values);
+    else csv_row(f, r, key, au_values);
+}
