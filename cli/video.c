@@ -14,10 +14,15 @@ static const char *VIDEO_HELP =
     "images taken in natural order (00001.ppm, 00002.ppm, ..., 00010.ppm).\n"
     INFER_OPTS_HELP
     "  -h, --help           this help\n"
-    "Output (csv by default): frame index, file, label, probabilities, valence/arousal.\n"
+    "Output (csv by default): frame index, file, label, probabilities, valence/arousal: the\n"
+    "model's own labels (AffectNet-8, or 7 for enet_b2_7), per frame, unsmoothed.\n"
     "A progress bar goes to stderr when it is a terminal. A bad frame in a folder is\n"
-    "reported and skipped (filled with --heads); a truncated stream stops with its frame\n"
+    "reported and skipped (filled with --heads or -k); a truncated stream stops with its frame\n"
     "index; the rows already written stand and the exit status is 1.\n"
+    "Smoothing without heads (-k K, no -H): the model's class probabilities (softmax, then the\n"
+    "box of 2K+1 frames) and a multi-task model's valence and arousal, the expression being the\n"
+    "most probable smoothed class, in the model's label set (AffectNet-8); rows and options as\n"
+    "with heads below (--causal, --plot, --paper-interp).\n"
     VIDEO_HEADS_HELP;
 
 

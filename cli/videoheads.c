@@ -55,7 +55,11 @@ int vh_opts_parse(vh_opts *v, int argc, char **argv, int *i) {
     if (!valued && !IS("--paper-interp") && !IS("--values") && !IS("--pretrained-va")) return 0;
     if (valued && *i + 1 >= argc) cli_usage_error("video", "%s needs a value", a);
     const char *val = valued ? argv[++*i] : NULL;
-    if (!heads && !IS("--pretrained-va") && !v->needs_heads) v->needs_heads = a; /* see vh_opts_check */
+    /* see vh_opts_check */
+    int heads_only = IS("-w") || IS("--weights") || IS("--threshold") || IS("--values") || IS("--pretrained-logits");
+    if (heads_only && !v->needs_heads) v->needs_heads = a;
+    else if (!heads && !heads_only && !IS("--pretrained-va") && !IS("-k") && !IS("--smooth") && !v->needs_mode)
+        v->needs_mode = a;
     if (heads) add_heads(v, val);
     else if (IS("-w") || IS("--weights")) v->weights_s = val;
     else if (IS("-k") || IS("--smooth")) v->k = parse_int_arg("video", a, val, 0, 100000);
@@ -70,11 +74,15 @@ int vh_opts_parse(vh_opts *v, int argc, char **argv, int *i) {
     return 1;
 }
 
-int vh_active(const vh_opts *v) { return v->n_heads > 0 || v->pre_va; }
+int vh_active(const vh_opts *v) { return v->n_heads > 0 || v->pre_va || v->k >= 0; }
 
 void vh_opts_check(vh_opts *v, const infer_opts *o) {
+    if (v->needs_heads && !v->n_heads && !v->pre_va)
+        cli_usage_error("video", "%s needs --heads (or --pretrained-va)", v->needs_heads);
     if (!vh_active(v)) {
-        if (v->needs_heads) cli_usage_error("video", "%s needs --heads (or --pretrained-va)", v->needs_heads);
+        if (v->needs_mode)
+            cli_usage_error("video", "%s needs --heads, --pretrained-va or -k K (the model's own outputs "
+                            "smoothed)", v->needs_mode);
         return;
     }
     if (o->format == FMT_TEXT) cli_usage_error("video", "--heads writes csv or jsonl");
@@ -121,6 +129,7 @@ static int open_timeline(vh_ctx *c) {
     cfg.threshold = v->threshold;
     cfg.pretrained_logits = v->pre_w;
     cfg.pretrained_va = v->pre_va;
+    cfg.backbone = !v->n_heads && !v->pre_va;
     cfg.weights = v->weights;
     cfg.head_names = v->heads;
     cfg.model_name = c->model;

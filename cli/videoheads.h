@@ -19,6 +19,7 @@ typedef struct {
     double pre_w, threshold;   /* -1: not given */
     const char *plot;
     const char *needs_heads;   /* the first option given that only makes sense with heads */
+    const char *needs_mode;    /* the first one that needs heads, --pretrained-va or -k */
 } vh_opts;
 
 void vh_opts_init(vh_opts *v);
@@ -34,8 +35,9 @@ void vh_opts_check(vh_opts *v, const infer_opts *o);
 int video_heads(const infer_opts *o, const vh_opts *v, const char *input);
 
 #define VIDEO_HEADS_HELP                                                                     \
-    "Heads: valence-arousal, expression and action units per frame, post-processed per video\n" \
-    "as `emoti predict` does (same numbers as extract + predict on the same frames):\n"      \
+    "Heads: valence-arousal, expression (Aff-Wild2's 8 classes: Neutral ... Other) and action\n" \
+    "units per frame, post-processed per video as `emoti predict` does (same numbers as\n"    \
+    "extract + predict on the same frames):\n"                                               \
     "  -H, --heads FILE[,FILE...]  head containers (emoti fit/tune, tools/export_head.py) on\n" \
     "                       this model's embedding or outputs; repeat -H or list with commas;\n" \
     "                       heads of one task are blended (weighted mean of their outputs)\n" \
