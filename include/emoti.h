@@ -198,6 +198,8 @@ int emoti_timeline_latency(const emoti_timeline *t);
 /* Frames pushed so far, and of those the ones with values (a face). */
 long emoti_timeline_frames(const emoti_timeline *t);
 long emoti_timeline_faces(const emoti_timeline *t);
+/* Bytes the timeline holds now (for budgets; causal and one validity per frame: fixed). */
+size_t emoti_timeline_memory(const emoti_timeline *t);
 
 /* ---- Writers: rows for programs (hosted builds) ---- */
 enum { EMOTI_FORMAT_TEXT = 0, EMOTI_FORMAT_CSV = 1, EMOTI_FORMAT_JSONL = 2 };

@@ -63,6 +63,7 @@ struct emoti_timeline {
     double *frame_raw, *vals, *ring; /* one frame; one frame's task values; causal rows */
     unsigned char *ring_filled, *seq_filled;
     float *hout, *scratch; /* head outputs and scratch for one frame */
+    size_t scratch_floats;
     const float *head_in[EMOTI_TIMELINE_MAX_HEADS];
     int row_ready;        /* a row is copied into row_vals, waiting for emoti_timeline_next */
     double *row_vals;
@@ -226,6 +227,7 @@ static emoti_status alloc_buffers(emoti_timeline *t) {
     t->vals = malloc(w * sizeof *t->vals);
     t->row_vals = malloc(w * sizeof *t->row_vals);
     t->hout = malloc((size_t)(t->raw_dim + 1) * sizeof *t->hout);
+    t->scratch_floats = scratch;
     t->scratch = malloc((scratch + 1) * sizeof *t->scratch);
     int ok = t->q && t->q_raw && t->left_raw && t->frame_raw && t->vals && t->row_vals && t->hout && t->scratch;
     if (ok && slots) {
@@ -496,7 +498,7 @@ emoti_status emoti_timeline_push_outputs(emoti_timeline *t, const float *const *
         if (mask >> s & 1) t->src[s].last_valid = t->pushed;
     t->faces += mask != 0;
     t->pushed++;
-    while (t->latency < 0 && passable(t)) /* causal frames pass in emoti_timeline_next */
+    while (!t->row_ready && passable(t)) /* up to the first final row (causal) */
         if (pass_one(t)) return EMOTI_ERR_NOMEM;
     return EMOTI_OK;
 }
@@ -609,3 +611,18 @@ void emoti_timeline_task_info(const emoti_timeline *t, int task, emoti_timeline_
 int emoti_timeline_latency(const emoti_timeline *t) { return t->latency; }
 long emoti_timeline_frames(const emoti_timeline *t) { return t->pushed; }
 long emoti_timeline_faces(const emoti_timeline *t) { return t->faces; }
+
+size_t emoti_timeline_memory(const emoti_timeline *t) {
+    size_t rd = (size_t)t->raw_dim, w = (size_t)t->width, slots = t->latency >= 0 ? (size_t)t->latency + 1 : 0;
+    size_t cap = (size_t)t->cap_frames;
+    size_t bytes = sizeof *t + t->q_cap * (sizeof *t->q + rd * sizeof *t->q_raw) + 2 * rd * sizeof(double) +
+                   2 * w * sizeof(double) + (rd + 1 + t->scratch_floats + 1) * sizeof(float) +
+                   slots * (w * sizeof(double) + 1) + cap;
+    for (int task = 0; task < EMOTI_TASK_COUNT; task++) {
+        const task_state *ts = &t->t[task];
+        if (!ts->on) continue;
+        bytes += cap * (size_t)ts->dim * sizeof(double);
+        if (t->latency >= 0) bytes += (size_t)ts->sm.width * (size_t)ts->dim * sizeof(double);
+    }
+    return bytes;
+}
