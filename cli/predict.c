@@ -131,7 +131,7 @@ int cmd_predict(int argc, char **argv) {
     emoti_timeline *tl = NULL;
     long *arow = NULL;
     FILE *out = NULL;
-    char *tmp_path = NULL;
+    emoti_outfile of = {0};
     for (int i = 0; i < n_heads; i++) {
         if (emoti_head_load(heads_p[i], &heads[i])) {
             fprintf(stderr, "emoti predict: %s\n", emoti_last_error());
@@ -182,17 +182,11 @@ int cmd_predict(int argc, char **argv) {
         goto done;
     }
 
-    if (output) {
-        tmp_path = malloc(strlen(output) + 6);
-        if (!tmp_path) goto done;
-        sprintf(tmp_path, "%s.part", output);
-        if (!(out = fopen(tmp_path, "w"))) {
-            fprintf(stderr, "emoti predict: %s: cannot write\n", output);
-            goto done;
-        }
-    } else {
-        out = stdout;
+    if (output && emoti_outfile_open(&of, output)) {
+        fprintf(stderr, "emoti predict: %s\n", emoti_last_error());
+        goto done;
     }
+    out = output ? of.f : stdout;
     write_abaw_header(out, task, n_heads ? heads[0]->labels : NULL, kdim);
     nv = nvs[0];
     long frames_out = 0;
@@ -219,16 +213,8 @@ int cmd_predict(int argc, char **argv) {
         }
         if (!emoti_timeline_faces(tl) && nf) faceless++;
     }
-    if (output) {
-        int ok = !ferror(out);
-        ok = !fclose(out) && ok && !rename(tmp_path, output);
-        out = NULL;
-        if (!ok) {
-            remove(tmp_path);
-            fprintf(stderr, "emoti predict: %s: cannot write\n", output);
-            goto done;
-        }
-    } else if (fflush(stdout)) {
+    if (output ? emoti_outfile_commit(&of) : fflush(stdout) != 0) {
+        if (output) fprintf(stderr, "emoti predict: %s\n", emoti_last_error());
         goto done;
     }
     fprintf(stderr, "emoti predict: %s, %d videos, %ld frames, smoothing k %d%s%s -> %s\n",
@@ -238,11 +224,7 @@ int cmd_predict(int argc, char **argv) {
         fprintf(stderr, "emoti predict: warning: %d videos have no face at all (written as 0)\n", faceless);
     rc = EXIT_OK;
 done:
-    if (out && out != stdout) {
-        fclose(out);
-        remove(tmp_path);
-    }
-    free(tmp_path);
+    emoti_outfile_abort(&of);
     free(arow);
     emoti_timeline_free(tl);
     for (int i = 0; i < MAX_HEADS; i++) {

@@ -10,7 +10,6 @@
 
 #include "dataset.h"
 #include "heads.h"
-#include "plot.h"
 
 /* ---- options ---- */
 
@@ -106,7 +105,7 @@ typedef struct {
     size_t written;
     long filled;
     int header_done, live;
-    plot_data plot;
+    emoti_plot plot;
     char title[512], subtitle[512];
 } vh_ctx;
 
@@ -161,7 +160,7 @@ static void describe_tasks(const vh_ctx *c, char *buf, size_t size) {
 }
 
 static void plan_plot(vh_ctx *c) {
-    plot_data *p = &c->plot;
+    emoti_plot *p = &c->plot;
     char tasks[256];
     emoti_timeline_task va, ex, au;
     describe_tasks(c, tasks, sizeof tasks);
@@ -194,12 +193,19 @@ static int write_rows(vh_ctx *c) {
         c->written++;
         c->filled += r.filled;
         double va[2] = {r.valence, r.arousal};
-        if (c->v->plot && !plot_add(&c->plot, r.has_va ? va : NULL, r.expression, r.au_active, r.filled)) {
-            fprintf(stderr, "emoti: out of memory\n");
+        if (c->v->plot && emoti_plot_add(&c->plot, r.has_va ? va : NULL, r.expression, r.au_active, r.filled)) {
+            fprintf(stderr, "emoti: %s\n", emoti_last_error());
             return 0;
         }
     }
     return 1;
+}
+
+/* Fails before reading the video when the plot could not be written. */
+static int plot_probe(const char *path) {
+    if (!emoti_outfile_probe(path)) return 1;
+    fprintf(stderr, "emoti: %s\n", emoti_last_error());
+    return 0;
 }
 
 static int take_frame(vh_ctx *c, const emoti_result *r) {
@@ -260,7 +266,10 @@ static int run(vh_ctx *c, emoti_model *m, frame_source *s) {
         fprintf(stderr, "emoti: stdout: write error\n");
         ok = 0;
     }
-    if (ok && !broken && c->v->plot) ok = plot_write(c->v->plot, &c->plot);
+    if (ok && !broken && c->v->plot && emoti_plot_write(c->v->plot, &c->plot)) {
+        fprintf(stderr, "emoti: %s\n", emoti_last_error());
+        ok = 0;
+    }
     if (ok)
         fprintf(stderr, "emoti video: %zu frames (%ld undecodable, filled), smoothing %s (%s)%s%s\n",
                 c->written, c->filled, tasks, c->live ? "causal" : "centred box",
@@ -272,7 +281,7 @@ static void ctx_free(vh_ctx *c) {
     emoti_timeline_free(c->tl);
     for (int i = 0; i < VH_MAX_HEADS; i++) emoti_head_free(c->heads[i]);
     free(c->emb);
-    plot_free(&c->plot);
+    emoti_plot_free(&c->plot);
 }
 
 int video_heads(const infer_opts *o, const vh_opts *v, const char *input) {

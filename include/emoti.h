@@ -221,6 +221,46 @@ void emoti_timeline_write_header(FILE *f, const emoti_timeline *t, int format, i
 void emoti_timeline_write_row(FILE *f, const emoti_timeline_row *row, emoti_row_key key, int format,
                               int au_values);
 
+/* ---- Output files: written whole or not at all (hosted builds) ---- */
+/* Writing goes to PATH.part; commit renames it over PATH once every byte is written, so a
+ * reader never sees half a file and a failure (disk full, a kill) leaves PATH as it was. */
+typedef struct {
+    FILE *f;           /* write here between open and commit */
+    char *path, *part;
+} emoti_outfile;
+emoti_status emoti_outfile_open(emoti_outfile *o, const char *path);
+/* Checks every write, closes, renames; on any failure removes PATH.part ("PATH: cannot write
+ * (reason)"). */
+emoti_status emoti_outfile_commit(emoti_outfile *o);
+/* Closes and removes PATH.part (PATH untouched). */
+void emoti_outfile_abort(emoti_outfile *o);
+/* Whether PATH could be written (creates and removes PATH.part): to fail before long work. */
+emoti_status emoti_outfile_probe(const char *path);
+
+/* ---- Plot: a timeline as SVG (hosted builds) ----
+ * Valence and arousal over time, the expression timeline (one colour per class, legend), the
+ * AU timeline and the filled frames, on one frame axis. Long videos stay small: the VA lines
+ * keep at most two points per pixel column, the timelines one rect per run of one value. */
+#define EMOTI_PLOT_MAX_CLASSES 64
+typedef struct {
+    /* What to draw, set before the first emoti_plot_add; a count of 0 leaves that panel out. */
+    int has_va, n_classes, n_aus;
+    const char *const *class_labels, *const *au_labels;
+    const char *title, *subtitle;
+    /* One entry per frame (the plot's own; zero-initialise the struct). */
+    size_t n, cap;
+    float *va;             /* [n][2] */
+    unsigned char *cls;    /* [n] expression class */
+    uint64_t *aus;         /* [n] bit c: AU c active */
+    unsigned char *filled; /* [n] 1: no face, the values are gap-filled */
+} emoti_plot;
+
+/* Appends one frame (va: 2 values or NULL, aus: n_aus decisions or NULL). */
+emoti_status emoti_plot_add(emoti_plot *p, const double *va, int cls, const int *aus, int filled);
+void emoti_plot_free(emoti_plot *p);
+/* Writes the SVG through PATH.part (emoti_outfile). */
+emoti_status emoti_plot_write(const char *path, const emoti_plot *p);
+
 #ifdef __cplusplus
 }
 #endif

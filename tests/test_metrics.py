@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The C metrics and post-processing (engine/train/metrics.c, engine/timeline/temporal.c) against oracles:
 scikit-learn's f1_score (macro over the 8 classes, binary, AU mean) and direct numpy versions of
-CCC and REFERENCE.md section 4 (gap filling, both interpolation variants; box smoothing truncated
+CCC and docs/PIPELINE.md section 4 (gap filling, both interpolation variants; box smoothing truncated
 at both ends; the causal window), on random data and edge cases. Tolerance 1e-9.
 Uses build/tests/test_heads as the driver. Exit 77 (skip) without numpy/scikit-learn."""
 import atexit

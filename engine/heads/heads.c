@@ -501,19 +501,14 @@ emoti_status emoti_head_save(const emoti_head *h, const char *path) {
     unsigned char *buf;
     size_t size;
     emoti_status st = emoti_head_serialize(h, &buf, &size);
-    if (st) return st;
-    size_t plen = strlen(path);
-    char *tmp = malloc(plen + 6);
-    FILE *f = NULL;
-    if (tmp) {
-        memcpy(tmp, path, plen);
-        memcpy(tmp + plen, ".part", 6);
-        f = fopen(tmp, "wb");
+    emoti_outfile o;
+    if (!st) st = emoti_outfile_open(&o, path);
+    if (!st && fwrite(buf, 1, size, o.f) != size) {
+        emoti_outfile_abort(&o);
+        st = emoti_fail(EMOTI_ERR_IO, "%s: cannot write", path);
+    } else if (!st) {
+        st = emoti_outfile_commit(&o);
     }
-    int ok = f && fwrite(buf, 1, size, f) == size;
-    if (f) ok = !fclose(f) && ok && !rename(tmp, path);
-    if (!ok && tmp) remove(tmp);
-    free(tmp);
     free(buf);
-    return ok ? EMOTI_OK : emoti_fail(EMOTI_ERR_IO, "%s: cannot write", path);
+    return st;
 }

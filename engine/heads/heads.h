@@ -1,4 +1,4 @@
-/* Heads: small dense stacks on top of backbone features (REFERENCE.md section 3), stored in the
+/* Heads: small dense stacks on top of backbone features (docs/PIPELINE.md section 3), stored in the
  * model container with `general.arch` = `mlp` (weights/FORMAT.md; the keys below).
  *
  * A head maps one row of backbone features (the embedding, or the classifier outputs) through

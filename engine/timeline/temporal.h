@@ -1,4 +1,4 @@
-/* Per-video post-processing (REFERENCE.md section 4): gap filling for frames without a face and
+/* Per-video post-processing (docs/PIPELINE.md section 4): gap filling for frames without a face and
  * box smoothing, offline and causal. Sequences are row-major [n][dim] doubles. */
 #ifndef EMOTI_TEMPORAL_H
 #define EMOTI_TEMPORAL_H

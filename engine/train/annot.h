@@ -1,4 +1,4 @@
-/* Aff-Wild2 annotation folders (REFERENCE.md section 5) and `emoti extract` index files.
+/* Aff-Wild2 annotation folders (docs/PIPELINE.md section 5) and `emoti extract` index files.
  *
  * An annotation file `<video>.txt` has a header line, then one line per frame: EXPR one integer
  * (0..7, -1 invalid), VA `v,a` (in [-1, 1], -5 invalid), AU twelve 0/1 (-1 invalid; any -1

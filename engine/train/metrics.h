@@ -1,4 +1,4 @@
-/* The ABAW metrics (REFERENCE.md section 5). Conventions where a ratio is 0/0: CCC is 0 (both
+/* The ABAW metrics (docs/PIPELINE.md section 5). Conventions where a ratio is 0/0: CCC is 0 (both
  * series constant and equal), F1 is 0 (scikit-learn's zero_division default). */
 #ifndef EMOTI_METRICS_H
 #define EMOTI_METRICS_H

@@ -112,28 +112,28 @@ done:
     return st;
 }
 
-emoti_status emoti_npy_write(const char *path, const float *data, long rows, int cols) {
-    size_t plen = strlen(path);
-    char *tmp = malloc(plen + 6);
-    if (!tmp) return emoti_fail(EMOTI_ERR_NOMEM, "out of memory");
-    memcpy(tmp, path, plen);
-    memcpy(tmp + plen, ".part", 6);
-    FILE *f = fopen(tmp, "wb");
-    if (!f) {
-        free(tmp);
-        return emoti_fail(EMOTI_ERR_IO, "%s: cannot write", path);
-    }
-    char dict[128];
+size_t emoti_npy_header(unsigned char out[EMOTI_NPY_HEADER], long rows, int cols) {
+    char dict[EMOTI_NPY_HEADER - 10];
     int n = snprintf(dict, sizeof dict, "{'descr': '<f4', 'fortran_order': False, 'shape': (%ld, %d), }",
                      rows, cols);
     memset(dict + n, ' ', sizeof dict - (size_t)n);
-    dict[sizeof dict - 10 - 1] = '\n';
-    unsigned char pre[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, 118, 0};
+    dict[sizeof dict - 1] = '\n';
+    static const unsigned char pre[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, EMOTI_NPY_HEADER - 10, 0};
+    memcpy(out, pre, 10);
+    memcpy(out + 10, dict, sizeof dict);
+    return EMOTI_NPY_HEADER;
+}
+
+emoti_status emoti_npy_write(const char *path, const float *data, long rows, int cols) {
+    emoti_outfile o;
+    emoti_status st = emoti_outfile_open(&o, path);
+    if (st) return st;
+    unsigned char head[EMOTI_NPY_HEADER];
     size_t count = (size_t)rows * (size_t)cols;
-    int ok = fwrite(pre, 1, 10, f) == 10 && fwrite(dict, 1, 118, f) == 118 &&
-             fwrite(data, sizeof *data, count, f) == count;
-    ok = !fclose(f) && ok && !rename(tmp, path);
-    if (!ok) remove(tmp);
-    free(tmp);
-    return ok ? EMOTI_OK : emoti_fail(EMOTI_ERR_IO, "%s: cannot write", path);
+    if (fwrite(head, 1, emoti_npy_header(head, rows, cols), o.f) != EMOTI_NPY_HEADER ||
+        fwrite(data, sizeof *data, count, o.f) != count) {
+        emoti_outfile_abort(&o);
+        return emoti_fail(EMOTI_ERR_IO, "%s: cannot write", path);
+    }
+    return emoti_outfile_commit(&o);
 }

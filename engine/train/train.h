@@ -1,4 +1,4 @@
-/* Training heads on frozen features (REFERENCE.md section 3): the paper's losses with their
+/* Training heads on frozen features (docs/PIPELINE.md section 3): the paper's losses with their
  * gradients, Adam, Keras-style initialisation; single-threaded, seeded and deterministic. */
 #ifndef EMOTI_TRAIN_H
 #define EMOTI_TRAIN_H

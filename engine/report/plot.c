@@ -1,16 +1,16 @@
-/* The SVG plot of `emoti video --heads` (plot.h). Long videos stay small: the VA lines keep
+/* The SVG plot of a timeline (emoti.h). Long videos stay small: the VA lines keep
  * at most the lowest and highest value of each pixel column, and the timelines draw one rect
  * per run of equal value, a pixel column showing its frames' majority when there are more
  * frames than pixels (the gap row: any gap). Text is escaped, so the file is always
  * well-formed XML. */
-#include "plot.h"
-
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+
+#include "error.h"
 
 enum { SVG_W = 1000, LEFT = 100, RIGHT = 24, PLOT_W = SVG_W - LEFT - RIGHT, VA_H = 200,
        BAND_H = 28, AU_ROW = 14, GAP_ROW = 8, LEGEND_W = 108, LEGEND_ROW = 18 };
@@ -24,7 +24,7 @@ static const char *const VA_COLOUR[2] = {"#1f77b4", "#d62728"};
 
 /* ---- per-frame data ---- */
 
-static int plot_grow(plot_data *p) {
+static int grow(emoti_plot *p) {
     size_t cap = p->cap ? 2 * p->cap : 1024;
     if (p->has_va) {
         float *q = realloc(p->va, cap * 2 * sizeof *q);
@@ -48,8 +48,8 @@ static int plot_grow(plot_data *p) {
     return 1;
 }
 
-int plot_add(plot_data *p, const double *va, int cls, const int *aus, int filled) {
-    if (p->n == p->cap && !plot_grow(p)) return 0;
+emoti_status emoti_plot_add(emoti_plot *p, const double *va, int cls, const int *aus, int filled) {
+    if (p->n == p->cap && !grow(p)) return emoti_fail(EMOTI_ERR_NOMEM, "out of memory");
     size_t i = p->n++;
     if (p->has_va) p->va[2 * i] = (float)va[0], p->va[2 * i + 1] = (float)va[1];
     if (p->n_classes) p->cls[i] = (unsigned char)cls;
@@ -58,10 +58,10 @@ int plot_add(plot_data *p, const double *va, int cls, const int *aus, int filled
         for (int c = 0; c < p->n_aus; c++) p->aus[i] |= (uint64_t)(aus[c] != 0) << c;
     }
     p->filled[i] = (unsigned char)(filled != 0);
-    return 1;
+    return EMOTI_OK;
 }
 
-void plot_free(plot_data *p) {
+void emoti_plot_free(emoti_plot *p) {
     free(p->va), free(p->cls), free(p->aus), free(p->filled);
     p->va = NULL, p->cls = NULL, p->aus = NULL, p->filled = NULL;
     p->n = p->cap = 0;
@@ -128,7 +128,7 @@ typedef struct {
 
 static int legend_per_row(void) { return PLOT_W / LEGEND_W; }
 
-static layout plan(const plot_data *p, int any_filled) {
+static layout plan(const emoti_plot *p, int any_filled) {
     layout L = {0, 0, 0, 0, 0, 0, 0};
     double y = 56;
     if (p->has_va) L.va_top = y + 16, y = L.va_top + VA_H + 18;
@@ -144,18 +144,18 @@ static layout plan(const plot_data *p, int any_filled) {
 }
 
 /* x of the left edge of frame f (f = n: the right end). */
-static double frame_x(const plot_data *p, double f) { return LEFT + f * PLOT_W / (double)p->n; }
+static double frame_x(const emoti_plot *p, double f) { return LEFT + f * PLOT_W / (double)p->n; }
 
 /* Timelines and lines work on units: frames, or pixel columns when frames outnumber them. */
-static size_t n_units(const plot_data *p) { return p->n <= PLOT_W ? p->n : PLOT_W; }
-static size_t unit_start(const plot_data *p, size_t u) { return u * p->n / n_units(p); }
+static size_t n_units(const emoti_plot *p) { return p->n <= PLOT_W ? p->n : PLOT_W; }
+static size_t unit_start(const emoti_plot *p, size_t u) { return u * p->n / n_units(p); }
 
 /* ---- timelines ---- */
 
-typedef int (*frame_value)(const plot_data *p, size_t frame, int arg);
-static int class_of(const plot_data *p, size_t f, int arg) { return (void)arg, p->cls[f]; }
-static int au_of(const plot_data *p, size_t f, int arg) { return (int)(p->aus[f] >> arg & 1); }
-static int filled_of(const plot_data *p, size_t f, int arg) { return (void)arg, p->filled[f]; }
+typedef int (*frame_value)(const emoti_plot *p, size_t frame, int arg);
+static int class_of(const emoti_plot *p, size_t f, int arg) { return (void)arg, p->cls[f]; }
+static int au_of(const emoti_plot *p, size_t f, int arg) { return (int)(p->aus[f] >> arg & 1); }
+static int filled_of(const emoti_plot *p, size_t f, int arg) { return (void)arg, p->filled[f]; }
 
 /* What one timeline draws: the value of a frame, how many values there are, the value drawn as
  * nothing, the value that wins a pixel column as soon as one of its frames has it (else the
@@ -167,9 +167,9 @@ typedef struct {
 } track;
 
 /* The value of frames [a, b): t->any if one has it, else the majority (ties: the smallest). */
-static int unit_value(const plot_data *p, size_t a, size_t b, const track *t) {
+static int unit_value(const emoti_plot *p, size_t a, size_t b, const track *t) {
     if (b - a == 1) return t->get(p, a, t->arg);
-    size_t count[PLOT_MAX_CLASSES] = {0};
+    size_t count[EMOTI_PLOT_MAX_CLASSES] = {0};
     for (size_t f = a; f < b; f++) count[t->get(p, f, t->arg)]++;
     if (t->any >= 0 && count[t->any]) return t->any;
     int best = 0;
@@ -178,7 +178,7 @@ static int unit_value(const plot_data *p, size_t a, size_t b, const track *t) {
 }
 
 /* One rect per run of units of equal value. */
-static void timeline(FILE *f, const plot_data *p, double y, double h, const track *t) {
+static void timeline(FILE *f, const emoti_plot *p, double y, double h, const track *t) {
     size_t nu = n_units(p), start = 0;
     int cur = unit_value(p, 0, unit_start(p, 1), t);
     for (size_t u = 1; u <= nu; u++) {
@@ -200,13 +200,13 @@ static double va_y(const layout *L, float v) {
     return L->va_top + (1 - v) / 2 * VA_H;
 }
 
-static void point(FILE *f, const plot_data *p, const layout *L, double frame, float v, int *first) {
+static void point(FILE *f, const emoti_plot *p, const layout *L, double frame, float v, int *first) {
     fprintf(f, "%s%.1f,%.1f", *first ? "" : " ", frame_x(p, frame), va_y(L, v));
     *first = 0;
 }
 
 /* Every frame, or per pixel column its lowest and highest value in the order they occur. */
-static void va_line(FILE *f, const plot_data *p, const layout *L, int which) {
+static void va_line(FILE *f, const emoti_plot *p, const layout *L, int which) {
     fprintf(f, "<polyline id=\"%s\" fill=\"none\" stroke=\"%s\" stroke-width=\"1.5\" points=\"",
             VA_NAME[which], VA_COLOUR[which]);
     int first = 1;
@@ -227,7 +227,7 @@ static void va_line(FILE *f, const plot_data *p, const layout *L, int which) {
     fputs("\"/>\n", f);
 }
 
-static void va_panel(FILE *f, const plot_data *p, const layout *L) {
+static void va_panel(FILE *f, const emoti_plot *p, const layout *L) {
     fputs("<g id=\"va\">\n", f);
     for (int g = 0; g <= 4; g++) {
         double v = 1 - g * 0.5, y = va_y(L, (float)v);
@@ -251,7 +251,7 @@ static void va_panel(FILE *f, const plot_data *p, const layout *L) {
     fputs("</g>\n", f);
 }
 
-static void expression_panel(FILE *f, const plot_data *p, const layout *L) {
+static void expression_panel(FILE *f, const emoti_plot *p, const layout *L) {
     fputs("<g id=\"expression\">\n", f);
     text(f, LEFT - 6, L->band_top + BAND_H / 2.0 + 4, " text-anchor=\"end\"", "expression");
     fputs("<g id=\"expression-band\">\n", f);
@@ -267,7 +267,7 @@ static void expression_panel(FILE *f, const plot_data *p, const layout *L) {
     fputs("</g>\n</g>\n", f);
 }
 
-static void au_panel(FILE *f, const plot_data *p, const layout *L) {
+static void au_panel(FILE *f, const emoti_plot *p, const layout *L) {
     fputs("<g id=\"au\">\n", f);
     for (int c = 0; c < p->n_aus; c++) {
         double y = L->au_top + c * AU_ROW;
@@ -282,7 +282,7 @@ static void au_panel(FILE *f, const plot_data *p, const layout *L) {
     fputs("</g>\n", f);
 }
 
-static void gap_panel(FILE *f, const plot_data *p, const layout *L) {
+static void gap_panel(FILE *f, const emoti_plot *p, const layout *L) {
     fputs("<g id=\"gaps\">\n", f);
     text(f, LEFT - 6, L->gap_top + GAP_ROW, " text-anchor=\"end\"", "no frame (filled)");
     const track gaps = {filled_of, 0, 2, 0, 1, "#bbbbbb"}; /* a single gap stays visible */
@@ -302,7 +302,7 @@ static size_t tick_step(size_t n) {
 }
 
 /* Grid lines through every panel, then the axis: ticks at the frames' centres. */
-static void frame_axis(FILE *f, const plot_data *p, const layout *L, double top) {
+static void frame_axis(FILE *f, const emoti_plot *p, const layout *L, double top) {
     size_t step = tick_step(p->n);
     fputs("<g id=\"frame-axis\">\n", f);
     for (size_t t = 0; t < p->n; t += step) {
@@ -319,7 +319,7 @@ static void frame_axis(FILE *f, const plot_data *p, const layout *L, double top)
     fputs("</g>\n", f);
 }
 
-static void draw(FILE *f, const plot_data *p) {
+static void draw(FILE *f, const emoti_plot *p) {
     int any_filled = 0;
     for (size_t i = 0; i < p->n && !any_filled; i++) any_filled = p->filled[i];
     layout L = plan(p, any_filled);
@@ -340,45 +340,12 @@ static void draw(FILE *f, const plot_data *p) {
     fputs("</svg>\n", f);
 }
 
-/* ---- files ---- */
+/* ---- the file ---- */
 
-static char *part_path(const char *path) {
-    char *part = malloc(strlen(path) + 6);
-    if (part) sprintf(part, "%s.part", path);
-    return part;
-}
-
-int plot_probe(const char *path) {
-    struct stat sb;
-    if (!stat(path, &sb) && S_ISDIR(sb.st_mode)) {
-        fprintf(stderr, "emoti: %s: is a directory\n", path);
-        return 0;
-    }
-    char *part = part_path(path);
-    FILE *f = part ? fopen(part, "w") : NULL;
-    if (!f) fprintf(stderr, "emoti: %s: cannot write (%s)\n", path, strerror(part ? errno : ENOMEM));
-    else fclose(f), remove(part);
-    free(part);
-    return f != NULL;
-}
-
-int plot_write(const char *path, const plot_data *p) {
-    char *part = part_path(path);
-    FILE *f = NULL;
-    int err = 0;
-    if (!part) {
-        err = ENOMEM;
-    } else if (!(f = fopen(part, "w"))) {
-        err = errno;
-    } else {
-        errno = 0;
-        draw(f, p);
-        int bad = ferror(f);
-        if (fclose(f) || bad) err = errno ? errno : EIO;
-        else if (rename(part, path)) err = errno;
-        if (err) remove(part);
-    }
-    if (err) fprintf(stderr, "emoti: %s: cannot write (%s)\n", path, strerror(err));
-    free(part);
-    return !err;
+emoti_status emoti_plot_write(const char *path, const emoti_plot *p) {
+    emoti_outfile o;
+    emoti_status st = emoti_outfile_open(&o, path);
+    if (st) return st;
+    draw(o.f, p);
+    return emoti_outfile_commit(&o);
 }
