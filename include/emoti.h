@@ -96,6 +96,68 @@ emoti_status emoti_image_load(const char *path, emoti_image *image);
 emoti_status emoti_image_decode(const uint8_t *data, size_t size, emoti_image *image);
 void emoti_image_free(emoti_image *image);
 
+/* ---- Heads: small dense stacks on backbone features (docs/PIPELINE.md section 3) ----
+ * A head maps one row of backbone values (the embedding, or the classifier outputs) through
+ * dense layers y = act(x W + b) to a task's values: tanh valence/arousal, softmax expression
+ * probabilities, sigmoid AU probabilities. Heads come from `emoti fit` / `emoti tune` or
+ * tools/export_head.py, in the model container (weights/FORMAT.md, general.arch = mlp), with the
+ * tuned smoothing half-width and AU thresholds. */
+enum { EMOTI_TASK_VA = 0, EMOTI_TASK_EXPR = 1, EMOTI_TASK_AU = 2, EMOTI_TASK_COUNT = 3 };
+#define EMOTI_HEAD_MAX_LAYERS 8
+#define EMOTI_HEAD_MAX_WIDTH 65536
+
+/* What the head reads from `emoti extract` output: the embedding (OUT.features.npy) or the
+ * classifier outputs (OUT.outputs.npy: 8 logits, or 8 logits + valence + arousal). */
+enum { EMOTI_INPUT_EMBEDDING = 0, EMOTI_INPUT_LOGITS = 1 };
+
+typedef struct emoti_head emoti_head;
+struct emoti_head {
+    int task, input;
+    int n_layers;
+    int sizes[EMOTI_HEAD_MAX_LAYERS + 1]; /* sizes[0] inputs ... sizes[n_layers] outputs */
+    int act[EMOTI_HEAD_MAX_LAYERS];
+    float *w[EMOTI_HEAD_MAX_LAYERS];      /* [sizes[l]][sizes[l+1]] */
+    float *b[EMOTI_HEAD_MAX_LAYERS];      /* [sizes[l+1]] */
+    int smooth_k;                         /* smoothing half-width d (box of 2d+1 frames) */
+    double *thresholds;                   /* AU heads: one per output (p >= t); else NULL */
+    char **labels;                        /* one name per output */
+    char name[64];
+    char source[256];                     /* what it was trained from / imported from */
+    char note[512];                       /* training / tuning record (free text) */
+};
+
+/* Task names ("va", "expr", "au") and parsing them; -1 if unknown. */
+const char *emoti_task_name(int task);
+int emoti_task_parse(const char *s);
+const char *emoti_act_name(int act);
+int emoti_act_parse(const char *s);
+/* The paper's default smoothing half-width per task: VA 50, EXPR 50, AU 5. */
+int emoti_task_default_k(int task);
+/* Aff-Wild2 output names per task (2, 8 or 12 of them). */
+int emoti_task_labels(int task, const char *const **labels);
+
+/* A head with the given shape, weights zero, labels/thresholds the task's defaults when the
+ * output count matches them (else "out0".., 0.5). */
+emoti_status emoti_head_create(emoti_head **out, int task, int input, int n_layers,
+                               const int *sizes, const int *acts);
+void emoti_head_free(emoti_head *h);
+
+/* Loads a head container (validated in full; the weights are copied). */
+emoti_status emoti_head_load(const char *path, emoti_head **out);
+emoti_status emoti_head_parse(const void *buf, size_t size, emoti_head **out);
+/* Serialises to a container image (malloc'd, size a multiple of 64). */
+emoti_status emoti_head_serialize(const emoti_head *h, unsigned char **buf, size_t *size);
+/* Writes the container through PATH.part, renamed into place only when complete. */
+emoti_status emoti_head_save(const emoti_head *h, const char *path);
+
+/* Runs rows [n][sizes[0]] through the stack: out [n][n_outputs], after the last activation. */
+emoti_status emoti_head_forward(const emoti_head *h, const float *x, size_t n, float *out);
+/* The same without allocating: scratch holds emoti_head_scratch_floats(h, n) floats. */
+size_t emoti_head_scratch_floats(const emoti_head *h, size_t n);
+void emoti_head_forward_scratch(const emoti_head *h, const float *x, size_t n, float *out,
+                                float *scratch);
+static inline int emoti_head_outputs(const emoti_head *h) { return h->sizes[h->n_layers]; }
+
 /* ---- Timeline: per-frame post-processing of one face track (docs/PIPELINE.md section 4) ----
  *
  * A timeline turns per-frame backbone results into finished rows: heads (or the backbone's own
@@ -113,10 +175,8 @@ void emoti_image_free(emoti_image *image);
  *     through emoti_timeline_push (one validity per frame): a gap costs no memory.
  * A frame without a face waits for the next frame with one: its values are interpolated between
  * the two (copied at the ends of the video). */
-typedef struct emoti_head emoti_head;
 typedef struct emoti_timeline emoti_timeline;
 
-enum { EMOTI_TASK_VA = 0, EMOTI_TASK_EXPR = 1, EMOTI_TASK_AU = 2, EMOTI_TASK_COUNT = 3 };
 #define EMOTI_TIMELINE_MAX_HEADS 16
 #define EMOTI_TIMELINE_MAX_OUTPUTS 64 /* outputs of one expression or AU head */
 
