@@ -41,8 +41,9 @@ $(BUILD)/%.o: %.c $(wildcard include/*.h engine/*/*.h kernels/*.h cli/*.h) Makef
 
 # Cold code (the command-line front end, annotation / head / metric bookkeeping) is optimised
 # for size: the binary stays under 300 KB.
-COLD_OBJ = $(CLI_OBJ) $(patsubst %,$(BUILD)/engine/%.o,train/annot base/error heads/heads train/metrics \
-           net/model train/npy timeline/temporal train/train)
+COLD_OBJ = $(CLI_OBJ) $(patsubst %,$(BUILD)/engine/%.o,base/error base/outfile heads/heads net/model \
+           report/plot report/rows timeline/combine timeline/temporal timeline/timeline train/annot \
+           train/dataset train/metrics train/npy train/train)
 $(COLD_OBJ): OPT = -Os
 $(BUILD)/kernels/avx2.o: CFLAGS += -mavx2 -mfma
 $(BUILD)/kernels/avx512.o: CFLAGS += -mavx512f -mavx512dq -mavx512bw -mavx512vl -mfma

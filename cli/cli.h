@@ -70,6 +70,15 @@ double seconds(void);
 /* "frames 120/900  24.3 fps  ETA 0:32" on stderr, redrawn at most 5 times a second. */
 void progress(int done, long total, double start, double *last, int final);
 
+/* Option values (cli/args.c); each exits with a usage error on a bad value. */
+int parse_task(const char *cmd, const char *s); /* "va", "expr", "au" */
+int parse_int_arg(const char *cmd, const char *opt, const char *v, int lo, int hi);
+double parse_double_arg(const char *cmd, const char *opt, const char *v, double lo, double hi);
+/* -w LIST: n comma-separated weights >= 0 into w. */
+void parse_weights(const char *cmd, const char *s, double *w, int n);
+/* 1 when st is EMOTI_OK; else prints "emoti: <the library's message>" and returns 0. */
+int cli_ok(emoti_status st);
+
 int cmd_run(int argc, char **argv);
 int cmd_video(int argc, char **argv);
 int cmd_extract(int argc, char **argv);

@@ -6,8 +6,6 @@
 #include <sys/stat.h>
 
 #include "cli.h"
-#include "dataset.h"
-#include "train.h"
 
 static const char *FIT_HELP =
     "usage: emoti fit -t TASK -i PREFIX -a DIR -o HEAD [options]\n"
@@ -124,26 +122,26 @@ int cmd_fit(int argc, char **argv) {
     }
     const char *tdir = train_dir ? train_dir : annot, *vdir = val_annot ? val_annot : val_dir;
     int rc = EXIT_RUNTIME;
-    feat_set fs = {0}, vfs = {0};
+    emoti_features fs = {0}, vfs = {0};
     emoti_annot ta = {0}, va = {0};
-    labelled tl = {0}, vl = {0};
+    emoti_labelled tl = {0}, vl = {0};
     emoti_head *h = NULL;
     int logits = kind == EMOTI_INPUT_LOGITS;
     if (!load_labels("fit", task, tdir, &ta) || (vdir && !load_labels("fit", task, vdir, &va))) goto done;
-    if (!feat_set_load(&fs, input, !logits, logits)) goto done;
-    const feat_set *vset = &fs;
+    if (!cli_ok(emoti_features_load(&fs, input, !logits, logits))) goto done;
+    const emoti_features *vset = &fs;
     if (vdir && val_input && strcmp(val_input, input)) {
-        if (!feat_set_load(&vfs, val_input, !logits, logits)) goto done;
+        if (!cli_ok(emoti_features_load(&vfs, val_input, !logits, logits))) goto done;
         vset = &vfs;
     }
     sizes[0] = logits ? fs.out_dim : fs.feat_dim;
-    if (!join_labels(&fs, &ta, &tl) || (vdir && !join_labels(vset, &va, &vl))) goto done;
-    fprintf(stderr, "emoti fit: %s head on %s: %zu labelled frames (%ld invalid, %ld not in %s)",
+    if (!cli_ok(emoti_join_labels(&fs, &ta, &tl)) || (vdir && !cli_ok(emoti_join_labels(vset, &va, &vl)))) goto done;
+    fprintf(stderr, "emoti fit: %s head on %s: %zu emoti_labelled frames (%ld invalid, %ld not in %s)",
             emoti_task_name(task), input, tl.n, tl.invalid, tl.unannotated, tdir);
     if (vdir) fprintf(stderr, "; validation %zu frames from %s", vl.n, vdir);
     fprintf(stderr, "\n");
     if (tl.n == 0) {
-        fprintf(stderr, "emoti fit: no labelled frames: do the index's video names match %s/*.txt?\n", tdir);
+        fprintf(stderr, "emoti fit: no emoti_labelled frames: do the index's video names match %s/*.txt?\n", tdir);
         goto done;
     }
     if (emoti_head_create(&h, task, kind, n_layers, sizes, acts)) {
@@ -177,9 +175,9 @@ int cmd_fit(int argc, char **argv) {
     rc = EXIT_OK;
 done:
     emoti_head_free(h);
-    labelled_free(&tl), labelled_free(&vl);
+    emoti_labelled_free(&tl), emoti_labelled_free(&vl);
     emoti_annot_free(&ta), emoti_annot_free(&va);
-    feat_set_free(&fs), feat_set_free(&vfs);
+    emoti_features_free(&fs), emoti_features_free(&vfs);
     free(train_dir), free(val_dir);
     return rc;
 }

@@ -5,7 +5,6 @@
 #include <string.h>
 
 #include "cli.h"
-#include "dataset.h"
 
 static const char *PREDICT_HELP =
     "usage: emoti predict -H HEAD [-H HEAD...] -i PREFIX [-i PREFIX...] [-o OUT.csv] [options]\n"
@@ -41,8 +40,8 @@ static const char *PREDICT_HELP =
 #define MAX_HEADS 16
 
 /* Rows of video `name` of set s re-indexed onto the frames of ref (missing = no face). */
-static void align_rows(const video_seq *ref, const video_seq *vs, int nv, long *row) {
-    const video_seq *m = NULL;
+static void align_rows(const emoti_video_seq *ref, const emoti_video_seq *vs, int nv, long *row) {
+    const emoti_video_seq *m = NULL;
     for (int i = 0; i < nv && !m; i++)
         if (!strcmp(vs[i].name, ref->name)) m = &vs[i];
     for (int f = 0; f < ref->n_frames; f++) row[f] = m && f < m->n_frames ? m->row[f] : -1;
@@ -51,7 +50,7 @@ static void align_rows(const video_seq *ref, const video_seq *vs, int nv, long *
 /* Frame f of the video: each head's outputs where its input has the frame, and the first input's
  * backbone outputs where it has the frame (the pre-trained modes read them). */
 static int push_frame(emoti_timeline *tl, emoti_head *const *heads, float *const *rows, int n_heads,
-                      int n_inputs, const feat_set *sets, const long *arow, size_t nf, size_t f) {
+                      int n_inputs, const emoti_features *sets, const long *arow, size_t nf, size_t f) {
     const float *outs[MAX_HEADS] = {0};
     for (int i = 0; i < n_heads; i++) {
         long r = arow[(size_t)(n_inputs == 1 ? 0 : i) * nf + f];
@@ -123,9 +122,9 @@ int cmd_predict(int argc, char **argv) {
 
     int rc = EXIT_RUNTIME, task = pre_va ? EMOTI_TASK_VA : -1, kdim = 2, nv = 0;
     emoti_head *heads[MAX_HEADS] = {0};
-    feat_set sets[MAX_HEADS] = {{0}};
+    emoti_features sets[MAX_HEADS] = {{0}};
     float *rows[MAX_HEADS] = {0};
-    video_seq *vids[MAX_HEADS] = {0};
+    emoti_video_seq *vids[MAX_HEADS] = {0};
     int nvs[MAX_HEADS] = {0};
     emoti_annot annot = {0};
     emoti_timeline *tl = NULL;
@@ -144,8 +143,8 @@ int cmd_predict(int argc, char **argv) {
         goto done;
     }
     for (int i = 0; i < n_inputs; i++) {
-        if (!feat_set_load(&sets[i], inputs[i], 0, pre_va || (i == 0 && pre_w >= 0)) ||
-            !build_videos(&sets[i], frames ? &annot : NULL, &vids[i], &nvs[i]))
+        if (!cli_ok(emoti_features_load(&sets[i], inputs[i], 0, pre_va || (i == 0 && pre_w >= 0))) ||
+            !cli_ok(emoti_videos_build(&sets[i], frames ? &annot : NULL, &vids[i], &nvs[i])))
             goto done;
     }
     if (pre_va && sets[0].out_dim != 10) {
@@ -154,7 +153,7 @@ int cmd_predict(int argc, char **argv) {
         goto done;
     }
     for (int i = 0; i < n_heads; i++)
-        if (!(rows[i] = head_rows(heads[i], &sets[n_inputs == 1 ? 0 : i]))) goto done;
+        if (!cli_ok(emoti_head_rows(heads[i], &sets[n_inputs == 1 ? 0 : i], &rows[i]))) goto done;
     if (k < 0) k = n_heads ? heads[0]->smooth_k : emoti_task_default_k(task);
     if (lag > k) cli_usage_error("predict", "--causal LAG must be at most k (%d)", k);
     emoti_timeline_config cfg;
@@ -187,12 +186,12 @@ int cmd_predict(int argc, char **argv) {
         goto done;
     }
     out = output ? of.f : stdout;
-    write_abaw_header(out, task, n_heads ? heads[0]->labels : NULL, kdim);
+    emoti_abaw_header(out, task, n_heads ? heads[0]->labels : NULL, kdim);
     nv = nvs[0];
     long frames_out = 0;
     int faceless = 0;
     for (int v = 0; v < nv; v++) {
-        const video_seq *ref = &vids[0][v];
+        const emoti_video_seq *ref = &vids[0][v];
         size_t nf = (size_t)ref->n_frames;
         free(arow);
         if (!(arow = malloc((nf + 1) * (size_t)n_inputs * sizeof *arow))) goto done;
@@ -230,8 +229,8 @@ done:
     for (int i = 0; i < MAX_HEADS; i++) {
         emoti_head_free(heads[i]);
         free(rows[i]);
-        feat_set_free(&sets[i]);
-        if (vids[i]) videos_free(vids[i], nvs[i]);
+        emoti_features_free(&sets[i]);
+        if (vids[i]) emoti_videos_free(vids[i], nvs[i]);
     }
     emoti_annot_free(&annot);
     return rc;

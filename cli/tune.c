@@ -5,10 +5,6 @@
 #include <string.h>
 
 #include "cli.h"
-#include "combine.h"
-#include "dataset.h"
-#include "metrics.h"
-#include "temporal.h"
 
 static const char *TUNE_HELP =
     "usage: emoti tune HEAD -i PREFIX -a DIR [-o OUT] [options]\n"
@@ -26,18 +22,18 @@ static const char *TUNE_HELP =
 
 typedef struct {
     int task, k_out;
-    size_t n;        /* labelled frames over all videos */
+    size_t n;        /* emoti_labelled frames over all videos */
     double *truth_v; /* VA [n][2] */
     int *truth_i;    /* EXPR [n], AU [n][12] */
 } targets;
 
 /* Metric of smoothed sequences (raw: per video gap-filled values) at half-width k. */
-static double evaluate(const targets *t, const video_seq *vids, int nv, double **raw, int k,
+static double evaluate(const targets *t, const emoti_video_seq *vids, int nv, double **raw, int k,
                        const double *thr, double *vals, int *pred) {
     size_t at = 0;
     int kd = t->k_out;
     for (int v = 0; v < nv; v++) {
-        const video_seq *s = &vids[v];
+        const emoti_video_seq *s = &vids[v];
         size_t nf = (size_t)s->n_frames;
         double *sm = malloc((nf + 1) * (size_t)kd * sizeof *sm);
         if (!sm || !emoti_smooth_box(raw[v], sm, nf, kd, k)) {
@@ -104,9 +100,9 @@ int cmd_tune(int argc, char **argv) {
     }
     int rc = EXIT_RUNTIME, nv = 0;
     emoti_head *h = NULL;
-    feat_set fs = {0};
+    emoti_features fs = {0};
     emoti_annot an = {0};
-    video_seq *vids = NULL;
+    emoti_video_seq *vids = NULL;
     float *rows = NULL;
     double **raw = NULL, *vals = NULL;
     int *pred = NULL;
@@ -126,7 +122,8 @@ int cmd_tune(int argc, char **argv) {
                 emoti_task_name(h->task), emoti_annot_cols(h->task));
         goto done;
     }
-    if (!feat_set_load(&fs, input, 0, 0) || !build_videos(&fs, &an, &vids, &nv) || !(rows = head_rows(h, &fs)))
+    if (!cli_ok(emoti_features_load(&fs, input, 0, 0)) || !cli_ok(emoti_videos_build(&fs, &an, &vids, &nv)) ||
+        !cli_ok(emoti_head_rows(h, &fs, &rows)))
         goto done;
     raw = calloc((size_t)nv + 1, sizeof *raw);
     if (!raw) goto done;
@@ -137,16 +134,16 @@ int cmd_tune(int argc, char **argv) {
         if (!faces) continue; /* no features for this annotated video: left out */
         raw[used] = malloc(((size_t)vids[v].n_frames + 1) * (size_t)kd * sizeof **raw);
         if (!raw[used]) goto done;
-        video_fill(&vids[v], rows, kd, paper, raw[used]);
+        emoti_video_fill(&vids[v], rows, kd, paper, raw[used]);
         if (used != v) { /* compact the list to the videos with features */
-            video_seq tmp = vids[used];
+            emoti_video_seq tmp = vids[used];
             vids[used] = vids[v], vids[v] = tmp;
         }
         for (int f = 0; f < vids[used].n_frames; f++) t.n += vids[used].annot->valid[f];
         used++;
     }
     if (t.n == 0) {
-        fprintf(stderr, "emoti tune: no labelled frames of %s have features in %s\n", annot_dir, input);
+        fprintf(stderr, "emoti tune: no emoti_labelled frames of %s have features in %s\n", annot_dir, input);
         goto done;
     }
     int cols = emoti_annot_cols(h->task);
@@ -170,7 +167,7 @@ int cmd_tune(int argc, char **argv) {
     double half[64];
     for (int c = 0; c < 64; c++) half[c] = 0.5;
     const char *metric = h->task == EMOTI_TASK_VA ? "P_VA (mean CCC)" : h->task == EMOTI_TASK_EXPR ? "macro F1" : "mean F1 (t=0.5)";
-    printf("%s head %s on %d videos, %zu labelled frames\n  k    %s\n", emoti_task_name(h->task), head_p,
+    printf("%s head %s on %d videos, %zu emoti_labelled frames\n  k    %s\n", emoti_task_name(h->task), head_p,
            used, t.n, metric);
     int best_k = grid[0];
     double best = -INFINITY;
@@ -214,8 +211,8 @@ done:
     if (raw)
         for (int v = 0; v < nv; v++) free(raw[v]);
     free(raw), free(vals), free(pred), free(rows), free(t.truth_v), free(t.truth_i);
-    if (vids) videos_free(vids, nv);
-    feat_set_free(&fs);
+    if (vids) emoti_videos_free(vids, nv);
+    emoti_features_free(&fs);
     emoti_annot_free(&an);
     emoti_head_free(h);
     return rc;

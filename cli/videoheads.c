@@ -8,8 +8,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "dataset.h"
-#include "heads.h"
 
 /* ---- options ---- */
 

@@ -28,6 +28,18 @@ typedef enum {
     EMOTI_ERR_ARG = 5          /* bad argument from the caller */
 } emoti_status;
 
+/* Activations, one list for the whole library. The network's kernels apply NONE and SWISH;
+ * heads (dense layers on the embedding) use NONE to SOFTMAX, stored in their files by name
+ * (none, relu, tanh, sigmoid, softmax), never by number. */
+typedef enum {
+    EMOTI_ACT_NONE = 0,
+    EMOTI_ACT_RELU = 1,
+    EMOTI_ACT_TANH = 2,
+    EMOTI_ACT_SIGMOID = 3,
+    EMOTI_ACT_SOFTMAX = 4,
+    EMOTI_ACT_SWISH = 5
+} emoti_act;
+
 /* Message for the last failure in this thread ("" if none). Valid until the next call. */
 const char *emoti_last_error(void);
 
@@ -260,6 +272,282 @@ long emoti_timeline_frames(const emoti_timeline *t);
 long emoti_timeline_faces(const emoti_timeline *t);
 /* Bytes the timeline holds now (for budgets; causal and one validity per frame: fixed). */
 size_t emoti_timeline_memory(const emoti_timeline *t);
+
+/* ==== Gap filling and smoothing over whole sequences ==== */
+/* Per-video post-processing (docs/PIPELINE.md section 4): gap filling for frames without a face and
+ * box smoothing, offline and causal. Sequences are row-major [n][dim] doubles. */
+
+
+/* Fills the rows whose valid[i] is 0: before the first valid row, a copy of it; after the last,
+ * a copy of it; between valid rows p < f < q, linear interpolation
+ * (1 - w) * seq[p] + w * seq[q], w = (f - p) / (q - p). With paper != 0 the weights are the
+ * authors' notebook's (reversed): w * seq[p] + (1 - w) * seq[q]. Returns the number of valid
+ * rows; with none, seq is left as it is. */
+size_t emoti_fill_gaps(double *seq, const unsigned char *valid, size_t n, int dim, int paper);
+
+/* Centred box of 2k+1 rows truncated at both ends:
+ * out[i] = mean(in[max(i-k, 0) .. min(i+k, n-1)]). k = 0 copies. out may equal in.
+ * Returns 0 when out of memory (out untouched). */
+int emoti_smooth_box(const double *in, double *out, size_t n, int dim, int k);
+
+/* The causal family: the window of 2k+1 rows ending `lag` rows after row i,
+ * out[i] = mean(in[max(i+lag-2k, 0) .. min(i+lag, n-1)]), 0 <= lag <= k. A live stream gets row
+ * i's value `lag` frames after frame i arrived: lag = 0 is the trailing window (no latency, the
+ * output trails the signal by k frames on average), lag = k is the centred box above (latency k).
+ * out may equal in. Returns 0 when out of memory or lag is out of range. */
+int emoti_smooth_causal(const double *in, double *out, size_t n, int dim, int k, int lag);
+
+/* The same as a stream: push one row per frame; each push returns (in out) the smoothed row of
+ * frame (pushed - 1 - lag) when that frame is ready; flush emits the last lag rows at the end. */
+typedef struct {
+    int dim, k, lag, width;
+    size_t pushed, flushed;
+    double *ring; /* the last `width` rows */
+} emoti_smoother;
+int emoti_smoother_init(emoti_smoother *s, int dim, int k, int lag); /* 0: bad args / no memory */
+/* Returns 1 and fills out when a smoothed row is ready (from the lag-th push on), else 0. */
+int emoti_smoother_push(emoti_smoother *s, const double *row, double *out);
+/* After the last push: returns 1 and fills out with the next pending row, 0 when none is left. */
+int emoti_smoother_flush(emoti_smoother *s, double *out);
+void emoti_smoother_free(emoti_smoother *s);
+
+/* ==== Combining and deciding ==== */
+/* The per-frame steps between gap filling and smoothing, and the decisions after it
+ * (docs/PIPELINE.md 4.3, 4.4, 4.6). The timeline and `emoti tune` share them. */
+
+
+
+/* A weighted mean over sources: acc (zeroed first) += w * x for every source in order, then
+ * emoti_blend_finish divides by the summed weights (nothing when it is 0). */
+void emoti_blend_add(double *acc, const double *x, size_t n, double w);
+void emoti_blend_finish(double *acc, size_t n, double wsum);
+
+/* The 8 AffectNet logits of one backbone output row in Aff-Wild2 class order. */
+void emoti_affwild_logits(const float *outputs, float *mapped);
+/* Unless the heads' probabilities p[8] call the frame Other: p = w * logits + (1 - w) * p. */
+void emoti_mix_pretrained_logits(double *p, const double *logits, double w);
+
+/* AU thresholds of k outputs: fixed when >= 0, else the head's tuned ones, else 0.5. */
+void emoti_au_thresholds(const emoti_head *h, int k, double fixed, double *thr);
+/* A task's frame decisions from (smoothed) values: EXPR argmax into out[0], AU p >= t per AU
+ * (thresholds NULL: 0.5), nothing for VA. */
+void emoti_decide(int task, const double *vals, int k, const double *thresholds, int *out);
+
+/* ==== npy arrays ==== */
+/* Reading and writing 2-D float32 .npy files (numpy format 1.0/2.0/3.0, little-endian '<f4',
+ * C order), as `emoti extract` writes them. */
+
+
+/* Reads a [rows, cols] (or [rows], taken as cols = 1) float32 array into malloc'd memory. */
+emoti_status emoti_npy_read(const char *path, float **data, long *rows, int *cols);
+
+/* The 128-byte header of a [rows, cols] '<f4' array (format 1.0): for writers that stream rows
+ * after it (rows must be known, or the header rewritten at the end). Returns its size. */
+#define EMOTI_NPY_HEADER 128
+size_t emoti_npy_header(unsigned char out[EMOTI_NPY_HEADER], long rows, int cols);
+
+/* Writes a [rows, cols] float32 array through PATH.part, renamed into place on success. */
+emoti_status emoti_npy_write(const char *path, const float *data, long rows, int cols);
+
+/* ==== Aff-Wild2 annotations and extract index files ==== */
+/* Aff-Wild2 annotation folders (docs/PIPELINE.md section 5) and `emoti extract` index files.
+ *
+ * An annotation file `<video>.txt` has a header line, then one line per frame: EXPR one integer
+ * (0..7, -1 invalid), VA `v,a` (in [-1, 1], -5 invalid), AU twelve 0/1 (-1 invalid; any -1
+ * invalidates the frame). Line i + 1 of the file (i >= 1) is frame i, the face crop
+ * `<video>/%05d.jpg` numbered i. Errors name the file and line. */
+
+
+
+typedef struct {
+    char *video;          /* file name without .txt */
+    char *path;
+    int n_frames, cols;   /* frame lines; values per line (1, 2 or 12) */
+    float *values;        /* [n_frames][cols] */
+    unsigned char *valid; /* [n_frames] */
+} emoti_annot_video;
+
+typedef struct {
+    int task; /* EMOTI_TASK_* (heads.h) */
+    int n;
+    emoti_annot_video *v; /* sorted by video name */
+} emoti_annot;
+
+/* Values per frame line of a task: 2, 1, 12. */
+int emoti_annot_cols(int task);
+emoti_status emoti_annot_read_file(const char *path, int task, emoti_annot_video *out);
+/* Reads every *.txt in dir (error if none). */
+emoti_status emoti_annot_read_dir(const char *dir, int task, emoti_annot *out);
+const emoti_annot_video *emoti_annot_find(const emoti_annot *a, const char *video);
+void emoti_annot_free(emoti_annot *a);
+void emoti_annot_video_free(emoti_annot_video *v);
+
+/* The frame number of a key "<video>/<digits>.<ext>": the digits' value (>= 1), or -1. */
+long emoti_key_frame(const char *key);
+
+/* OUT.index.csv of `emoti extract`: row,key,video,frame,source. */
+typedef struct {
+    long n;
+    char **key, **video; /* n each */
+    long *frame;         /* frame number from the key's file name (1-based, Aff-Wild2 style) */
+} emoti_index;
+emoti_status emoti_index_read(const char *path, emoti_index *out);
+void emoti_index_free(emoti_index *x);
+
+/* ==== ABAW metrics ==== */
+/* The ABAW metrics (docs/PIPELINE.md section 5). Conventions where a ratio is 0/0: CCC is 0 (both
+ * series constant and equal), F1 is 0 (scikit-learn's zero_division default). */
+
+
+/* Concordance correlation coefficient with population statistics (two-pass, in double):
+ * 2 cov(x,y) / (var x + var y + (mean x - mean y)^2). n = 0 gives 0. */
+double emoti_ccc(const double *x, const double *y, size_t n);
+
+/* Macro F1 over classes 0..n_classes-1 (scikit-learn f1_score(average='macro',
+ * labels=range(n_classes))). Labels outside 0..n_classes-1 count as no class. per_class
+ * (n_classes values) may be NULL. */
+double emoti_f1_macro(const int *truth, const int *pred, size_t n, int n_classes,
+                      double *per_class);
+
+/* Binary F1 of the positive class 1 (f1_score(average='binary')); any non-1 value is negative. */
+double emoti_f1_binary(const int *truth, const int *pred, size_t n);
+
+/* Mean over n_aus columns of the binary F1; truth and pred are row-major [n][n_aus].
+ * per_au (n_aus values) may be NULL. */
+double emoti_f1_au_mean(const int *truth, const int *pred, size_t n, int n_aus, double *per_au);
+
+/* Binary F1 of column j of row-major [n][stride] ints. */
+double emoti_f1_binary_strided(const int *truth, const int *pred, size_t n, size_t stride);
+
+/* ==== Training heads ==== */
+/* Training heads on frozen features (docs/PIPELINE.md section 3): the paper's losses with their
+ * gradients, Adam, Keras-style initialisation; single-threaded, seeded and deterministic. */
+
+
+
+/* ---- losses: value of a batch and the gradient with respect to the last layer's
+ *      pre-activations z [n][k] (dz may be NULL) ---- */
+
+/* Class-weighted sparse cross-entropy of softmax(z): mean_i w[y_i] * -log softmax(z_i)[y_i]
+ * (Keras' class_weight: weighted sum over the batch divided by the batch size). */
+double emoti_loss_ce(const double *z, const int *y, size_t n, int k, const double *w, double *dz);
+/* Weighted binary cross-entropy of sigmoid(z) against y in {0,1}, the mean over the batch and
+ * the k AUs of w0[j]^(1-y) w1[j]^y BCE. */
+double emoti_loss_bce(const double *z, const double *y, size_t n, int k, const double *w0,
+                      const double *w1, double *dz);
+/* 1 - mean over the k columns of the CCC between act(z) and y on the batch's statistics,
+ * CCC = 2 cov / (var x + var y + (mean x - mean y)^2 + eps); act is tanh (tanh != 0) or the
+ * identity. */
+double emoti_loss_ccc(const double *z, const double *y, size_t n, int k, double eps, int tanh_out,
+                      double *dz);
+
+/* ---- data ---- */
+typedef struct {
+    const float *x;   /* feature matrix [rows][dim] (all rows of the extract output) */
+    int dim;
+    const long *rows; /* the n labelled rows used, in order */
+    size_t n;
+    const int *cls;   /* EXPR: class of each used row (n) */
+    const float *y;   /* VA: [n][2]; AU: [n][n_aus] 0/1 */
+} emoti_train_set;
+
+typedef struct {
+    int epochs, batch;
+    double lr, beta1, beta2, adam_eps; /* Keras' Adam: 1e-3, 0.9, 0.999, 1e-7 */
+    double l2;                         /* Keras l2(): l2 * sum(W^2) added per kernel */
+    double ccc_eps;                    /* 1e-7 */
+    uint64_t seed;
+    FILE *log;                         /* per-epoch lines, or NULL */
+} emoti_train_opts;
+
+/* The paper's settings for a task (batch, epochs, L2) with Adam lr 1e-3 and seed 1. */
+void emoti_train_defaults(emoti_train_opts *o, int task);
+
+typedef struct {
+    int best_epoch;      /* 1-based; the last one without validation */
+    double best_metric;  /* validation metric at best_epoch (NaN without validation) */
+    double final_loss;   /* training loss (mean over batches) of the last epoch */
+    double metric[256];  /* validation metric per epoch (first 256) */
+    double loss[256];
+} emoti_train_report;
+
+/* Keras' glorot_uniform kernels and zero biases from a seeded generator. */
+void emoti_head_init(emoti_head *h, uint64_t seed);
+
+/* Trains h in place: shuffles every epoch, Adam steps per batch (the last batch may be short).
+ * With val, keeps the weights of the epoch with the best validation metric (EXPR macro F1,
+ * AU mean F1 at h's thresholds, VA mean CCC). */
+emoti_status emoti_train(emoti_head *h, const emoti_train_set *train, const emoti_train_set *val,
+                         const emoti_train_opts *o, emoti_train_report *report);
+
+/* The validation metric of h on a set (raw per-frame outputs, no smoothing). */
+double emoti_head_metric(const emoti_head *h, const emoti_train_set *s);
+
+/* The loss of h on a batch and the gradients of every parameter (grads[2l] kernels,
+ * grads[2l+1] biases, shaped like h's); class/AU weights as in emoti_train. For tests. */
+typedef struct {
+    int task, n_classes;
+    double class_w[64];
+    double *w0, *w1;  /* AU weights, n outputs each */
+    double ccc_eps, l2;
+} emoti_loss_spec;
+emoti_status emoti_loss_spec_init(emoti_loss_spec *s, const emoti_head *h, const emoti_train_set *t,
+                                  double l2, double ccc_eps);
+void emoti_loss_spec_free(emoti_loss_spec *s);
+emoti_status emoti_head_loss_grad(const emoti_head *h, const emoti_loss_spec *spec,
+                                  const emoti_train_set *t, const size_t *idx, size_t n,
+                                  double *loss, float **grads);
+
+/* splitmix64 step (the generator behind init and shuffling). */
+uint64_t emoti_rng_next(uint64_t *state);
+
+/* ==== Extract outputs joined with annotations (fit, tune, predict, eval) ==== */
+/* PREFIX.index.csv + PREFIX.features.npy and/or PREFIX.outputs.npy. */
+typedef struct {
+    char *prefix;
+    emoti_index idx;
+    float *feat, *outs;
+    int feat_dim, out_dim;
+} emoti_features;
+emoti_status emoti_features_load(emoti_features *s, const char *prefix, int need_feat, int need_outs);
+void emoti_features_free(emoti_features *s);
+/* The matrix a head reads ([idx.n][dim]), loaded when needed; an error when of the wrong width. */
+emoti_status emoti_features_input(emoti_features *s, const emoti_head *h, const float **x);
+
+/* Labelled rows: the frames of s whose video has an annotation file and whose label is valid. */
+typedef struct {
+    long *rows;
+    size_t n;
+    int *cls;      /* EXPR */
+    float *y;      /* VA [n][2], AU [n][12] */
+    long unannotated, invalid;
+} emoti_labelled;
+emoti_status emoti_join_labels(const emoti_features *s, const emoti_annot *a, emoti_labelled *out);
+void emoti_labelled_free(emoti_labelled *l);
+
+/* One video as a frame sequence 1..n_frames; row[f] is the feature row of frame f+1 or -1. */
+typedef struct {
+    char *name;
+    int n_frames;
+    long *row;
+    const emoti_annot_video *annot; /* NULL without annotations */
+} emoti_video_seq;
+/* With annotations: their videos (all of them, frame counts from the files; frames beyond them
+ * are an error). Without: the index's videos, frames up to the last one extracted. */
+emoti_status emoti_videos_build(const emoti_features *s, const emoti_annot *a, emoti_video_seq **out, int *n);
+void emoti_videos_free(emoti_video_seq *v, int n);
+
+/* Per-frame values of one video: rows' values gap-filled into seq [n_frames][k]. Returns the
+ * number of frames with a face. */
+size_t emoti_video_fill(const emoti_video_seq *v, const float *rowvals, int k, int paper, double *seq);
+
+/* Per-row outputs of head h on set s: *out malloc'd [idx.n][outputs]. */
+emoti_status emoti_head_rows(const emoti_head *h, emoti_features *s, float **out);
+/* ABAW submission header for a task ("image_location,..."), given the output labels. */
+void emoti_abaw_header(FILE *f, int task, char *const *labels, int k);
+
+/* -w LIST: n comma-separated weights >= 0 into w (exits with a usage error otherwise). */
+void parse_weights(const char *cmd, const char *s, double *w, int n);
 
 /* ---- Writers: rows for programs (hosted builds) ---- */
 enum { EMOTI_FORMAT_TEXT = 0, EMOTI_FORMAT_CSV = 1, EMOTI_FORMAT_JSONL = 2 };

@@ -8,7 +8,7 @@
 
 #include <stddef.h>
 
-enum { EMOTI_ACT_NONE = 0, EMOTI_ACT_SWISH = 1 };
+#include "emoti.h" /* emoti_act: f32_gemm applies EMOTI_ACT_NONE or EMOTI_ACT_SWISH */
 
 /* Geometry of a strided k x k window over an h x w input with explicit top/left padding
  * (TF SAME or symmetric: the kernels skip out-of-range taps, no padded copy). */

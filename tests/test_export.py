@@ -545,7 +545,7 @@ def forward(meta, tensors, x):
     """Float64 reference forward pass over a container: x [S, S, 3] normalised -> (features, outputs)."""
     t = {k: np.asarray(v, np.float64).reshape(shape) for k, (shape, v) in tensors.items()}
     for k, w in t.items():  # 1x1 weights in 16-column strips [s, in, 16] -> [in, out]
-        if w.ndim == 3 and w.shape[2] == 16:
+        if k.endswith(("exp.w", "proj.w", "head.w")):  # not a 16-channel depthwise [k, k, 16]
             t[k] = w.transpose(1, 0, 2).reshape(w.shape[1], -1)[:, :len(t[k[:-1] + "b"])]
     swish = lambda v: v / (1.0 + np.exp(-v))  # noqa: E731
 

@@ -13,13 +13,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "annot.h"
+#include "emoti.h"
 #include "heads.h"
-#include "metrics.h"
-#include "npy.h"
-#include "temporal.h"
 #include "testutil.h"
-#include "train.h"
 
 static int failures;
 

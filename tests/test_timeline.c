@@ -6,12 +6,9 @@
  * with long gaps; heads with faces on different frames (push_outputs); misuse is refused. */
 #include <math.h>
 
-#include "combine.h"
 #include "emoti.h"
 #include "heads.h"
-#include "temporal.h"
 #include "testutil.h"
-#include "train.h"
 
 static uint64_t rs = 7;
 static double urand(void) { return (double)(emoti_rng_next(&rs) >> 11) * 0x1.0p-53; }

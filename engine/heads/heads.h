@@ -25,8 +25,6 @@
 
 #include "emoti.h"
 
-enum { EMOTI_ACT_NONE, EMOTI_ACT_RELU, EMOTI_ACT_TANH, EMOTI_ACT_SIGMOID, EMOTI_ACT_SOFTMAX };
-
 /* y[0..n) += a * x[0..n); and the dot product of x and y, both unrolled for the vectorizer. */
 void emoti_axpy(float *restrict y, const float *restrict x, float a, size_t n);
 float emoti_dot(const float *restrict x, const float *restrict y, size_t n);

@@ -1,5 +1,5 @@
-#include "combine.h"
 
+#include "emoti.h"
 #include "heads.h"
 
 void emoti_blend_add(double *acc, const double *x, size_t n, double w) {

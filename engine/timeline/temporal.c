@@ -1,4 +1,4 @@
-#include "temporal.h"
+#include "emoti.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -12,10 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "combine.h"
+#include "emoti.h"
 #include "error.h"
 #include "heads.h"
-#include "temporal.h"
 
 enum { SRC_HEAD, SRC_LOGITS, SRC_VA, SRC_PROBS };
 #define MAX_SOURCES (EMOTI_TIMELINE_MAX_HEADS + 3)

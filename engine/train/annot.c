@@ -1,6 +1,5 @@
 /* Annotation and index readers: every line is checked; the first bad one is reported as
  * "file:line: what is wrong". */
-#include "annot.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -9,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "emoti.h"
 #include "error.h"
 #include "heads.h"
 

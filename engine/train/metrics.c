@@ -1,4 +1,4 @@
-#include "metrics.h"
+#include "emoti.h"
 
 #include <stdlib.h>
 

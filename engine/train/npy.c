@@ -1,10 +1,10 @@
 /* .npy reading and writing: only what emoti needs (float32, C order, 1-D or 2-D). */
-#include "npy.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "emoti.h"
 #include "error.h"
 
 static const char *skip_ws(const char *p) {

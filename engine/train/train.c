@@ -1,12 +1,12 @@
 /* Head training: forward, the three losses, backpropagation through the dense stack, Adam. */
-#include "train.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "emoti.h"
+#include "heads.h"
 #include "error.h"
-#include "metrics.h"
 
 uint64_t emoti_rng_next(uint64_t *state) {
     uint64_t z = (*state += 0x9E3779B97F4A7C15ull);

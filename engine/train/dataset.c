@@ -1,14 +1,13 @@
-/* Extract outputs x annotations: the joins and per-video sequences behind fit/tune/predict. */
-#include "dataset.h"
+/* Extract outputs x annotations (emoti.h): the joins and per-video sequences behind fit, tune,
+ * predict and eval. */
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
-#include "npy.h"
-#include "temporal.h"
+#include "emoti.h"
+#include "error.h"
 
 static char *cat2(const char *a, const char *b) {
     char *s = malloc(strlen(a) + strlen(b) + 1);
@@ -16,61 +15,58 @@ static char *cat2(const char *a, const char *b) {
     return s;
 }
 
-void feat_set_free(feat_set *s) {
+void emoti_features_free(emoti_features *s) {
     emoti_index_free(&s->idx);
     free(s->feat), free(s->outs), free(s->prefix);
     memset(s, 0, sizeof *s);
 }
 
-static int load_matrix(const feat_set *s, const char *suffix, float **m, int *dim) {
+static emoti_status load_matrix(const emoti_features *s, const char *suffix, float **m, int *dim) {
     char *path = cat2(s->prefix, suffix);
     long rows;
-    int ok = path && !emoti_npy_read(path, m, &rows, dim);
-    if (path && !ok) fprintf(stderr, "emoti: %s\n", emoti_last_error());
-    if (ok && rows != s->idx.n) {
-        fprintf(stderr, "emoti: %s has %ld rows but %s.index.csv lists %ld frames\n", path, rows,
-                s->prefix, s->idx.n);
-        ok = 0;
-    }
+    if (!path) return emoti_fail(EMOTI_ERR_NOMEM, "out of memory");
+    emoti_status st = emoti_npy_read(path, m, &rows, dim);
+    if (!st && rows != s->idx.n)
+        st = emoti_fail(EMOTI_ERR_FORMAT, "%s has %ld rows but %s.index.csv lists %ld frames", path, rows,
+                        s->prefix, s->idx.n);
     free(path);
-    return ok;
+    return st;
 }
 
-int feat_set_load(feat_set *s, const char *prefix, int need_feat, int need_outs) {
+emoti_status emoti_features_load(emoti_features *s, const char *prefix, int need_feat, int need_outs) {
     memset(s, 0, sizeof *s);
     s->prefix = cat2(prefix, "");
     char *ipath = cat2(prefix, ".index.csv");
-    int ok = s->prefix && ipath && !emoti_index_read(ipath, &s->idx);
-    if (ipath && !ok) fprintf(stderr, "emoti: %s\n", emoti_last_error());
+    emoti_status st = s->prefix && ipath ? emoti_index_read(ipath, &s->idx) : emoti_fail(EMOTI_ERR_NOMEM, "out of memory");
     free(ipath);
-    if (ok && need_feat) ok = load_matrix(s, ".features.npy", &s->feat, &s->feat_dim);
-    if (ok && need_outs) ok = load_matrix(s, ".outputs.npy", &s->outs, &s->out_dim);
-    if (!ok) feat_set_free(s);
-    return ok;
+    if (!st && need_feat) st = load_matrix(s, ".features.npy", &s->feat, &s->feat_dim);
+    if (!st && need_outs) st = load_matrix(s, ".outputs.npy", &s->outs, &s->out_dim);
+    if (st) emoti_features_free(s);
+    return st;
 }
 
-const float *feat_set_input(feat_set *s, const emoti_head *h) {
+emoti_status emoti_features_input(emoti_features *s, const emoti_head *h, const float **x) {
     int logits = h->input == EMOTI_INPUT_LOGITS;
+    *x = NULL;
     if (logits ? !s->outs : !s->feat) {
-        if (!load_matrix(s, logits ? ".outputs.npy" : ".features.npy", logits ? &s->outs : &s->feat,
-                         logits ? &s->out_dim : &s->feat_dim))
-            return NULL;
+        emoti_status st = load_matrix(s, logits ? ".outputs.npy" : ".features.npy", logits ? &s->outs : &s->feat,
+                                      logits ? &s->out_dim : &s->feat_dim);
+        if (st) return st;
     }
     int dim = logits ? s->out_dim : s->feat_dim;
-    if (dim != h->sizes[0]) {
-        fprintf(stderr, "emoti: %s.%s.npy has %d columns, the %s head takes %d\n", s->prefix,
-                logits ? "outputs" : "features", dim, emoti_task_name(h->task), h->sizes[0]);
-        return NULL;
-    }
-    return logits ? s->outs : s->feat;
+    if (dim != h->sizes[0])
+        return emoti_fail(EMOTI_ERR_ARG, "%s.%s.npy has %d columns, the %s head takes %d", s->prefix,
+                          logits ? "outputs" : "features", dim, emoti_task_name(h->task), h->sizes[0]);
+    *x = logits ? s->outs : s->feat;
+    return EMOTI_OK;
 }
 
-void labelled_free(labelled *l) {
+void emoti_labelled_free(emoti_labelled *l) {
     free(l->rows), free(l->cls), free(l->y);
     memset(l, 0, sizeof *l);
 }
 
-int join_labels(const feat_set *s, const emoti_annot *a, labelled *out) {
+emoti_status emoti_join_labels(const emoti_features *s, const emoti_annot *a, emoti_labelled *out) {
     memset(out, 0, sizeof *out);
     int cols = emoti_annot_cols(a->task);
     size_t cap = (size_t)s->idx.n + 1;
@@ -78,9 +74,8 @@ int join_labels(const feat_set *s, const emoti_annot *a, labelled *out) {
     out->cls = malloc(cap * sizeof *out->cls);
     out->y = malloc(cap * (size_t)cols * sizeof *out->y);
     if (!out->rows || !out->cls || !out->y) {
-        fprintf(stderr, "emoti: out of memory\n");
-        labelled_free(out);
-        return 0;
+        emoti_labelled_free(out);
+        return emoti_fail(EMOTI_ERR_NOMEM, "out of memory");
     }
     for (long r = 0; r < s->idx.n; r++) {
         const emoti_annot_video *v = emoti_annot_find(a, s->idx.video[r]);
@@ -90,10 +85,9 @@ int join_labels(const feat_set *s, const emoti_annot *a, labelled *out) {
         }
         long f = s->idx.frame[r];
         if (f > v->n_frames) {
-            fprintf(stderr, "emoti: %s.index.csv:%ld: frame %ld of '%s' (%s) is beyond the %d frame "
-                    "lines of %s\n", s->prefix, r + 2, f, v->video, s->idx.key[r], v->n_frames, v->path);
-            labelled_free(out);
-            return 0;
+            emoti_labelled_free(out);
+            return emoti_fail(EMOTI_ERR_FORMAT, "%s.index.csv:%ld: frame %ld of '%s' (%s) is beyond the %d frame "
+                              "lines of %s", s->prefix, r + 2, f, v->video, s->idx.key[r], v->n_frames, v->path);
         }
         if (!v->valid[f - 1]) {
             out->invalid++;
@@ -105,15 +99,15 @@ int join_labels(const feat_set *s, const emoti_annot *a, labelled *out) {
         memcpy(out->y + out->n * (size_t)cols, val, (size_t)cols * sizeof *val);
         out->n++;
     }
-    return 1;
+    return EMOTI_OK;
 }
 
-void videos_free(video_seq *v, int n) {
+void emoti_videos_free(emoti_video_seq *v, int n) {
     for (int i = 0; i < n; i++) free(v[i].name), free(v[i].row);
     free(v);
 }
 
-static const feat_set *sort_set;
+static const emoti_features *sort_set;
 static int cmp_rows(const void *x, const void *y) {
     long a = *(const long *)x, b = *(const long *)y;
     int c = strcmp(sort_set->idx.video[a], sort_set->idx.video[b]);
@@ -122,11 +116,12 @@ static int cmp_rows(const void *x, const void *y) {
     return fa < fb ? -1 : fa > fb ? 1 : a < b ? -1 : a > b;
 }
 
-int build_videos(const feat_set *s, const emoti_annot *a, video_seq **out, int *n_out) {
+emoti_status emoti_videos_build(const emoti_features *s, const emoti_annot *a, emoti_video_seq **out, int *n_out) {
     *out = NULL, *n_out = 0;
     long n = s->idx.n;
     long *order = malloc(((size_t)n + 1) * sizeof *order);
-    if (!order) return 0;
+    if (!order) return emoti_fail(EMOTI_ERR_NOMEM, "out of memory");
+    emoti_status st = EMOTI_OK;
     for (long i = 0; i < n; i++) order[i] = i;
     sort_set = s;
     qsort(order, (size_t)n, sizeof *order, cmp_rows);
@@ -135,7 +130,7 @@ int build_videos(const feat_set *s, const emoti_annot *a, video_seq **out, int *
     for (long i = 0; i < n; i++)
         nv += i == 0 || strcmp(s->idx.video[order[i]], s->idx.video[order[i - 1]]);
     int total = a ? a->n : nv;
-    video_seq *v = calloc((size_t)total + 1, sizeof *v);
+    emoti_video_seq *v = calloc((size_t)total + 1, sizeof *v);
     int ok = v != NULL;
     for (int i = 0; ok && a && i < a->n; i++) {
         v[i].name = cat2(a->v[i].video, "");
@@ -147,7 +142,7 @@ int build_videos(const feat_set *s, const emoti_annot *a, video_seq **out, int *
         long j = i;
         const char *name = s->idx.video[order[i]];
         while (j < n && !strcmp(s->idx.video[order[j]], name)) j++;
-        video_seq *seq = NULL;
+        emoti_video_seq *seq = NULL;
         if (a) {
             const emoti_annot_video *av = emoti_annot_find(a, name);
             if (av) seq = &v[av - a->v];
@@ -161,8 +156,8 @@ int build_videos(const feat_set *s, const emoti_annot *a, video_seq **out, int *
             long last = s->idx.frame[order[j - 1]];
             if (last > seq->n_frames) {
                 long r = order[j - 1];
-                fprintf(stderr, "emoti: %s.index.csv:%ld: frame %ld of '%s' is beyond the %d frame "
-                        "lines of %s\n", s->prefix, r + 2, last, name, seq->n_frames, seq->annot->path);
+                st = emoti_fail(EMOTI_ERR_FORMAT, "%s.index.csv:%ld: frame %ld of '%s' is beyond the %d frame "
+                                "lines of %s", s->prefix, r + 2, last, name, seq->n_frames, seq->annot->path);
                 ok = 0;
                 break;
             }
@@ -172,8 +167,8 @@ int build_videos(const feat_set *s, const emoti_annot *a, video_seq **out, int *
             for (long q = i; ok && q < j; q++) {
                 long r = order[q], f = s->idx.frame[r] - 1;
                 if (seq->row[f] >= 0) {
-                    fprintf(stderr, "emoti: %s.index.csv:%ld: frame %ld of '%s' repeats line %ld\n",
-                            s->prefix, r + 2, f + 1, name, seq->row[f] + 2);
+                    st = emoti_fail(EMOTI_ERR_FORMAT, "%s.index.csv:%ld: frame %ld of '%s' repeats line %ld",
+                                    s->prefix, r + 2, f + 1, name, seq->row[f] + 2);
                     ok = 0;
                 }
                 seq->row[f] = r;
@@ -189,14 +184,14 @@ int build_videos(const feat_set *s, const emoti_annot *a, video_seq **out, int *
     }
     free(order);
     if (!ok) {
-        if (v) videos_free(v, total);
-        return 0;
+        if (v) emoti_videos_free(v, total);
+        return st ? st : emoti_fail(EMOTI_ERR_NOMEM, "out of memory");
     }
     *out = v, *n_out = total;
-    return 1;
+    return EMOTI_OK;
 }
 
-size_t video_fill(const video_seq *v, const float *rowvals, int k, int paper, double *seq) {
+size_t emoti_video_fill(const emoti_video_seq *v, const float *rowvals, int k, int paper, double *seq) {
     unsigned char *valid = malloc((size_t)v->n_frames + 1);
     if (!valid) return 0;
     for (int f = 0; f < v->n_frames; f++) {
@@ -209,63 +204,25 @@ size_t video_fill(const video_seq *v, const float *rowvals, int k, int paper, do
     return got;
 }
 
-int parse_task(const char *cmd, const char *s) {
-    int t = emoti_task_parse(s);
-    if (t < 0) cli_usage_error(cmd, "unknown task '%s' (va, expr or au)", s);
-    return t;
-}
-
-int parse_int_arg(const char *cmd, const char *opt, const char *v, int lo, int hi) {
-    char *end;
-    long x = strtol(v, &end, 10);
-    if (end == v || *end || x < lo || x > hi)
-        cli_usage_error(cmd, "%s expects an integer in %d..%d, not '%s'", opt, lo, hi, v);
-    return (int)x;
-}
-
-double parse_double_arg(const char *cmd, const char *opt, const char *v, double lo, double hi) {
-    char *end;
-    double x = strtod(v, &end);
-    if (end == v || *end || !(x >= lo && x <= hi))
-        cli_usage_error(cmd, "%s expects a number in [%g, %g], not '%s'", opt, lo, hi, v);
-    return x;
-}
-
-float *head_rows(const emoti_head *h, feat_set *s) {
-    const float *x = feat_set_input(s, h);
-    if (!x) return NULL;
-    size_t k = (size_t)emoti_head_outputs(h);
-    float *out = malloc(((size_t)s->idx.n + 1) * k * sizeof *out);
-    if (!out) {
-        fprintf(stderr, "emoti: out of memory\n");
-        return NULL;
+emoti_status emoti_head_rows(const emoti_head *h, emoti_features *s, float **out) {
+    const float *x;
+    *out = NULL;
+    emoti_status st = emoti_features_input(s, h, &x);
+    if (st) return st;
+    float *y = malloc(((size_t)s->idx.n + 1) * (size_t)emoti_head_outputs(h) * sizeof *y);
+    if (!y) return emoti_fail(EMOTI_ERR_NOMEM, "out of memory");
+    if ((st = emoti_head_forward(h, x, (size_t)s->idx.n, y))) {
+        free(y);
+        return st;
     }
-    if (emoti_head_forward(h, x, (size_t)s->idx.n, out)) {
-        fprintf(stderr, "emoti: %s\n", emoti_last_error());
-        free(out);
-        return NULL;
-    }
-    return out;
+    *out = y;
+    return EMOTI_OK;
 }
 
-void write_abaw_header(FILE *f, int task, char *const *labels, int k) {
+void emoti_abaw_header(FILE *f, int task, char *const *labels, int k) {
     const char *const *names;
     int n = emoti_task_labels(task, &names);
     fprintf(f, "image_location");
     for (int i = 0; i < k; i++) fprintf(f, ",%s", labels ? labels[i] : i < n ? names[i] : "?");
     fprintf(f, "\n");
-}
-
-void parse_weights(const char *cmd, const char *s, double *w, int n) {
-    int got = 0;
-    for (const char *p = s; *p && got < n + 1;) {
-        char *end;
-        double x = strtod(p, &end);
-        if (end == p || (*end && *end != ',') || !(x >= 0))
-            cli_usage_error(cmd, "--weights expects numbers like 0.6,0.4");
-        if (got < n) w[got] = x;
-        got++;
-        p = *end ? end + 1 : end;
-    }
-    if (got != n) cli_usage_error(cmd, "%d weights for %d heads", got, n);
 }
