@@ -159,11 +159,12 @@ weights:
 # make install [PREFIX=/usr/local] [DESTDIR=staging]: the CLI, the library with its header and
 # pkg-config file, the man page, the exporter (share/emoti/export.py, run by bin/emoti-export)
 # and the models folder the CLI searches, with the models in weights/ (make weights) copied in.
-# The models it copied are listed in MODEL_LIST, so that make uninstall removes exactly those.
+# It copies WEIGHTS (default weights/*.emoti) and lists them in MODEL_LIST, so that make
+# uninstall removes exactly those.
 INSTALL_FILES = $(BINDIR)/emoti $(BINDIR)/emoti-export $(LIBDIR)/libemoti.a $(INCLUDEDIR)/emoti.h \
                 $(LIBDIR)/pkgconfig/emoti.pc $(MANDIR)/man1/emoti.1 $(DATADIR)/export.py
 MODEL_LIST    = $(DATADIR)/installed-models
-WEIGHTS      ?= $(wildcard weights/*.emoti)
+WEIGHTS       = $(wildcard weights/*.emoti)
 
 # Generated files for installation, with the paths and flags of this build.
 subst_paths = sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(patsubst $(PREFIX)/%,$${prefix}/%,$(LIBDIR))|g' \
