@@ -70,7 +70,7 @@ else
 fi
 
 # pkg-config, from the staging tree (the sysroot prefixes its -I / -L).
-pc() { PKG_CONFIG_PATH="$1$PREFIX/lib/pkgconfig" PKG_CONFIG_SYSROOT_DIR=$1 PKG_CONFIG_LIBDIR= pkg-config "${@:2}"; }
+pc() { PKG_CONFIG_PATH="$1$PREFIX/lib/pkgconfig" PKG_CONFIG_SYSROOT_DIR=$1 PKG_CONFIG_LIBDIR='' pkg-config "${@:2}"; }
 classify() { # STAGE NAME: builds examples/classify.c against the library installed there, runs it
     local flags out want
     flags=$(pc "$1" --cflags --libs emoti) || { fail "$2: pkg-config --cflags --libs emoti"; return; }
