@@ -3,6 +3,8 @@ CC      ?= cc
 PYTHON  ?= python3
 PREFIX  ?= /usr/local
 BUILD   ?= build
+# The command-line binary; other trees (tests/test_install.sh) put theirs inside their BUILD.
+BIN     ?= emoti
 FIXTURES ?= ../shared/fixtures
 OPT     ?= -O2
 SAN     ?=
@@ -18,6 +20,17 @@ CPPFLAGS = -Iinclude $(patsubst %,-I%,$(ENGINE_DIRS)) -Ikernels -Icli -D_POSIX_C
 CFLAGS   = -std=c11 $(OPT) $(WARN) $(SAN) $(if $(OPENMP),-fopenmp) -fno-asynchronous-unwind-tables
 LDFLAGS  = $(SAN) $(if $(STATIC),-static) $(if $(OPENMP),-fopenmp)
 LDLIBS   = -lm
+# Each object's header dependencies, written by the compiler next to it and included below.
+DEPFLAGS = -MMD -MP
+
+# Installation layout; DESTDIR stages it (packaging, tests/test_install.sh).
+BINDIR     = $(PREFIX)/bin
+LIBDIR     = $(PREFIX)/lib
+INCLUDEDIR = $(PREFIX)/include
+MANDIR     = $(PREFIX)/share/man
+DATADIR    = $(PREFIX)/share/emoti
+MODELDIR   = $(DATADIR)/models
+VERSION   := $(shell sed -n 's/^#define EMOTI_VERSION "\(.*\)"/\1/p' include/emoti.h)
 
 # Kernel files named after their ISA get that ISA's flags; the registry picks at run time.
 ARCH    := $(shell $(CC) -dumpmachine)
@@ -31,13 +44,29 @@ TESTS    = $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/test_*.c)) $(B
 EXAMPLES = $(patsubst examples/%.c,$(BUILD)/examples/%,$(wildcard examples/*.c))
 BENCHES  = $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/*.c))
 
-.PHONY: all test check check-openmp check-sanitize check-neon bench bench-ort weights install clean
+.PHONY: all test check check-openmp check-sanitize check-neon bench bench-ort weights install uninstall clean
 NEON_PARITY ?= b0
-all: emoti $(BUILD)/libemoti.a
+all: $(BIN) $(BUILD)/libemoti.a
 
-$(BUILD)/%.o: %.c $(wildcard include/*.h engine/*/*.h kernels/*.h cli/*.h) Makefile
+# Flag stamps: files holding the effective flags, rewritten only when those change, so that
+# `make && make OPENMP=1` (or another CC, OPT, SAN, STATIC, PREFIX) rebuilds what they affect.
+# Written while the Makefile is read, where no target-specific value can leak into them.
+# $(call stamp,FILE,TEXT) -> FILE, or FORCE (always out of date) where TEXT differs under
+# make -n / -q (which only say what would be rebuilt) or where FILE cannot be written.
+DRY_RUN := $(findstring n,$(firstword -$(MAKEFLAGS)))$(findstring q,$(firstword -$(MAKEFLAGS)))
+stamp = $(shell t='$(subst ','\'',$2)'; \
+          if [ "$$(cat $1 2>/dev/null)" = "$$t" ]; then echo $1; elif [ -n "$(DRY_RUN)" ]; then echo FORCE; \
+          else mkdir -p $(dir $1) && printf '%s\n' "$$t" >$1 && echo $1 || echo FORCE; fi)
+CFLAGS_STAMP  := $(call stamp,$(BUILD)/.flags-compile,$(CC) $(CPPFLAGS) $(CFLAGS) $(DEPFLAGS))
+LDFLAGS_STAMP := $(call stamp,$(BUILD)/.flags-link,$(CC) $(LDFLAGS) $(LDLIBS))
+DIRS_STAMP    := $(call stamp,$(BUILD)/.flags-dirs,$(PREFIX) $(BINDIR) $(LIBDIR) $(INCLUDEDIR) \
+                   $(MANDIR) $(DATADIR) $(MODELDIR) $(VERSION))
+# Only `make clean all` in one go finds them gone; the objects are rebuilt then anyway.
+$(sort $(CFLAGS_STAMP) $(LDFLAGS_STAMP) $(DIRS_STAMP)):
+
+$(BUILD)/%.o: %.c $(CFLAGS_STAMP) Makefile
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(DEPFLAGS) -c $< -o $@
 
 # Cold code (the command-line front end, annotation / head / metric bookkeeping) is optimised
 # for size: the binary stays under 300 KB.
@@ -48,23 +77,31 @@ $(COLD_OBJ): OPT = -Os
 $(BUILD)/kernels/avx2.o: CFLAGS += -mavx2 -mfma
 $(BUILD)/kernels/avx512.o: CFLAGS += -mavx512f -mavx512dq -mavx512bw -mavx512vl -mfma
 $(BUILD)/kernels/registry.o: CPPFLAGS += $(foreach f,$(wildcard $(ISA_SRC)),-DEMOTI_HAVE_$(basename $(notdir $(f))))
+# The CLI looks for a model in the installed models folder when no other is found.
+$(CLI_OBJ): CPPFLAGS += -DEMOTI_MODEL_DIR='"$(MODELDIR)"'
+$(CLI_OBJ): $(DIRS_STAMP)
 
 $(BUILD)/libemoti.a: $(LIB_OBJ)
 	rm -f $@
 	ar rcs $@ $^
 
-emoti: $(CLI_OBJ) $(BUILD)/libemoti.a
-	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+BIN_RUN = $(if $(findstring /,$(BIN)),$(BIN),./$(BIN))
+# Programs compiled and linked in one step name their dependency file after themselves.
+LINK_DEPS = $(CFLAGS_STAMP) $(LDFLAGS_STAMP) Makefile
+$(BIN) $(BUILD)/emoti-bin: $(CLI_OBJ) $(BUILD)/libemoti.a $(LDFLAGS_STAMP)
+	$(CC) $(LDFLAGS) $(filter %.o %.a,$^) $(LDLIBS) -o $@
 
-$(BUILD)/tests/%: tests/%.c $(BUILD)/libemoti.a
+$(BUILD)/tests/%: tests/%.c $(BUILD)/libemoti.a $(LINK_DEPS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) $< $(BUILD)/libemoti.a $(LDLIBS) -o $@
-$(BUILD)/examples/%: examples/%.c $(BUILD)/libemoti.a
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(DEPFLAGS) -MF $@.d -MT $@ $(LDFLAGS) $< $(BUILD)/libemoti.a $(LDLIBS) -o $@
+$(BUILD)/examples/%: examples/%.c $(BUILD)/libemoti.a $(LINK_DEPS)
 	@mkdir -p $(dir $@)
-	$(CC) -Iinclude $(CFLAGS) $(LDFLAGS) $< $(BUILD)/libemoti.a $(LDLIBS) -o $@
-$(BUILD)/bench/%: bench/%.c $(BUILD)/libemoti.a
+	$(CC) -Iinclude $(CFLAGS) $(DEPFLAGS) -MF $@.d -MT $@ $(LDFLAGS) $< $(BUILD)/libemoti.a $(LDLIBS) -o $@
+$(BUILD)/bench/%: bench/%.c $(BUILD)/libemoti.a $(LINK_DEPS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) $< $(BUILD)/libemoti.a $(LDLIBS) -o $@
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(DEPFLAGS) -MF $@.d -MT $@ $(LDFLAGS) $< $(BUILD)/libemoti.a $(LDLIBS) -o $@
+
+-include $(wildcard $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TESTS:=.d) $(EXAMPLES:=.d) $(BENCHES:=.d))
 
 # The whole suite: unit, parity against ../shared/fixtures, CLI, exporter; then the same C
 # tests again under ASan+UBSan.
@@ -73,8 +110,8 @@ $(BUILD)/bench/%: bench/%.c $(BUILD)/libemoti.a
 test: check check-openmp check-sanitize
 	$(MAKE) --no-print-directory check-neon NEON_OPTIONAL=1 NEON_PARITY=b0_8_pt
 
-check: emoti $(TESTS) $(EXAMPLES)
-	BUILD=$(BUILD) FIXTURES=$(FIXTURES) PYTHON=$(PYTHON) EMOTI=./emoti tests/run.sh
+check: $(BIN) $(TESTS) $(EXAMPLES)
+	BUILD=$(BUILD) FIXTURES=$(FIXTURES) PYTHON=$(PYTHON) EMOTI=$(BIN_RUN) tests/run.sh
 
 # Thread determinism and the work sharing need an OpenMP build.
 check-openmp:
@@ -96,14 +133,11 @@ check-sanitize:
 	BUILD=$(BUILD)/san FIXTURES=$(FIXTURES) PYTHON=$(PYTHON) EMOTI=$(BUILD)/san/emoti-bin \
 	  MODELS=$(BUILD)/models SKIP_PY=1 tests/run.sh
 
-$(BUILD)/emoti-bin: $(CLI_OBJ) $(BUILD)/libemoti.a
-	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
-
-bench: emoti $(BENCHES)
+bench: $(BIN) $(BENCHES)
 	BUILD=$(BUILD) FIXTURES=$(FIXTURES) PYTHON=$(PYTHON) bench/run.sh
 
 # make bench-ort: emoti vs ONNX Runtime (onnxruntime-node, installed once into $(BUILD)/ort by npm).
-bench-ort: emoti
+bench-ort: $(BIN)
 	$(MAKE) BUILD=$(BUILD)/omp OPENMP=1 $(BUILD)/omp/bench/bench_latency
 	BUILD=$(BUILD) BENCH=$(BUILD)/omp/bench/bench_latency FIXTURES=$(FIXTURES) PYTHON=$(PYTHON) \
 	  bench/ort.sh
@@ -123,11 +157,46 @@ fuzz:
 weights:
 	PYTHON=$(PYTHON) SRC=$(SRC) weights/get.sh
 
-install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include
-	install -m 755 emoti $(DESTDIR)$(PREFIX)/bin/emoti
-	install -m 644 $(BUILD)/libemoti.a $(DESTDIR)$(PREFIX)/lib/libemoti.a
-	install -m 644 include/emoti.h $(DESTDIR)$(PREFIX)/include/emoti.h
+# make install [PREFIX=/usr/local] [DESTDIR=staging]: the CLI, the library with its header and
+# pkg-config file, the man page, the exporter (share/emoti/export.py, run by bin/emoti-export)
+# and the models folder the CLI searches, with the models in weights/ (make weights) copied in.
+# It copies WEIGHTS (default weights/*.emoti) and lists them in MODEL_LIST, so that make
+# uninstall removes exactly those.
+INSTALL_FILES = $(BINDIR)/emoti $(BINDIR)/emoti-export $(LIBDIR)/libemoti.a $(INCLUDEDIR)/emoti.h \
+                $(LIBDIR)/pkgconfig/emoti.pc $(MANDIR)/man1/emoti.1 $(DATADIR)/export.py
+MODEL_LIST    = $(DATADIR)/installed-models
+WEIGHTS       = $(wildcard weights/*.emoti)
+
+# Generated files for installation, with the paths and flags of this build.
+subst_paths = sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(patsubst $(PREFIX)/%,$${prefix}/%,$(LIBDIR))|g' \
+  -e 's|@INCLUDEDIR@|$(patsubst $(PREFIX)/%,$${prefix}/%,$(INCLUDEDIR))|g' -e 's|@DATADIR@|$(DATADIR)|g' \
+  -e 's|@MODELDIR@|$(MODELDIR)|g' -e 's|@VERSION@|$(VERSION)|g' -e 's|@OPENMP@|$(if $(OPENMP), -fopenmp)|g'
+$(BUILD)/emoti.pc: emoti.pc.in $(DIRS_STAMP) $(LDFLAGS_STAMP)
+$(BUILD)/emoti.1: doc/emoti.1.in $(DIRS_STAMP)
+$(BUILD)/emoti-export: tools/emoti-export.in $(DIRS_STAMP)
+$(BUILD)/emoti.pc $(BUILD)/emoti.1 $(BUILD)/emoti-export:
+	@mkdir -p $(dir $@)
+	$(subst_paths) $< >$@.tmp && mv $@.tmp $@
+
+install: all $(BUILD)/emoti.pc $(BUILD)/emoti.1 $(BUILD)/emoti-export
+	install -d $(addprefix $(DESTDIR),$(BINDIR) $(LIBDIR)/pkgconfig $(INCLUDEDIR) $(MANDIR)/man1 $(MODELDIR))
+	install -m 755 $(BIN) $(DESTDIR)$(BINDIR)/emoti
+	install -m 755 $(BUILD)/emoti-export $(DESTDIR)$(BINDIR)/emoti-export
+	install -m 644 $(BUILD)/libemoti.a $(DESTDIR)$(LIBDIR)/libemoti.a
+	install -m 644 include/emoti.h $(DESTDIR)$(INCLUDEDIR)/emoti.h
+	install -m 644 $(BUILD)/emoti.pc $(DESTDIR)$(LIBDIR)/pkgconfig/emoti.pc
+	install -m 644 $(BUILD)/emoti.1 $(DESTDIR)$(MANDIR)/man1/emoti.1
+	install -m 644 tools/export.py $(DESTDIR)$(DATADIR)/export.py
+	$(if $(WEIGHTS),install -m 644 $(WEIGHTS) $(DESTDIR)$(MODELDIR)/,\
+	  @echo "install: no weights/*.emoti ('make weights' first): $(MODELDIR) left without models")
+	{ cat $(DESTDIR)$(MODEL_LIST) 2>/dev/null; printf '%s\n' $(notdir $(WEIGHTS)); } | \
+	  sed '/^$$/d' | sort -u >$(DESTDIR)$(MODEL_LIST)
+
+uninstall:
+	if [ -f $(DESTDIR)$(MODEL_LIST) ]; then \
+	  while read -r f; do rm -f "$(DESTDIR)$(MODELDIR)/$$f"; done <$(DESTDIR)$(MODEL_LIST); fi
+	rm -f $(addprefix $(DESTDIR),$(INSTALL_FILES) $(MODEL_LIST))
+	rmdir $(DESTDIR)$(MODELDIR) $(DESTDIR)$(DATADIR) 2>/dev/null || true
 
 clean:
-	rm -rf $(BUILD) emoti
+	rm -rf $(BUILD) $(BIN)

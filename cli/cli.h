@@ -9,7 +9,17 @@
 enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2 };
 enum { FMT_TEXT, FMT_CSV, FMT_JSONL };
 
-#define DEFAULT_MODEL "weights/enet_b0_8_best_vgaf.emoti"
+/* Without -m the model is $EMOTI_MODEL, else ./DEFAULT_MODEL, else INSTALLED_MODEL (the
+ * folder `make install` fills; the Makefile sets EMOTI_MODEL_DIR from PREFIX). */
+#define DEFAULT_MODEL_NAME "enet_b0_8_best_vgaf.emoti"
+#define DEFAULT_MODEL "weights/" DEFAULT_MODEL_NAME
+#ifndef EMOTI_MODEL_DIR
+#define EMOTI_MODEL_DIR "/usr/local/share/emoti/models"
+#endif
+#define INSTALLED_MODEL EMOTI_MODEL_DIR "/" DEFAULT_MODEL_NAME
+#define MODEL_OPT_HELP                                                                     \
+    "  -m, --model FILE     converted model (default: $EMOTI_MODEL, else ./" DEFAULT_MODEL ",\n" \
+    "                       else " INSTALLED_MODEL ")\n"
 
 /* Options every inference command takes. */
 typedef struct {
@@ -29,13 +39,18 @@ void infer_opts_init(infer_opts *o);
 /* Consumes argv[*i] (and its value) if it is one of -m/-f/-e; returns 0 if it is not. */
 int infer_opts_parse(infer_opts *o, const char *cmd, int argc, char **argv, int *i);
 #define INFER_OPTS_HELP                                                                  \
-    "  -m, --model FILE     converted model (default: $EMOTI_MODEL, else " DEFAULT_MODEL ")\n" \
+    MODEL_OPT_HELP                                                                       \
     "  -f, --format FMT     text, csv or jsonl\n"                                        \
     "  -e, --embeddings     also print the embedding (csv/jsonl)\n"                     \
     "  -t, --threads N      threads (default $EMOTI_THREADS, else 1; needs make OPENMP=1)\n"
 
 /* Opens the model and sets its threads, printing the library's message on failure. */
 int cli_open_model(const infer_opts *o, emoti_model **m);
+/* The model to use without -m (never NULL); if none of the places exists, a placeholder that
+ * default_model_missing recognises. */
+const char *default_model(void);
+/* 1 if model is that placeholder, after saying on stderr where it looked and how to get models. */
+int default_model_missing(const char *model);
 
 /* One output row: a frame index (or -1 for none) and a file name key. */
 typedef struct {

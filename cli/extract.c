@@ -18,7 +18,7 @@ static const char *EXTRACT_HELP =
     "  OUT.index.csv     row,key,video,frame,source  (key = <video>/<frame>.jpg)\n"
     "numpy reads them with np.load; the video name is the folder or file name without\n"
     "extension. Bad frames are reported and skipped (exit status 1).\n"
-    "  -m, --model FILE     converted model (default: $EMOTI_MODEL, else " DEFAULT_MODEL ")\n"
+    MODEL_OPT_HELP
     "  -o, --output OUT     output prefix (required)\n"
     "  -t, --threads N      threads (default $EMOTI_THREADS, else 1; needs make OPENMP=1)\n"
     "  -h, --help           this help\n";

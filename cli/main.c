@@ -38,8 +38,7 @@ void cli_usage_error(const char *cmd, const char *fmt, ...) {
 }
 
 void infer_opts_init(infer_opts *o) {
-    const char *env = getenv("EMOTI_MODEL");
-    o->model = env && *env ? env : DEFAULT_MODEL;
+    o->model = default_model();
     o->format = FMT_TEXT;
     o->embeddings = 0;
     o->threads = 0;
@@ -84,6 +83,7 @@ int cli_open_model(const infer_opts *o, emoti_model **m) {
     const char *env = getenv("EMOTI_THREADS");
     int threads = o->threads ? o->threads
                   : env && *env ? parse_threads(NULL, "EMOTI_THREADS", env) : 1;
+    if (default_model_missing(o->model)) return 0;
     if (emoti_model_open(o->model, m)) {
         fprintf(stderr, "emoti: %s\n", emoti_last_error());
         return 0;
