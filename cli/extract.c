@@ -94,34 +94,34 @@ typedef struct {
 
 static void extract_input(emoti_model *m, const emoti_info *in, const char *input, extract_out *x,
                           float *emb) {
-    frame_source s;
+    emoti_frames *s;
     char video[256];
     video_name(input, video, sizeof video);
-    if (!source_open(&s, input)) {
+    if (!cli_frames_open(input, "emoti extract -o OUT -", &s)) {
         x->failed = 1;
-        source_close(&s);
         return;
     }
     emoti_image frame;
+    emoti_frame_info info;
     row_key key;
     int got;
-    while ((got = source_next(&s, &frame, &key)) != 0) {
+    while ((got = cli_frames_next(s, input, &frame, &info, &key)) != 0) {
         emoti_result r;
         if (got < 0 || emoti_run_rgb(m, frame.rgb, frame.width, frame.height,
                                      (size_t)frame.width * 3, &r, emb)) {
             if (got > 0) fprintf(stderr, "emoti: %s: frame %d: %s\n", input, key.frame, emoti_last_error());
             x->failed = 1;
-            if (got < 0 && s.y4m) break;
+            if (got < 0 && !emoti_frames_skippable(s)) break;
             continue;
         }
         char name[32];
-        const char *fname = key.file;
-        if (s.y4m) snprintf(name, sizeof name, "%05d.jpg", key.frame + 1), fname = name;
+        const char *fname = info.file;
+        if (!fname) snprintf(name, sizeof name, "%05ld.jpg", info.number), fname = name;
         fwrite(emb, sizeof *emb, (size_t)in->features, x->feat.f);
         fwrite(r.outputs, sizeof *r.outputs, (size_t)in->n_outputs, x->outs.f);
         fprintf(x->index, "%ld,%s/%s,%s,%d,%s\n", x->rows++, video, fname, video, key.frame, input);
     }
-    source_close(&s);
+    emoti_frames_close(s);
 }
 
 int cmd_extract(int argc, char **argv) {

@@ -67,10 +67,41 @@ grep -q "frame 4: truncated" "$tmp/err" || fail "truncated message: $(cat "$tmp/
 printf 'YUV4MPEG2 W0 H10\n' >"$tmp/bad.y4m"
 $EMOTI video -m "$B0" "$tmp/bad.y4m" >/dev/null 2>"$tmp/err" && fail "bad header accepted"
 grep -q "bad.y4m: bad Y4M header field 'W0'" "$tmp/err" || fail "bad header message: $(cat "$tmp/err")"
-printf 'YUV4MPEG2 W8 H8 C420p10\n' >"$tmp/deep.y4m"
-$EMOTI video -m "$B0" "$tmp/deep.y4m" >/dev/null 2>"$tmp/err" && fail "10-bit accepted"
-grep -q "deep.y4m: 10-bit Y4M (C420p10) is not supported: convert it to 8 bits with ffmpeg -i $tmp/deep.y4m -f yuv4mpegpipe -pix_fmt yuv420p -" "$tmp/err" ||
-    fail "10-bit message: $(cat "$tmp/err")"
+
+# Inputs emoti cannot read: one line naming the file and the ffmpeg pipe that converts it,
+# exit 1; the advice, followed, works.
+one_line() { # expected-line command...: exit 1, stdout empty, stderr exactly the line
+    "${@:2}" >"$tmp/out" 2>"$tmp/err"; local rc=$?
+    [ $rc -eq 1 ] || fail "${*:2}: exit $rc"
+    [ ! -s "$tmp/out" ] || fail "${*:2}: wrote to stdout"
+    [ "$(cat "$tmp/err")" = "$1" ] || fail "${*:2}: message '$(cat "$tmp/err")', wanted '$1'"
+}
+ff -f lavfi -i "testsrc2=size=64x48:rate=5" -frames 3 -c:v mjpeg "$tmp/talk.avi"
+ff -f lavfi -i "testsrc2=size=64x48:rate=5" -frames 3 -c:v mjpeg "$tmp/talk.mp4"
+ff -f lavfi -i "testsrc2=size=64x48:rate=5" -frames 3 -c:v mjpeg "$tmp/talk.mkv"
+echo "not a video" >"$tmp/notes.txt"
+for spec in "talk.avi:an AVI file, " "talk.mp4:an MP4/MOV file, " "talk.mkv:a Matroska/WebM file, " "notes.txt:"; do
+    f=$tmp/${spec%%:*}
+    one_line "emoti: $f: ${spec#*:}not a YUV4MPEG2 stream: convert it with ffmpeg -i $f -f yuv4mpegpipe -pix_fmt yuv420p - | emoti video -" \
+        $EMOTI video -m "$B0" "$f"
+done
+one_line "emoti: $tmp/talk.avi: an AVI file, not a YUV4MPEG2 stream: convert it with ffmpeg -i $tmp/talk.avi -f yuv4mpegpipe -pix_fmt yuv420p - | emoti video -" \
+    $EMOTI video -m "$B0" "$tmp/talk.avi"
+pipe=$(sed 's/.*convert it with \(.*\) | emoti video -$/\1/' "$tmp/err")
+bash -c "$pipe" 2>/dev/null | $EMOTI video -m "$B0" - >"$tmp/avi.csv" || fail "the advised pipe: $pipe"
+[ "$(wc -l <"$tmp/avi.csv")" -eq 4 ] || fail "the advised pipe gave $(wc -l <"$tmp/avi.csv") lines"
+ff -f lavfi -i "testsrc2=size=64x48:rate=5" -frames 2 -pix_fmt yuv420p10le -strict -1 "$tmp/deep.y4m"
+head -n 1 "$tmp/deep.y4m" | grep -q " C420p10 " || fail "ffmpeg wrote no C420p10: $(head -n 1 "$tmp/deep.y4m")"
+one_line "emoti: $tmp/deep.y4m: 10-bit Y4M (C420p10) is not supported: convert it to 8 bits with ffmpeg -i $tmp/deep.y4m -f yuv4mpegpipe -pix_fmt yuv420p - | emoti video -" \
+    $EMOTI video -m "$B0" "$tmp/deep.y4m"
+pipe=$(sed 's/.*convert it to 8 bits with \(.*\) | emoti video -$/\1/' "$tmp/err")
+bash -c "$pipe" 2>/dev/null | $EMOTI video -m "$B0" - >"$tmp/deep.csv" || fail "the advised 10-bit pipe: $pipe"
+[ "$(wc -l <"$tmp/deep.csv")" -eq 3 ] || fail "the advised 10-bit pipe gave $(wc -l <"$tmp/deep.csv") lines"
+one_line "emoti: stdin: 10-bit Y4M (C420p10) is not supported: convert it to 8 bits with ffmpeg -i INPUT -f yuv4mpegpipe -pix_fmt yuv420p - | emoti video -" \
+    $EMOTI video -m "$B0" - <"$tmp/deep.y4m"
+ff -f lavfi -i "testsrc2=size=64x48:rate=5" -frames 1 -pix_fmt yuv444p12le -strict -1 "$tmp/deep444.y4m"
+one_line "emoti: $tmp/deep444.y4m: 12-bit Y4M (C444p12) is not supported: convert it to 8 bits with ffmpeg -i $tmp/deep444.y4m -f yuv4mpegpipe -pix_fmt yuv444p - | emoti video -" \
+    $EMOTI video -m "$B0" "$tmp/deep444.y4m"
 
 # Frame folder: natural order (2 before 10), a bad frame reported and skipped.
 mkdir "$tmp/frames"
