@@ -102,6 +102,9 @@ one_line "emoti: stdin: 10-bit Y4M (C420p10) is not supported: convert it to 8 b
 ff -f lavfi -i "testsrc2=size=64x48:rate=5" -frames 1 -pix_fmt yuv444p12le -strict -1 "$tmp/deep444.y4m"
 one_line "emoti: $tmp/deep444.y4m: 12-bit Y4M (C444p12) is not supported: convert it to 8 bits with ffmpeg -i $tmp/deep444.y4m -f yuv4mpegpipe -pix_fmt yuv444p - | emoti video -" \
     $EMOTI video -m "$B0" "$tmp/deep444.y4m"
+one_line "emoti: $tmp/talk.avi: an AVI file, not a YUV4MPEG2 stream: convert it with ffmpeg -i $tmp/talk.avi -f yuv4mpegpipe -pix_fmt yuv420p - | emoti extract -o OUT -" \
+    $EMOTI extract -m "$B0" "$tmp/talk.avi" -o "$tmp/x"
+ls "$tmp"/x.* >/dev/null 2>&1 && fail "extract of an AVI left output"
 
 # Frame folder: natural order (2 before 10), a bad frame reported and skipped.
 mkdir "$tmp/frames"
