@@ -70,7 +70,7 @@ $(BUILD)/%.o: %.c $(CFLAGS_STAMP) Makefile
 
 # Cold code (the command-line front end, annotation / head / metric bookkeeping) is optimised
 # for size: the binary stays under 300 KB.
-COLD_OBJ = $(CLI_OBJ) $(patsubst %,$(BUILD)/engine/%.o,base/error base/outfile heads/heads net/model \
+COLD_OBJ = $(CLI_OBJ) $(patsubst %,$(BUILD)/engine/%.o,base/error base/outfile heads/heads media/frames net/model \
            report/plot report/rows timeline/combine timeline/temporal timeline/timeline train/annot \
            train/dataset train/metrics train/npy train/train)
 $(COLD_OBJ): OPT = -Os
@@ -78,7 +78,8 @@ $(BUILD)/kernels/avx2.o: CFLAGS += -mavx2 -mfma
 $(BUILD)/kernels/avx512.o: CFLAGS += -mavx512f -mavx512dq -mavx512bw -mavx512vl -mfma
 $(BUILD)/kernels/registry.o: CPPFLAGS += $(foreach f,$(wildcard $(ISA_SRC)),-DEMOTI_HAVE_$(basename $(notdir $(f))))
 # The CLI looks for a model in the installed models folder when no other is found.
-$(CLI_OBJ): CPPFLAGS += -DEMOTI_MODEL_DIR='"$(MODELDIR)"'
+# The CLI sees the public header only (and its own): everything it wires is in emoti.h.
+$(CLI_OBJ): CPPFLAGS = -Iinclude -Icli -D_POSIX_C_SOURCE=200809L -DEMOTI_MODEL_DIR='"$(MODELDIR)"'
 $(CLI_OBJ): $(DIRS_STAMP)
 
 $(BUILD)/libemoti.a: $(LIB_OBJ)

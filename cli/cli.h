@@ -65,22 +65,15 @@ void write_header(const infer_opts *o, const emoti_info *in, int with_frame);
 void write_row(const infer_opts *o, const emoti_info *in, row_key key, const emoti_result *r,
                const float *emb);
 
-/* Frames of one input: a Y4M file, '-' (Y4M on stdin) or a folder of images. */
-struct emoti_y4m;
-typedef struct {
-    const char *input;
-    FILE *f;                 /* Y4M mode */
-    struct emoti_y4m *y4m;
-    char **files;            /* folder mode: sorted entry names */
-    int n_files, next;
-    char *path;              /* folder mode: current frame path */
-    emoti_image img;
-    long total;              /* frames expected, -1 if unknown */
-} frame_source;
-int source_open(frame_source *s, const char *input); /* 0 (reported) on failure */
-/* Next frame: 1 = got one, 0 = end, -1 = a bad frame (reported; with a folder, go on). */
-int source_next(frame_source *s, emoti_image *frame, row_key *key);
-void source_close(frame_source *s);
+/* Opens input (emoti_frames_open), printing the library's message on failure; for an input
+ * that is not 8-bit Y4M it ends with "| reader", reader being how to pipe into this command
+ * (e.g. "emoti video -"). */
+int cli_frames_open(const char *input, const char *reader, emoti_frames **s);
+/* Next frame of s, its key (the ordinal index and the file name, or input for a stream):
+ * 1 = got one, 0 = end, -1 = a bad frame (reported; key and info name it; with
+ * emoti_frames_skippable, go on). */
+int cli_frames_next(emoti_frames *s, const char *input, emoti_image *frame, emoti_frame_info *info,
+                    row_key *key);
 double seconds(void);
 /* "frames 120/900  24.3 fps  ETA 0:32" on stderr, redrawn at most 5 times a second. */
 void progress(int done, long total, double start, double *last, int final);

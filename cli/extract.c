@@ -2,10 +2,12 @@
  * heads. Writes OUT.features.npy (float32 [N, features]), OUT.outputs.npy (float32 [N, outputs]:
  * the logits, then valence and arousal for multi-task models) and OUT.index.csv (row, key,
  * video, frame, source), key being "<video>/<frame file>" as in Aff-Wild2 ("clip1/00001.jpg";
- * Y4M frame i is keyed "%05d.jpg" with i + 1). Files appear only when complete. */
+ * Y4M frame i is keyed "%05d.jpg" with i + 1) and frame the number in it. Files appear only
+ * when complete. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -17,7 +19,9 @@ static const char *EXTRACT_HELP =
     "  OUT.outputs.npy   float32 [N, outputs]    logits (+ valence, arousal)\n"
     "  OUT.index.csv     row,key,video,frame,source  (key = <video>/<frame>.jpg)\n"
     "numpy reads them with np.load; the video name is the folder or file name without\n"
-    "extension. Bad frames are reported and skipped (exit status 1).\n"
+    "extension, frame the number in the frame's file name: folder frames must be named by\n"
+    "their number from 1 (00001.jpg, ...), Y4M frames are numbered from 1. Bad frames are\n"
+    "reported and skipped (exit status 1).\n"
     MODEL_OPT_HELP
     "  -o, --output OUT     output prefix (required)\n"
     "  -t, --threads N      threads (default $EMOTI_THREADS, else 1; needs make OPENMP=1)\n"
@@ -94,34 +98,54 @@ typedef struct {
 
 static void extract_input(emoti_model *m, const emoti_info *in, const char *input, extract_out *x,
                           float *emb) {
-    frame_source s;
+    emoti_frames *s;
     char video[256];
     video_name(input, video, sizeof video);
-    if (!source_open(&s, input)) {
+    if (!cli_frames_open(input, "emoti extract -o OUT -", &s)) {
         x->failed = 1;
-        source_close(&s);
         return;
     }
     emoti_image frame;
+    emoti_frame_info info;
     row_key key;
     int got;
-    while ((got = source_next(&s, &frame, &key)) != 0) {
+    while ((got = cli_frames_next(s, input, &frame, &info, &key)) != 0) {
         emoti_result r;
         if (got < 0 || emoti_run_rgb(m, frame.rgb, frame.width, frame.height,
                                      (size_t)frame.width * 3, &r, emb)) {
             if (got > 0) fprintf(stderr, "emoti: %s: frame %d: %s\n", input, key.frame, emoti_last_error());
             x->failed = 1;
-            if (got < 0 && s.y4m) break;
+            if (got < 0 && !emoti_frames_skippable(s)) break;
             continue;
         }
         char name[32];
-        const char *fname = key.file;
-        if (s.y4m) snprintf(name, sizeof name, "%05d.jpg", key.frame + 1), fname = name;
+        const char *fname = info.file;
+        if (!fname) snprintf(name, sizeof name, "%05ld.jpg", info.number), fname = name;
         fwrite(emb, sizeof *emb, (size_t)in->features, x->feat.f);
         fwrite(r.outputs, sizeof *r.outputs, (size_t)in->n_outputs, x->outs.f);
-        fprintf(x->index, "%ld,%s/%s,%s,%d,%s\n", x->rows++, video, fname, video, key.frame, input);
+        fprintf(x->index, "%ld,%s/%s,%s,%ld,%s\n", x->rows++, video, fname, video, info.number, input);
     }
-    source_close(&s);
+    emoti_frames_close(s);
+}
+
+/* Checked before any work, so that a bad input leaves no output: every input opens, and the
+ * frames of folders are named by their number from 1, the index's key and frame (annotations
+ * are matched by it). Pipes ('-', a FIFO) can be read only once, so they are not opened here. */
+static int input_ok(const char *input) {
+    struct stat sb;
+    if (!strcmp(input, "-") || (!stat(input, &sb) && !S_ISDIR(sb.st_mode) && !S_ISREG(sb.st_mode)))
+        return 1;
+    emoti_frames *s;
+    if (!cli_frames_open(input, "emoti extract -o OUT -", &s)) return 0;
+    const char *name = NULL;
+    for (long i = 0; (name = emoti_frames_file(s, i)) && emoti_key_frame(name) > 0; i++) continue;
+    size_t len = strlen(input);
+    if (name)
+        fprintf(stderr, "emoti: %s%s%s: extract needs frame files named by their number from 1 "
+                "(00001.jpg, 00002.jpg, ...: annotations are matched by it)\n", input,
+                len && input[len - 1] == '/' ? "" : "/", name);
+    emoti_frames_close(s);
+    return name == NULL;
 }
 
 int cmd_extract(int argc, char **argv) {
@@ -150,6 +174,11 @@ int cmd_extract(int argc, char **argv) {
     }
     if (!out) cli_usage_error("extract", "-o OUT is required");
     if (n == 0) cli_usage_error("extract", "no INPUT given");
+    for (int i = 0; i < n; i++)
+        if (!input_ok(inputs[i])) {
+            free(inputs);
+            return EXIT_RUNTIME;
+        }
     emoti_model *m;
     if (!cli_open_model(&o, &m)) {
         free(inputs);

@@ -26,33 +26,35 @@ static const char *VIDEO_HELP =
     VIDEO_HEADS_HELP;
 
 
-static int run_video(const infer_opts *o, emoti_model *m, frame_source *s) {
+static int run_video(const infer_opts *o, emoti_model *m, emoti_frames *s, const char *input) {
     emoti_info in;
     emoti_model_info(m, &in);
     float *emb = o->embeddings ? malloc((size_t)in.features * sizeof *emb) : NULL;
     int tty = isatty(STDERR_FILENO), failed = 0, done = 0, got;
     double start = seconds(), last = 0;
+    long total = emoti_frames_count(s);
     emoti_image frame;
+    emoti_frame_info info;
     row_key key;
     write_header(o, &in, 1);
-    while ((got = source_next(s, &frame, &key)) != 0) {
+    while ((got = cli_frames_next(s, input, &frame, &info, &key)) != 0) {
         emoti_result r;
         if (got < 0) {
             failed = 1;
-            if (s->y4m) break; /* a broken stream cannot be resynchronised */
+            if (!emoti_frames_skippable(s)) break; /* a broken stream cannot be resynchronised */
             continue;
         }
         if (emoti_run_rgb(m, frame.rgb, frame.width, frame.height, (size_t)frame.width * 3, &r,
                           emb)) {
-            fprintf(stderr, "emoti: %s: frame %d: %s\n", s->input, key.frame, emoti_last_error());
+            fprintf(stderr, "emoti: %s: frame %d: %s\n", input, key.frame, emoti_last_error());
             failed = 1;
             continue;
         }
         write_row(o, &in, key, &r, emb);
         done++;
-        if (tty) progress(done, s->total, start, &last, 0);
+        if (tty) progress(done, total, start, &last, 0);
     }
-    if (tty) progress(done, s->total, start, &last, 1);
+    if (tty) progress(done, total, start, &last, 1);
     free(emb);
     return failed ? EXIT_RUNTIME : EXIT_OK;
 }
@@ -90,9 +92,9 @@ int cmd_video(int argc, char **argv) {
     }
     emoti_model *m;
     if (!cli_open_model(&o, &m)) return EXIT_RUNTIME;
-    frame_source s;
-    int rc = source_open(&s, input) ? run_video(&o, m, &s) : EXIT_RUNTIME;
-    source_close(&s);
+    emoti_frames *s;
+    int rc = cli_frames_open(input, "emoti video -", &s) ? run_video(&o, m, s, input) : EXIT_RUNTIME;
+    emoti_frames_close(s);
     emoti_model_close(m);
     return rc;
 }

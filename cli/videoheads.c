@@ -98,7 +98,7 @@ typedef struct {
     emoti_info in;
     emoti_head *heads[VH_MAX_HEADS];
     emoti_timeline *tl;
-    frame_source *src;
+    emoti_frames *src;
     float *emb;
     size_t written;
     long filled;
@@ -176,8 +176,8 @@ static void plan_plot(vh_ctx *c) {
 
 /* The row of frame `frame`: the frame's file in a folder, the input's name for a stream. */
 static emoti_row_key row_key_of(const vh_ctx *c, long frame) {
-    const frame_source *s = c->src;
-    return (emoti_row_key){frame, s->y4m ? s->input : s->files[frame]};
+    const char *file = emoti_frames_file(c->src, frame);
+    return (emoti_row_key){frame, file ? file : c->input};
 }
 
 /* Every row the timeline has made final: on stdout (flushed in live mode), into the plot. */
@@ -214,28 +214,30 @@ static int take_frame(vh_ctx *c, const emoti_result *r) {
     return write_rows(c);
 }
 
-static int read_frames(vh_ctx *c, emoti_model *m, frame_source *s, int *bad, int *broken) {
+static int read_frames(vh_ctx *c, emoti_model *m, emoti_frames *s, int *bad, int *broken) {
     int tty = isatty(STDERR_FILENO), done = 0, got;
     double start = seconds(), last = 0;
+    long total = emoti_frames_count(s);
     emoti_image frame;
+    emoti_frame_info info;
     row_key key;
-    while ((got = source_next(s, &frame, &key)) != 0) {
+    while ((got = cli_frames_next(s, c->input, &frame, &info, &key)) != 0) {
         emoti_result r;
-        if (got < 0 && s->y4m) { /* reported; a broken stream cannot be resynchronised */
+        if (got < 0 && !emoti_frames_skippable(s)) { /* reported; a broken stream cannot resync */
             *broken = 1;
             break;
         }
         int good = got > 0;
         if (good && emoti_run_rgb(m, frame.rgb, frame.width, frame.height, (size_t)frame.width * 3, &r, c->emb)) {
-            fprintf(stderr, "emoti: %s: frame %d: %s\n", s->input, key.frame, emoti_last_error());
+            fprintf(stderr, "emoti: %s: frame %d: %s\n", c->input, key.frame, emoti_last_error());
             good = 0;
         }
         *bad += !good;
         if (!take_frame(c, good ? &r : NULL)) return 0;
         done++;
-        if (tty) progress(done, s->total, start, &last, 0);
+        if (tty) progress(done, total, start, &last, 0);
     }
-    if (tty) progress(done, s->total, start, &last, 1);
+    if (tty) progress(done, total, start, &last, 1);
     return 1;
 }
 
@@ -251,7 +253,7 @@ static int finish(vh_ctx *c) {
     return write_rows(c);
 }
 
-static int run(vh_ctx *c, emoti_model *m, frame_source *s) {
+static int run(vh_ctx *c, emoti_model *m, emoti_frames *s) {
     int bad = 0, broken = 0;
     char tasks[256];
     describe_tasks(c, tasks, sizeof tasks);
@@ -287,19 +289,16 @@ int video_heads(const infer_opts *o, const vh_opts *v, const char *input) {
     memset(&c, 0, sizeof c);
     c.v = v, c.input = input, c.model = o->model, c.format = o->format == FMT_JSONL ? EMOTI_FORMAT_JSONL : EMOTI_FORMAT_CSV;
     emoti_model *m = NULL;
-    frame_source s;
-    int rc = EXIT_RUNTIME, opened = 0;
+    int rc = EXIT_RUNTIME;
     if (load_heads(&c) && cli_open_model(o, &m)) {
         emoti_model_info(m, &c.in);
         if (open_timeline(&c) && (!v->plot || plot_probe(v->plot))) {
             plan_plot(&c);
-            opened = 1;
-            c.src = &s;
-            if (source_open(&s, input)) rc = run(&c, m, &s);
+            if (cli_frames_open(input, "emoti video -", &c.src)) rc = run(&c, m, c.src);
         }
         emoti_model_close(m);
     }
-    if (opened) source_close(&s);
+    emoti_frames_close(c.src);
     ctx_free(&c);
     return rc;
 }

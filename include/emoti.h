@@ -108,6 +108,79 @@ emoti_status emoti_image_load(const char *path, emoti_image *image);
 emoti_status emoti_image_decode(const uint8_t *data, size_t size, emoti_image *image);
 void emoti_image_free(emoti_image *image);
 
+/* ---- Video frames ----
+ * The frames of a video, one at a time in constant memory: a YUV4MPEG2 stream (a .y4m file,
+ * or a pipe such as `ffmpeg -i talk.mp4 -f yuv4mpegpipe -pix_fmt yuv420p -`) or a folder of
+ * frame images. Other containers (AVI, MP4, Matroska, ...) and Y4M deeper than 8 bits fail
+ * with EMOTI_ERR_UNSUPPORTED and a message that ends with the ffmpeg command converting the
+ * input into an 8-bit Y4M stream on stdout (a program can add "| program -" to it).
+ *
+ * Y4M streams are converted to RGB exactly as `ffmpeg -i X -pix_fmt rgb24` converts them on
+ * x86 (4:2:0 frames of even height): BT.601, limited range unless the header says
+ * XCOLORRANGE=FULL (as ffmpeg writes for yuvj420p, yuvj422p, yuvj444p and -color_range pc;
+ * C420jpeg is only the chroma siting), nearest chroma, 4:2:0 / 4:2:2 / 4:4:4 / mono (taken as
+ * full range, as ffmpeg does) in 8 bits. */
+
+/* A Y4M stream read from an open FILE. */
+typedef struct emoti_y4m emoti_y4m;
+
+/* Reads the stream header from f (which emoti_y4m_close does not close); name is used in
+ * messages. */
+emoti_status emoti_y4m_open(FILE *f, const char *name, emoti_y4m **out);
+/* Decodes the next frame into frame->rgb, which the reader owns (valid until the next call;
+ * not for emoti_image_free). Sets *done = 1 at a clean end of stream. A truncated frame or a
+ * bad frame header is an error whose message names the frame index (from 0); the stream
+ * cannot be resynchronised after it. */
+emoti_status emoti_y4m_next(emoti_y4m *y, emoti_image *frame, int *done);
+int emoti_y4m_frame_index(const emoti_y4m *y);              /* of the frame last returned, -1 before */
+void emoti_y4m_rate(const emoti_y4m *y, int *num, int *den); /* frames/s num/den; 0/0 if unknown */
+size_t emoti_y4m_frame_bytes(const emoti_y4m *y);            /* plane bytes per frame */
+void emoti_y4m_close(emoti_y4m *y);
+
+/* Frames of one input: a Y4M file, "-" for a Y4M stream on stdin, or a folder. */
+typedef struct emoti_frames emoti_frames;
+
+/* One frame's place in its input. */
+typedef struct {
+    long index;       /* ordinal from 0 (frames that failed to decode count too) */
+    long number;      /* folder: the number in the file name, its last run of digits before the
+                       * extension (gap/00007.jpg and frame_0007.png: 7), -1 if it has none;
+                       * Y4M: index + 1 (frame 0 is 1, as ffmpeg numbers the files of %05d.jpg) */
+    const char *file; /* folder: the file name in the folder (valid until emoti_frames_close);
+                       * Y4M: NULL */
+    double time;      /* seconds from the start of the video, -1 if the rate is unknown. Y4M:
+                       * index / rate. Folder where every name has a number: (number - 1) / rate,
+                       * or number / rate if some frame is numbered 0 (0-based names), so gaps in
+                       * the numbering keep the frames' times; otherwise index / rate. */
+} emoti_frame_info;
+
+/* Opens input. A folder holds its frames as .jpg .jpeg .png .ppm .pgm .pnm files (other files
+ * and hidden ones are ignored), taken in natural order: runs of digits compare by value, so
+ * 9.jpg comes before 10.jpg. */
+emoti_status emoti_frames_open(const char *input, emoti_frames **out);
+/* Decodes the next frame: EMOTI_OK with *done = 0, the frame (owned by the reader: valid until
+ * the next call or emoti_frames_close; not for emoti_image_free) and info; EMOTI_OK with
+ * *done = 1 at the end (info left as it was); or the error of a frame that cannot be decoded,
+ * with info filled for it all the same (to name it).
+ * After a bad frame of a folder the next call goes on with the following frame; a Y4M stream
+ * is broken for good and every later call fails (see emoti_frames_skippable). info may be NULL. */
+emoti_status emoti_frames_next(emoti_frames *frames, emoti_image *frame, emoti_frame_info *info,
+                               int *done);
+/* 1 if a bad frame can be skipped (folders), 0 if it ends the input (Y4M streams). */
+int emoti_frames_skippable(const emoti_frames *frames);
+/* Frames in the input, -1 if unknown (a pipe): a folder's image count, a Y4M file's size over
+ * its frame size (exact when its frame headers carry no parameters, as ffmpeg writes them). */
+long emoti_frames_count(const emoti_frames *frames);
+/* The frame rate, frames per second num/den; 0/0 if unknown. A Y4M stream's is its header's
+ * (F), a folder has none until emoti_frames_set_rate gives one. */
+void emoti_frames_rate(const emoti_frames *frames, int *num, int *den);
+/* Sets the rate (num, den > 0), replacing the stream's own; EMOTI_ERR_ARG otherwise. */
+emoti_status emoti_frames_set_rate(emoti_frames *frames, int num, int den);
+/* A folder's frame file name at an index from 0, without decoding it (to check names first);
+ * NULL for a Y4M stream or an index out of range. */
+const char *emoti_frames_file(const emoti_frames *frames, long index);
+void emoti_frames_close(emoti_frames *frames);
+
 /* ---- Heads: small dense stacks on backbone features (docs/PIPELINE.md section 3) ----
  * A head maps one row of backbone values (the embedding, or the classifier outputs) through
  * dense layers y = act(x W + b) to a task's values: tanh valence/arousal, softmax expression

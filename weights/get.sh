@@ -1,30 +1,42 @@
 #!/usr/bin/env bash
 # make weights          fetch EmotiEffLib's official models and convert them to weights/*.emoti
 # make weights SRC=DIR  convert the .pt/.onnx files already in DIR (no network)
+# DEST=DIR writes the .emoti files there instead of weights/ (the tests use it).
 set -u
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
 SRC=${SRC:-}
+DEST=${DEST:-weights}
 BASE=https://github.com/sb-ai-lab/EmotiEffLib/raw/main/models/affectnet_emotions
 NAMES="enet_b0_8_best_vgaf enet_b0_8_best_afew enet_b0_8_va_mtl enet_b2_8 enet_b2_7"
 status=0
 
-convert() { # source file -> weights/<base>.emoti
+convert() { # source file -> $DEST/<base>.emoti
     local src=$1 name
     name=$(basename "${src%.*}")
-    if $PYTHON tools/export.py "$src" -o "weights/$name.emoti"; then
-        echo "weights/$name.emoti  <- $src"
+    if $PYTHON tools/export.py "$src" -o "$DEST/$name.emoti"; then
+        echo "$DEST/$name.emoti  <- $src"
     else
         status=1
     fi
 }
 
+mkdir -p "$DEST" || exit 1
 if [ -n "$SRC" ]; then
     [ -d "$SRC" ] || { echo "weights: $SRC: not a directory" >&2; exit 2; }
     found=0
     for f in "$SRC"/*.pt "$SRC"/*.onnx; do
         [ -f "$f" ] || continue
-        found=1; convert "$f"
+        found=1
+        # x.pt and x.onnx would both become x.emoti: the .pt (the upstream checkpoint, what
+        # plain `make weights` downloads) is converted, the .onnx left out, and said so.
+        if [ "${f##*.}" = onnx ] && [ -f "${f%.onnx}.pt" ]; then
+            name=$(basename "${f%.onnx}")
+            echo "weights: WARNING: $f skipped: ${f%.onnx}.pt converts to the same $DEST/$name.emoti" \
+                 "(to have both: $PYTHON tools/export.py $f -o $DEST/$name.onnx.emoti)" >&2
+            continue
+        fi
+        convert "$f"
     done
     [ $found = 1 ] || { echo "weights: no .pt or .onnx files in $SRC" >&2; exit 1; }
     exit $status

@@ -1,7 +1,9 @@
 /* YUV4MPEG2 reader. Planes are read straight from the stream into one frame buffer and
- * converted to RGB with nearest chroma, as `ffmpeg -pix_fmt rgb24` does. */
+ * converted to RGB as `ffmpeg -pix_fmt rgb24` converts them (nearest chroma, its fixed-point
+ * arithmetic), in limited or full range as the header says. */
 #include "y4m.h"
 
+#include <ctype.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,14 +12,23 @@
 
 #define MAX_HEADER 4096
 #define MAX_PIXELS (1u << 28)
+#define MAGIC_BYTES 12 /* enough to name the common containers; a valid header is longer */
+
+/* YCbCr -> RGB coefficients as swscale derives them for one range (see range_coeffs). */
+typedef struct {
+    int y, y_offset; /* luma scale and offset, in the units of the path that uses them */
+    int v2r, u2g, v2g, u2b;
+} yuv_coeffs;
 
 struct emoti_y4m {
     FILE *f;
     char *name;
-    int w, h, cw, ch, sx, sy, mono;
+    int w, h, cw, ch, sx, sy, mono, full_range;
     int rate_num, rate_den;
     int index;              /* frames returned so far - 1 */
+    long header_bytes;      /* the stream header, with its newline */
     size_t y_size, c_size;
+    yuv_coeffs simd, full;  /* subsampled (x86 SIMD) path; 4:4:4 (full chroma) path */
     uint8_t *planes;        /* Y, then Cb, then Cr */
     uint8_t *rgb;
 };
@@ -30,28 +41,66 @@ static int mul_high(int a, int b) {
     return p >= 0 ? p >> 16 : -((-p + 65535) >> 16);
 }
 
+/* swscale's roundToInt16 of a 16.16 value: (v + 2^15) >> 16, an arithmetic (flooring) shift. */
+static int round16(int64_t v) {
+    int64_t t = v + (1 << 15);
+    return (int)(t >= 0 ? t >> 16 : -((-t + 65535) >> 16));
+}
+
+/* swscale's coefficients (ff_yuv2rgb_c_init_tables): the BT.601 inverse matrix in 16.16
+ * (Cr->R, Cb->B, Cb->G, Cr->G); limited range stretches luma by 255/219 and offsets it by 16,
+ * full range instead shrinks chroma by 224/255 (both with C's truncating division). Each
+ * conversion path then keeps 13 fractional bits of them. */
+static void range_coeffs(int full, yuv_coeffs *simd, yuv_coeffs *full_chroma) {
+    int64_t crv = 104597, cbu = 132201, cgu = -25675, cgv = -53279, cy = 1 << 16, oy = 0;
+    if (full) {
+        crv = crv * 224 / 255, cbu = cbu * 224 / 255, cgu = cgu * 224 / 255, cgv = cgv * 224 / 255;
+    } else {
+        cy = cy * 255 / 219, oy = 16 << 16;
+    }
+    yuv_coeffs c = {round16(cy * 8192), 0, round16(crv * 8192), round16(cgu * 8192),
+                    round16(cgv * 8192), round16(cbu * 8192)};
+    *simd = c, *full_chroma = c;
+    simd->y_offset = round16(oy * 8);          /* samples scaled by 8 */
+    full_chroma->y_offset = round16(oy * 512); /* samples scaled by 512 */
+}
+
 /* ffmpeg converts subsampled 8-bit YUV to rgb24 with its x86 SIMD path: samples scaled by 8,
- * BT.601 limited-range coefficients in 2.13 fixed point, products truncated to their high 16
- * bits. Reproducing that arithmetic gives its output exactly. */
-static void yuv_to_rgb_subsampled(int y, int cb, int cr, uint8_t rgb[3]) {
-    int luma = mul_high((y - 16) * 8, 9539), u = (cb - 128) * 8, v = (cr - 128) * 8;
-    rgb[0] = clamp8(luma + mul_high(v, 13075));
-    rgb[1] = clamp8(luma + mul_high(u, -3209) + mul_high(v, -6660));
-    rgb[2] = clamp8(luma + mul_high(u, 16525));
+ * coefficients in 2.13 fixed point, products truncated to their high 16 bits. Reproducing that
+ * arithmetic gives its output exactly. */
+static void yuv_to_rgb_subsampled(const yuv_coeffs *k, int y, int cb, int cr, uint8_t rgb[3]) {
+    int luma = mul_high(y * 8 - k->y_offset, k->y), u = (cb - 128) * 8, v = (cr - 128) * 8;
+    rgb[0] = clamp8(luma + mul_high(v, k->v2r));
+    rgb[1] = clamp8(luma + mul_high(u, k->u2g) + mul_high(v, k->v2g));
+    rgb[2] = clamp8(luma + mul_high(u, k->u2b));
 }
 
-/* 4:4:4 goes through swscale's generic path: BT.601 limited range, rounded (within 1). */
-void emoti_yuv_to_rgb(int y, int cb, int cr, unsigned char rgb[3]) {
-    int luma = 76309 * (y - 16) + 32768;
-    int v[3] = {luma + 104597 * (cr - 128), luma - 25675 * (cb - 128) - 53279 * (cr - 128),
-                luma + 132201 * (cb - 128)};
-    for (int i = 0; i < 3; i++) rgb[i] = v[i] < 0 ? 0 : v[i] >= (255 << 16) ? 255 : (uint8_t)(v[i] >> 16);
+/* One channel of swscale's full-chroma output: a 32-bit sum with 22 fractional bits, clipped
+ * to 30 bits. The sum is formed in unsigned 32-bit arithmetic, so bright out-of-gamut pixels
+ * of limited-range video (high Y with extreme chroma) wrap negative and come out 0; doing the
+ * same keeps the output identical to ffmpeg's. */
+static uint8_t full_chroma_channel(int64_t sum) {
+    uint32_t u = (uint32_t)(sum & 0xffffffff);
+    if (u >= 0x80000000u) return 0; /* negative as swscale's int */
+    if (u >= 0x40000000u) return 255;
+    return (uint8_t)(u >> 22);
 }
 
-/* Reads one '\n'-terminated line (without the newline) of at most MAX_HEADER bytes.
- * Returns its length, -1 at end of stream before any byte, -2 if cut short or too long. */
-static int read_line(FILE *f, char *buf) {
-    int n = 0, c;
+/* 4:4:4 goes through swscale's generic scaler with full chroma: 8-bit samples widened to
+ * 15 bits (<< 7) then scaled by 4, the luma offset removed, coefficients applied. */
+static void yuv_to_rgb_full_chroma(const yuv_coeffs *k, int y, int cb, int cr, uint8_t rgb[3]) {
+    int64_t luma = (int64_t)(y * 512 - k->y_offset) * k->y + (1 << 21);
+    int64_t u = (cb - 128) * 512, v = (cr - 128) * 512;
+    rgb[0] = full_chroma_channel(luma + v * k->v2r);
+    rgb[1] = full_chroma_channel(luma + v * k->v2g + u * k->u2g);
+    rgb[2] = full_chroma_channel(luma + u * k->u2b);
+}
+
+/* Reads the rest of a '\n'-terminated line into buf, after the n bytes already there; at most
+ * MAX_HEADER bytes in all. Returns its length, -1 at end of stream before any byte, -2 if cut
+ * short or too long. */
+static int read_line_from(FILE *f, char *buf, int n) {
+    int c = 0;
     while ((c = getc(f)) != EOF && c != '\n') {
         if (n == MAX_HEADER - 1) return -2;
         buf[n++] = (char)c;
@@ -61,7 +110,70 @@ static int read_line(FILE *f, char *buf) {
     return n;
 }
 
-static emoti_status parse_colorspace(emoti_y4m *y, const char *c) {
+/* input as one shell word: as it is when that is safe, else in single quotes. */
+static void shell_word(const char *input, char *buf, size_t size) {
+    int plain = *input != 0;
+    for (const char *p = input; *p; p++)
+        if (!isalnum((unsigned char)*p) && !strchr("._-/+,:@%=", *p)) plain = 0;
+    size_t n = 0;
+    if (!plain && n + 1 < size) buf[n++] = '\'';
+    for (const char *p = input; *p && n + 5 < size; p++) {
+        if (*p == '\'' && !plain) memcpy(buf + n, "'\\''", 4), n += 4;
+        else buf[n++] = *p;
+    }
+    if (!plain && n + 1 < size) buf[n++] = '\'';
+    buf[n] = 0;
+}
+
+/* The ffmpeg command that turns input into an 8-bit Y4M stream on stdout. */
+static void ffmpeg_hint(const char *input, const char *pix_fmt, char *buf, size_t size) {
+    char word[200];
+    shell_word(input, word, sizeof word);
+    snprintf(buf, size, "ffmpeg -i %s -f yuv4mpegpipe -pix_fmt %s -", word, pix_fmt);
+}
+
+/* What the first bytes of a file that is not a Y4M stream are, when they are recognisable. */
+static const char *container_name(const uint8_t *b, size_t n) {
+    if (n >= 12 && !memcmp(b, "RIFF", 4) && !memcmp(b + 8, "AVI ", 4)) return "an AVI file";
+    if (n >= 8 && !memcmp(b + 4, "ftyp", 4)) return "an MP4/MOV file";
+    if (n >= 4 && !memcmp(b, "\x1a\x45\xdf\xa3", 4)) return "a Matroska/WebM file";
+    if (n >= 4 && !memcmp(b, "OggS", 4)) return "an Ogg file";
+    if (n >= 3 && !memcmp(b, "FLV", 3)) return "an FLV file";
+    if (n >= 4 && !memcmp(b, "\x30\x26\xb2\x75", 4)) return "an ASF/WMV file";
+    if (n >= 4 && !memcmp(b, "\x00\x00\x01\xba", 4)) return "an MPEG program stream";
+    if (n >= 4 && !memcmp(b, "GIF8", 4)) return "a GIF image";
+    if (n >= 3 && !memcmp(b, "\xff\xd8\xff", 3)) return "a JPEG image";
+    if (n >= 8 && !memcmp(b, "\x89PNG", 4)) return "a PNG image";
+    return NULL;
+}
+
+static emoti_status not_y4m(const emoti_y4m *y, const char *input, const uint8_t *b, size_t n) {
+    char hint[256];
+    ffmpeg_hint(input, "yuv420p", hint, sizeof hint);
+    const char *what = container_name(b, n);
+    return emoti_fail(EMOTI_ERR_UNSUPPORTED, "%s: %s%snot a YUV4MPEG2 stream: convert it with %s",
+                      y->name, what ? what : "", what ? ", " : "", hint);
+}
+
+/* Colour spaces ffmpeg writes that emoti does not read: deeper samples, 4:1:1, alpha. */
+static emoti_status unsupported_colorspace(const emoti_y4m *y, const char *input, const char *c) {
+    const char *pix_fmt = !strncmp(c, "422", 3) ? "yuv422p" : !strncmp(c, "444", 3) ? "yuv444p"
+                        : !strncmp(c, "mono", 4) ? "gray" : "yuv420p";
+    const char *digits = c + strcspn(c, "0123456789");
+    if (!strncmp(c, "mono", 4)) digits = c + 4;
+    else if (*digits) digits += 3; /* past 420 / 422 / 444 */
+    if (*digits == 'p') digits++;
+    char hint[256];
+    ffmpeg_hint(input, pix_fmt, hint, sizeof hint);
+    int bits = atoi(digits);
+    if (bits > 8 && bits <= 16 && strspn(digits, "0123456789") == strlen(digits))
+        return emoti_fail(EMOTI_ERR_UNSUPPORTED, "%s: %d-bit Y4M (C%s) is not supported: convert "
+                          "it to 8 bits with %s", y->name, bits, c, hint);
+    return emoti_fail(EMOTI_ERR_UNSUPPORTED, "%s: Y4M colour space C%s is not supported (8-bit "
+                      "420, 422, 444, mono): convert it with %s", y->name, c, hint);
+}
+
+static emoti_status parse_colorspace(emoti_y4m *y, const char *input, const char *c) {
     static const struct { const char *name; int sx, sy, mono; } spaces[] = {
         {"420jpeg", 1, 1, 0}, {"420paldv", 1, 1, 0}, {"420mpeg2", 1, 1, 0}, {"420", 1, 1, 0},
         {"422", 1, 0, 0},     {"444", 0, 0, 0},      {"mono", 0, 0, 1},
@@ -71,13 +183,20 @@ static emoti_status parse_colorspace(emoti_y4m *y, const char *c) {
             y->sx = spaces[i].sx, y->sy = spaces[i].sy, y->mono = spaces[i].mono;
             return EMOTI_OK;
         }
-    return emoti_fail(EMOTI_ERR_UNSUPPORTED, "%s: Y4M colour space C%s not supported "
-                      "(420, 422, 444, mono, 8-bit)", y->name, c);
+    static const char *const known[] = {"420p", "422p", "444p", "mono1", "mono9", "411", "444alpha"};
+    for (size_t i = 0; i < sizeof known / sizeof *known; i++)
+        if (!strncmp(c, known[i], strlen(known[i]))) return unsupported_colorspace(y, input, c);
+    return emoti_fail(EMOTI_ERR_FORMAT, "%s: unknown Y4M colour space C%s", y->name, c);
 }
 
-static emoti_status parse_header(emoti_y4m *y, char *line) {
-    if (strncmp(line, "YUV4MPEG2", 9) || (line[9] && line[9] != ' '))
-        return emoti_fail(EMOTI_ERR_FORMAT, "%s: not a YUV4MPEG2 stream", y->name);
+/* The range is only in ffmpeg's XCOLORRANGE extension: C420jpeg names the chroma siting, and
+ * ffmpeg writes it for limited-range yuv420p too and reads it back as limited. */
+static void parse_extension(emoti_y4m *y, const char *x) {
+    if (!strcmp(x, "COLORRANGE=FULL")) y->full_range = 1;
+    else if (!strcmp(x, "COLORRANGE=LIMITED")) y->full_range = 0;
+}
+
+static emoti_status parse_header(emoti_y4m *y, const char *input, char *line) {
     y->sx = y->sy = 1; /* C420jpeg is the default */
     char *save = NULL;
     for (char *tok = strtok_r(line + 9, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
@@ -92,14 +211,17 @@ static emoti_status parse_header(emoti_y4m *y, char *line) {
             break;
         }
         case 'F':
-            if (sscanf(tok + 1, "%d:%d", &y->rate_num, &y->rate_den) != 2) y->rate_num = y->rate_den = 0;
+            if (sscanf(tok + 1, "%d:%d", &y->rate_num, &y->rate_den) != 2 || y->rate_num <= 0 ||
+                y->rate_den <= 0)
+                y->rate_num = y->rate_den = 0;
             break;
         case 'C': {
-            emoti_status st = parse_colorspace(y, tok + 1);
+            emoti_status st = parse_colorspace(y, input, tok + 1);
             if (st) return st;
             break;
         }
-        default: break; /* I (interlacing), A (aspect), X (comments): not needed */
+        case 'X': parse_extension(y, tok + 1); break;
+        default: break; /* I (interlacing), A (aspect): not needed */
         }
     }
     if (y->w < 1 || y->h < 1 || (uint64_t)y->w * (uint64_t)y->h > MAX_PIXELS)
@@ -107,7 +229,25 @@ static emoti_status parse_header(emoti_y4m *y, char *line) {
     return EMOTI_OK;
 }
 
-emoti_status emoti_y4m_open(FILE *f, const char *name, emoti_y4m **out) {
+/* Reads the magic bytes (naming what the input is when it is not Y4M), then the header line. */
+static emoti_status read_header(emoti_y4m *y, const char *input, char *line) {
+    size_t n = fread(line, 1, MAGIC_BYTES, y->f);
+    if (n == 0) return emoti_fail(EMOTI_ERR_FORMAT, "%s: empty stream", y->name);
+    if (n < 10 && !memcmp(line, "YUV4MPEG2", n))
+        return emoti_fail(EMOTI_ERR_FORMAT, "%s: truncated Y4M header", y->name);
+    if (n < 10 || memcmp(line, "YUV4MPEG2", 9) || (line[9] != ' ' && line[9] != '\n'))
+        return not_y4m(y, input, (const uint8_t *)line, n);
+    /* A line this short has no W and H: parse_header refuses it, so the bytes read past its
+     * newline are never needed. */
+    char *nl = memchr(line, '\n', n);
+    int len = nl ? (int)(nl - line) : read_line_from(y->f, line, (int)n);
+    if (len < 0) return emoti_fail(EMOTI_ERR_FORMAT, "%s: truncated or overlong Y4M header", y->name);
+    line[len] = 0;
+    y->header_bytes = len + 1;
+    return parse_header(y, input, line);
+}
+
+emoti_status emoti_y4m_open_as(FILE *f, const char *name, const char *input, emoti_y4m **out) {
     *out = NULL;
     emoti_y4m *y = calloc(1, sizeof *y);
     char *line = malloc(MAX_HEADER);
@@ -119,12 +259,10 @@ emoti_status emoti_y4m_open(FILE *f, const char *name, emoti_y4m **out) {
     strcpy(y->name, name);
     y->f = f;
     y->index = -1;
-    int n = read_line(f, line);
-    emoti_status st = n < 0 ? emoti_fail(EMOTI_ERR_FORMAT, "%s: %s", name, n == -1 ? "empty stream"
-                                         : "truncated or overlong Y4M header")
-                            : parse_header(y, line);
+    emoti_status st = read_header(y, input, line);
     free(line);
     if (!st) {
+        range_coeffs(y->full_range, &y->simd, &y->full);
         y->cw = (y->w + y->sx) >> y->sx, y->ch = (y->h + y->sy) >> y->sy;
         y->y_size = (size_t)y->w * y->h;
         y->c_size = y->mono ? 0 : (size_t)y->cw * y->ch;
@@ -140,6 +278,10 @@ emoti_status emoti_y4m_open(FILE *f, const char *name, emoti_y4m **out) {
     return EMOTI_OK;
 }
 
+emoti_status emoti_y4m_open(FILE *f, const char *name, emoti_y4m **out) {
+    return emoti_y4m_open_as(f, name, name, out);
+}
+
 static void convert_frame(emoti_y4m *y) {
     const uint8_t *yp = y->planes, *cb = yp + y->y_size, *cr = cb + y->c_size;
     for (int r = 0; r < y->h; r++)
@@ -147,12 +289,12 @@ static void convert_frame(emoti_y4m *y) {
             uint8_t *px = y->rgb + ((size_t)r * y->w + c) * 3;
             int luma = yp[(size_t)r * y->w + c];
             size_t ci = (size_t)(r >> y->sy) * y->cw + (c >> y->sx);
-            if (y->mono) /* ffmpeg treats grey as full range: R = G = B = Y */
+            if (y->mono) /* ffmpeg takes grey as full range whatever the header: R = G = B = Y */
                 px[0] = px[1] = px[2] = (uint8_t)luma;
             else if (y->sx || y->sy)
-                yuv_to_rgb_subsampled(luma, cb[ci], cr[ci], px);
+                yuv_to_rgb_subsampled(&y->simd, luma, cb[ci], cr[ci], px);
             else
-                emoti_yuv_to_rgb(luma, cb[ci], cr[ci], px);
+                yuv_to_rgb_full_chroma(&y->full, luma, cb[ci], cr[ci], px);
         }
 }
 
@@ -160,7 +302,7 @@ emoti_status emoti_y4m_next(emoti_y4m *y, emoti_image *frame, int *done) {
     char line[MAX_HEADER];
     int frame_no = y->index + 1;
     *done = 0;
-    int n = read_line(y->f, line);
+    int n = read_line_from(y->f, line, 0);
     if (n == -1) {
         *done = 1;
         return EMOTI_OK;
@@ -185,6 +327,10 @@ void emoti_y4m_rate(const emoti_y4m *y, int *num, int *den) {
 }
 
 size_t emoti_y4m_frame_bytes(const emoti_y4m *y) { return y->y_size + 2 * y->c_size; }
+
+int emoti_y4m_full_range(const emoti_y4m *y) { return y->full_range; }
+
+long emoti_y4m_header_bytes(const emoti_y4m *y) { return y->header_bytes; }
 
 void emoti_y4m_close(emoti_y4m *y) {
     if (!y) return;

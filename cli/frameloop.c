@@ -1,0 +1,46 @@
+/* The frame loop of `video` and `extract`: opening an input and reading its frames with the
+ * library's messages on stderr, and the progress bar. */
+#include <stdio.h>
+#include <time.h>
+
+#include "cli.h"
+
+int cli_frames_open(const char *input, const char *reader, emoti_frames **s) {
+    emoti_status st = emoti_frames_open(input, s);
+    if (!st) return 1;
+    /* The message ends with the ffmpeg command that makes a Y4M stream: pipe it into reader. */
+    if (st == EMOTI_ERR_UNSUPPORTED) fprintf(stderr, "emoti: %s | %s\n", emoti_last_error(), reader);
+    else fprintf(stderr, "emoti: %s\n", emoti_last_error());
+    return 0;
+}
+
+int cli_frames_next(emoti_frames *s, const char *input, emoti_image *frame, emoti_frame_info *info,
+                    row_key *key) {
+    int done;
+    emoti_status st = emoti_frames_next(s, frame, info, &done);
+    if (!st && done) return 0;
+    *key = (row_key){(int)info->index, info->file ? info->file : input};
+    if (st) fprintf(stderr, "emoti: %s\n", emoti_last_error());
+    return st ? -1 : 1;
+}
+
+double seconds(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+void progress(int done, long total, double start, double *last, int final) {
+    double now = seconds();
+    if (!final && now - *last < 0.2) return;
+    *last = now;
+    double fps = done / (now - start > 1e-9 ? now - start : 1e-9);
+    fprintf(stderr, "\rframes %d", done);
+    if (total > 0) fprintf(stderr, "/%ld", total);
+    fprintf(stderr, "  %.1f fps", fps);
+    if (total > done && fps > 0) {
+        long eta = (long)((total - done) / fps);
+        fprintf(stderr, "  ETA %ld:%02ld", eta / 60, eta % 60);
+    }
+    fprintf(stderr, final ? "\n" : "   ");
+}
