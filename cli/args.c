@@ -43,3 +43,23 @@ int cli_ok(emoti_status st) {
     if (st) fprintf(stderr, "emoti: %s\n", emoti_last_error());
     return !st;
 }
+
+static long gcd(long a, long b) { return b ? gcd(b, a % b) : a; }
+
+void parse_rate(const char *cmd, const char *v, int *num, int *den) {
+    char *end;
+    double x = strtod(v, &end), d = 1;
+    int ratio = end != v && *end == '/';
+    if (ratio) {
+        const char *p = end + 1;
+        d = strtod(p, &end);
+        if (end == p) d = -1;
+    }
+    int whole = x == (double)(long)x && d == (double)(long)d;
+    if (end == v || *end || !(x > 0 && x <= 1e6) || !(d >= 1 && d <= 1e6) || (ratio && !whole))
+        cli_usage_error(cmd, "--fps expects a frame rate like 25, 29.97 or 30000/1001, not '%s'", v);
+    long n = ratio ? (long)x : (long)(x * 1000 + 0.5), m = ratio ? (long)d : 1000; /* to 1/1000 */
+    long g = gcd(n, m);
+    if (n / g < 1) cli_usage_error(cmd, "--fps %s is out of range", v);
+    *num = (int)(n / g), *den = (int)(m / g);
+}

@@ -26,6 +26,8 @@ typedef struct {
     const char *model;
     int format, embeddings;
     int threads; /* 0: $EMOTI_THREADS or 1 */
+    int fps_num, fps_den; /* video --fps: the frame rate (replaces a stream's), 0 if not given */
+    int time;             /* rows carry a time column: the input's frame rate is known */
 } infer_opts;
 
 /* Prints "emoti CMD: message (try 'emoti CMD --help')" and exits with EXIT_USAGE. */
@@ -56,6 +58,7 @@ int default_model_missing(const char *model);
 typedef struct {
     int frame;
     const char *file;
+    double time; /* seconds, when infer_opts.time */
 } row_key;
 
 /* One field on stdout: a JSON string literal; a CSV field, quoted only when it needs it. */
@@ -69,6 +72,10 @@ void write_row(const infer_opts *o, const emoti_info *in, row_key key, const emo
  * that is not 8-bit Y4M it ends with "| reader", reader being how to pipe into this command
  * (e.g. "emoti video -"). */
 int cli_frames_open(const char *input, const char *reader, emoti_frames **s);
+/* --fps (when given) onto s; 1 when s then has a frame rate (its rows get a time column). */
+int cli_frames_rate(emoti_frames *s, const infer_opts *o);
+/* --fps RATE: "25", "29.97" or "30000/1001" into num/den (a usage error otherwise). */
+void parse_rate(const char *cmd, const char *v, int *num, int *den);
 /* Next frame of s, its key (the ordinal index and the file name, or input for a stream):
  * 1 = got one, 0 = end, -1 = a bad frame (reported; key and info name it; with
  * emoti_frames_skippable, go on). */

@@ -144,7 +144,7 @@ static int eval_one(const char *pred, const char *dir, int task) {
             at++;
         }
     if (!x || !y || !ti || !pi) fprintf(stderr, "emoti eval: out of memory\n");
-    else if (missing) fprintf(stderr, "emoti eval: %s: %zu emoti_labelled frames have no prediction\n", pred, missing);
+    else if (missing) fprintf(stderr, "emoti eval: %s: %zu labelled frames have no prediction\n", pred, missing);
     else {
         ok = 1;
         printf("%-4s %-28s %7zu frames  ", emoti_task_name(task), pred, n);

@@ -136,12 +136,12 @@ int cmd_fit(int argc, char **argv) {
     }
     sizes[0] = logits ? fs.out_dim : fs.feat_dim;
     if (!cli_ok(emoti_join_labels(&fs, &ta, &tl)) || (vdir && !cli_ok(emoti_join_labels(vset, &va, &vl)))) goto done;
-    fprintf(stderr, "emoti fit: %s head on %s: %zu emoti_labelled frames (%ld invalid, %ld not in %s)",
+    fprintf(stderr, "emoti fit: %s head on %s: %zu labelled frames (%ld invalid, %ld not in %s)",
             emoti_task_name(task), input, tl.n, tl.invalid, tl.unannotated, tdir);
     if (vdir) fprintf(stderr, "; validation %zu frames from %s", vl.n, vdir);
     fprintf(stderr, "\n");
     if (tl.n == 0) {
-        fprintf(stderr, "emoti fit: no emoti_labelled frames: do the index's video names match %s/*.txt?\n", tdir);
+        fprintf(stderr, "emoti fit: no labelled frames: do the index's video names match %s/*.txt?\n", tdir);
         goto done;
     }
     if (emoti_head_create(&h, task, kind, n_layers, sizes, acts)) {

@@ -38,6 +38,7 @@ void cli_usage_error(const char *cmd, const char *fmt, ...) {
 }
 
 void infer_opts_init(infer_opts *o) {
+    memset(o, 0, sizeof *o);
     o->model = default_model();
     o->format = FMT_TEXT;
     o->embeddings = 0;

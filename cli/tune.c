@@ -22,7 +22,7 @@ static const char *TUNE_HELP =
 
 typedef struct {
     int task, k_out;
-    size_t n;        /* emoti_labelled frames over all videos */
+    size_t n;        /* labelled frames over all videos */
     double *truth_v; /* VA [n][2] */
     int *truth_i;    /* EXPR [n], AU [n][12] */
 } targets;
@@ -143,7 +143,7 @@ int cmd_tune(int argc, char **argv) {
         used++;
     }
     if (t.n == 0) {
-        fprintf(stderr, "emoti tune: no emoti_labelled frames of %s have features in %s\n", annot_dir, input);
+        fprintf(stderr, "emoti tune: no labelled frames of %s have features in %s\n", annot_dir, input);
         goto done;
     }
     int cols = emoti_annot_cols(h->task);
@@ -167,7 +167,7 @@ int cmd_tune(int argc, char **argv) {
     double half[64];
     for (int c = 0; c < 64; c++) half[c] = 0.5;
     const char *metric = h->task == EMOTI_TASK_VA ? "P_VA (mean CCC)" : h->task == EMOTI_TASK_EXPR ? "macro F1" : "mean F1 (t=0.5)";
-    printf("%s head %s on %d videos, %zu emoti_labelled frames\n  k    %s\n", emoti_task_name(h->task), head_p,
+    printf("%s head %s on %d videos, %zu labelled frames\n  k    %s\n", emoti_task_name(h->task), head_p,
            used, t.n, metric);
     int best_k = grid[0];
     double best = -INFINITY;

@@ -13,6 +13,10 @@ static const char *VIDEO_HELP =
     "(e.g. ffmpeg -i talk.mp4 -f yuv4mpegpipe - | emoti video -), or a folder of frame\n"
     "images taken in natural order (00001.ppm, 00002.ppm, ..., 00010.ppm).\n"
     INFER_OPTS_HELP
+    "      --fps RATE       frame rate (25, 29.97, 30000/1001) of a folder's frames, or to\n"
+    "                       replace a Y4M stream's: with a rate, rows end with a time column\n"
+    "                       (seconds: a folder's frame numbers over the rate, so gaps in the\n"
+    "                       numbering keep their times) and the plot's axis is in seconds\n"
     "  -h, --help           this help\n"
     "Output (csv by default): frame index, file, label, probabilities, valence/arousal: the\n"
     "model's own labels (AffectNet-8, or 7 for enet_b2_7), per frame, unsmoothed.\n"
@@ -72,6 +76,9 @@ int cmd_video(int argc, char **argv) {
             fputs(VIDEO_HELP, stdout);
             vh_opts_free(&v);
             return EXIT_OK;
+        } else if (!strcmp(a, "--fps")) {
+            if (i + 1 >= argc) cli_usage_error("video", "--fps needs a value");
+            parse_rate("video", argv[++i], &o.fps_num, &o.fps_den);
         } else if (infer_opts_parse(&o, "video", argc, argv, &i) || vh_opts_parse(&v, argc, argv, &i)) {
             continue;
         } else if (a[0] == '-' && a[1]) {
@@ -93,7 +100,11 @@ int cmd_video(int argc, char **argv) {
     emoti_model *m;
     if (!cli_open_model(&o, &m)) return EXIT_RUNTIME;
     emoti_frames *s;
-    int rc = cli_frames_open(input, "emoti video -", &s) ? run_video(&o, m, s, input) : EXIT_RUNTIME;
+    int rc = EXIT_RUNTIME;
+    if (cli_frames_open(input, "emoti video -", &s)) {
+        o.time = cli_frames_rate(s, &o);
+        rc = run_video(&o, m, s, input);
+    }
     emoti_frames_close(s);
     emoti_model_close(m);
     return rc;

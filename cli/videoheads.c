@@ -102,7 +102,7 @@ typedef struct {
     float *emb;
     size_t written;
     long filled;
-    int header_done, live;
+    int header_done, live, flags; /* flags: EMOTI_ROWS_* */
     emoti_plot plot;
     char title[512], subtitle[512];
 } vh_ctx;
@@ -177,16 +177,16 @@ static void plan_plot(vh_ctx *c) {
 /* The row of frame `frame`: the frame's file in a folder, the input's name for a stream. */
 static emoti_row_key row_key_of(const vh_ctx *c, long frame) {
     const char *file = emoti_frames_file(c->src, frame);
-    return (emoti_row_key){frame, file ? file : c->input};
+    return (emoti_row_key){frame, file ? file : c->input, emoti_frames_time(c->src, frame)};
 }
 
 /* Every row the timeline has made final: on stdout (flushed in live mode), into the plot. */
 static int write_rows(vh_ctx *c) {
     emoti_timeline_row r;
     while (emoti_timeline_next(c->tl, &r)) {
-        if (!c->header_done) emoti_timeline_write_header(stdout, c->tl, c->format, c->v->values);
+        if (!c->header_done) emoti_timeline_write_header(stdout, c->tl, c->format, c->flags);
         c->header_done = 1;
-        emoti_timeline_write_row(stdout, &r, row_key_of(c, r.frame), c->format, c->v->values);
+        emoti_timeline_write_row(stdout, &r, row_key_of(c, r.frame), c->format, c->flags);
         if (c->live) fflush(stdout);
         c->written++;
         c->filled += r.filled;
@@ -294,7 +294,13 @@ int video_heads(const infer_opts *o, const vh_opts *v, const char *input) {
         emoti_model_info(m, &c.in);
         if (open_timeline(&c) && (!v->plot || plot_probe(v->plot))) {
             plan_plot(&c);
-            if (cli_frames_open(input, "emoti video -", &c.src)) rc = run(&c, m, c.src);
+            if (cli_frames_open(input, "emoti video -", &c.src)) {
+                int num, den, timed = cli_frames_rate(c.src, o);
+                emoti_frames_rate(c.src, &num, &den);
+                c.flags = (v->values ? EMOTI_ROWS_AU_VALUES : 0) | (timed ? EMOTI_ROWS_TIME : 0);
+                c.plot.fps = timed ? (double)num / den : 0;
+                rc = run(&c, m, c.src);
+            }
         }
         emoti_model_close(m);
     }

@@ -16,13 +16,16 @@ static int fail(const char *what) {
     return 1;
 }
 
-/* Every row that is final now, on stdout, flushed: a live consumer sees it at once. */
-static void print_rows(emoti_timeline *t, const char *input, int *header) {
+/* Every row that is final now, on stdout, flushed: a live consumer sees it at once. With the
+ * stream's frame rate (num/den) the rows end with the frame's time in seconds. */
+static void print_rows(emoti_timeline *t, const char *input, int num, int den, int *header) {
+    int flags = num > 0 && den > 0 ? EMOTI_ROWS_TIME : 0;
     emoti_timeline_row row;
     while (emoti_timeline_next(t, &row)) {
-        if (!*header) emoti_timeline_write_header(stdout, t, EMOTI_FORMAT_CSV, 0);
+        if (!*header) emoti_timeline_write_header(stdout, t, EMOTI_FORMAT_CSV, flags);
         *header = 1;
-        emoti_timeline_write_row(stdout, &row, (emoti_row_key){row.frame, input}, EMOTI_FORMAT_CSV, 0);
+        emoti_row_key key = {row.frame, input, flags ? (double)row.frame * den / num : -1};
+        emoti_timeline_write_row(stdout, &row, key, EMOTI_FORMAT_CSV, flags);
         fflush(stdout);
     }
 }
@@ -33,7 +36,7 @@ int main(int argc, char **argv) {
         return 2;
     }
     const char *input = argv[3];
-    int n_heads = argc - 4, rc = 1, header = 0;
+    int n_heads = argc - 4, rc = 1, header = 0, num = 0, den = 0;
     if (n_heads > EMOTI_TIMELINE_MAX_HEADS) return fail("too many heads");
     emoti_model *model = NULL;
     emoti_head *heads[EMOTI_TIMELINE_MAX_HEADS] = {0};
@@ -68,6 +71,7 @@ int main(int argc, char **argv) {
         fail(input);
         goto done;
     }
+    emoti_y4m_rate(video, &num, &den);
     for (;;) {
         emoti_image frame;
         emoti_result result;
@@ -84,13 +88,13 @@ int main(int argc, char **argv) {
             fail("push");
             goto done;
         }
-        print_rows(t, input, &header);
+        print_rows(t, input, num, den, &header);
     }
     if (emoti_timeline_finish(t)) {
         fail("finish");
         goto done;
     }
-    print_rows(t, input, &header);
+    print_rows(t, input, num, den, &header);
     rc = 0;
 done:
     emoti_y4m_close(video);

@@ -176,6 +176,9 @@ long emoti_frames_count(const emoti_frames *frames);
 void emoti_frames_rate(const emoti_frames *frames, int *num, int *den);
 /* Sets the rate (num, den > 0), replacing the stream's own; EMOTI_ERR_ARG otherwise. */
 emoti_status emoti_frames_set_rate(emoti_frames *frames, int num, int den);
+/* The time of the frame at an index from 0 (as emoti_frame_info.time), -1 if unknown: for rows
+ * written after their frame (smoothing). */
+double emoti_frames_time(const emoti_frames *frames, long index);
 /* A folder's frame file name at an index from 0, without decoding it (to check names first);
  * NULL for a Y4M stream or an index out of range. */
 const char *emoti_frames_file(const emoti_frames *frames, long index);
@@ -630,17 +633,21 @@ enum { EMOTI_FORMAT_TEXT = 0, EMOTI_FORMAT_CSV = 1, EMOTI_FORMAT_JSONL = 2 };
 typedef struct {
     long frame;
     const char *file;
+    double time; /* seconds (emoti_frame_info.time); written with EMOTI_ROWS_TIME */
 } emoti_row_key;
+/* Writer flags: AU probabilities instead of 0/1 decisions; a `time` column (last in CSV), for
+ * inputs whose frame rate is known. */
+enum { EMOTI_ROWS_AU_VALUES = 1, EMOTI_ROWS_TIME = 2 };
 
 /* One CSV field, quoted only when it needs it; one JSON string literal. */
 void emoti_csv_field(FILE *f, const char *s);
 void emoti_json_string(FILE *f, const char *s);
 /* A timeline's rows: frame, file, filled, then per task on: valence, arousal; expression and
- * p_<class> per class; per AU 0/1 (au_values: its probability, columns p_<AU>). The header is
- * for CSV only (nothing for JSON lines). */
-void emoti_timeline_write_header(FILE *f, const emoti_timeline *t, int format, int au_values);
+ * p_<class> per class; per AU 0/1 (EMOTI_ROWS_AU_VALUES: its probability, columns p_<AU>); then
+ * time with EMOTI_ROWS_TIME. The header is for CSV only (nothing for JSON lines). */
+void emoti_timeline_write_header(FILE *f, const emoti_timeline *t, int format, int flags);
 void emoti_timeline_write_row(FILE *f, const emoti_timeline_row *row, emoti_row_key key, int format,
-                              int au_values);
+                              int flags);
 
 /* ---- Output files: written whole or not at all (hosted builds) ---- */
 /* Writing goes to PATH.part; commit renames it over PATH once every byte is written, so a
@@ -668,6 +675,7 @@ typedef struct {
     int has_va, n_classes, n_aus;
     const char *const *class_labels, *const *au_labels;
     const char *title, *subtitle;
+    double fps;            /* > 0: the axis is in seconds (frame index / fps), else frames */
     /* One entry per frame (the plot's own; zero-initialise the struct). */
     size_t n, cap;
     float *va;             /* [n][2] */

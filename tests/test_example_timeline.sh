@@ -11,7 +11,7 @@ MTL=$MODELS/b0_va_mtl_pt.emoti
 [ -x "$EX" ] || { echo "FAIL: $EX not built (make check builds the examples)"; exit 1; }
 [ -f "$MTL" ] && [ -d "$FIXTURES/img" ] || { echo "SKIPPED: no converted fixture model at $MTL (tests/run.sh makes it)"; exit 77; }
 command -v ffmpeg >/dev/null || { echo "SKIPPED: ffmpeg is not installed"; exit 77; }
-tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+tmp=$(mktemp -d); [ -n "${KEEP:-}" ] || trap 'rm -rf "$tmp"' EXIT; echo "tmp $tmp"
 fails=0
 fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 mkdir -p "$tmp/clip" "$tmp/ann/EXPR" "$tmp/ann/AU" "$tmp/ann/VA"

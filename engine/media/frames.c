@@ -208,6 +208,11 @@ emoti_status emoti_frames_set_rate(emoti_frames *s, int num, int den) {
     return EMOTI_OK;
 }
 
+double emoti_frames_time(const emoti_frames *s, long index) {
+    if (index < 0 || (!s->y4m && index >= s->n_files)) return -1;
+    return frame_time(s, index, s->y4m ? 0 : s->numbers[index]);
+}
+
 const char *emoti_frames_file(const emoti_frames *s, long index) {
     return index >= 0 && index < s->n_files ? s->files[index] : NULL;
 }

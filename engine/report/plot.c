@@ -301,21 +301,44 @@ static size_t tick_step(size_t n) {
     return (size_t)(10 * mag);
 }
 
-/* Grid lines through every panel, then the axis: ticks at the frames' centres. */
+/* 1, 2 or 5 times a power of ten (fractions too): the step of about 8 ticks over span. */
+static double nice_step(double span) {
+    double raw = span / 8, mag = pow(10, floor(log10(raw)));
+    static const double mult[] = {1, 2, 5};
+    for (int i = 0; i < 3; i++)
+        if (mult[i] * mag >= raw) return mult[i] * mag;
+    return 10 * mag;
+}
+
+static void tick(FILE *f, const layout *L, double top, double x, const char *label) {
+    fprintf(f, "<line x1=\"%.2f\" y1=\"%.1f\" x2=\"%.2f\" y2=\"%.1f\" stroke=\"#ececec\"/>\n", x, top, x,
+            L->axis_top);
+    fprintf(f, "<line x1=\"%.2f\" y1=\"%.1f\" x2=\"%.2f\" y2=\"%.1f\" stroke=\"#333\"/>\n", x, L->axis_top,
+            x, L->axis_top + 5);
+    fprintf(f, "<text x=\"%.2f\" y=\"%.1f\" text-anchor=\"middle\">%s</text>\n", x, L->axis_top + 17, label);
+}
+
+/* Grid lines through every panel, then the axis: ticks at the frames' centres, numbered by
+ * frame, or by second (frame index / fps) when the rate is known. */
 static void frame_axis(FILE *f, const emoti_plot *p, const layout *L, double top) {
-    size_t step = tick_step(p->n);
-    fputs("<g id=\"frame-axis\">\n", f);
-    for (size_t t = 0; t < p->n; t += step) {
-        double x = frame_x(p, (double)t + 0.5);
-        fprintf(f, "<line x1=\"%.2f\" y1=\"%.1f\" x2=\"%.2f\" y2=\"%.1f\" stroke=\"#ececec\"/>\n", x, top, x,
-                L->axis_top);
-        fprintf(f, "<line x1=\"%.2f\" y1=\"%.1f\" x2=\"%.2f\" y2=\"%.1f\" stroke=\"#333\"/>\n", x, L->axis_top,
-                x, L->axis_top + 5);
-        fprintf(f, "<text x=\"%.2f\" y=\"%.1f\" text-anchor=\"middle\">%zu</text>\n", x, L->axis_top + 17, t);
+    char label[32];
+    fprintf(f, "<g id=\"%s\">\n", p->fps > 0 ? "time-axis" : "frame-axis");
+    if (p->fps > 0) {
+        double step = nice_step(p->n / p->fps);
+        for (long i = 0; i * step * p->fps < (double)p->n; i++) {
+            snprintf(label, sizeof label, "%g", i * step);
+            tick(f, L, top, frame_x(p, i * step * p->fps + 0.5), label);
+        }
+    } else {
+        size_t step = tick_step(p->n);
+        for (size_t t = 0; t < p->n; t += step) {
+            snprintf(label, sizeof label, "%zu", t);
+            tick(f, L, top, frame_x(p, (double)t + 0.5), label);
+        }
     }
     fprintf(f, "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"#333\"/>\n", LEFT, L->axis_top,
             LEFT + PLOT_W, L->axis_top);
-    text(f, LEFT + PLOT_W / 2.0, L->axis_top + 35, " text-anchor=\"middle\"", "frame");
+    text(f, LEFT + PLOT_W / 2.0, L->axis_top + 35, " text-anchor=\"middle\"", p->fps > 0 ? "time (s)" : "frame");
     fputs("</g>\n", f);
 }
 

@@ -40,7 +40,8 @@ static void csv_name(FILE *f, const char *prefix, const char *label) {
     free(s);
 }
 
-void emoti_timeline_write_header(FILE *f, const emoti_timeline *t, int format, int au_values) {
+void emoti_timeline_write_header(FILE *f, const emoti_timeline *t, int format, int flags) {
+    int au_values = flags & EMOTI_ROWS_AU_VALUES;
     if (format != EMOTI_FORMAT_CSV) return;
     emoti_timeline_task va, ex, au;
     emoti_timeline_task_info(t, EMOTI_TASK_VA, &va);
@@ -51,10 +52,12 @@ void emoti_timeline_write_header(FILE *f, const emoti_timeline *t, int format, i
     if (ex.on) fputs(",expression", f);
     for (int q = 0; q < ex.dim; q++) csv_name(f, "p_", ex.labels[q]);
     for (int q = 0; q < au.dim; q++) csv_name(f, au_values ? "p_" : "", au.labels[q]);
+    if (flags & EMOTI_ROWS_TIME) fputs(",time", f);
     putc('\n', f);
 }
 
-static void csv_row(FILE *f, const emoti_timeline_row *r, emoti_row_key key, int au_values) {
+static void csv_row(FILE *f, const emoti_timeline_row *r, emoti_row_key key, int flags) {
+    int au_values = flags & EMOTI_ROWS_AU_VALUES;
     fprintf(f, "%ld,", key.frame);
     emoti_csv_field(f, key.file);
     fprintf(f, ",%d", r->filled);
@@ -68,10 +71,12 @@ static void csv_row(FILE *f, const emoti_timeline_row *r, emoti_row_key key, int
         if (au_values) fprintf(f, ",%.6f", r->au_probs[q]);
         else fprintf(f, ",%d", r->au_active[q]);
     }
+    if (flags & EMOTI_ROWS_TIME) fprintf(f, ",%.3f", key.time);
     putc('\n', f);
 }
 
-static void json_row(FILE *f, const emoti_timeline_row *r, emoti_row_key key, int au_values) {
+static void json_row(FILE *f, const emoti_timeline_row *r, emoti_row_key key, int flags) {
+    int au_values = flags & EMOTI_ROWS_AU_VALUES;
     fprintf(f, "{\"frame\":%ld,\"file\":", key.frame);
     emoti_json_string(f, key.file);
     fprintf(f, ",\"filled\":%s", r->filled ? "true" : "false");
@@ -97,11 +102,12 @@ static void json_row(FILE *f, const emoti_timeline_row *r, emoti_row_key key, in
         }
         putc('}', f);
     }
+    if (flags & EMOTI_ROWS_TIME) fprintf(f, ",\"time\":%.3f", key.time);
     fputs("}\n", f);
 }
 
 void emoti_timeline_write_row(FILE *f, const emoti_timeline_row *r, emoti_row_key key, int format,
-                              int au_values) {
-    if (format == EMOTI_FORMAT_JSONL) json_row(f, r, key, au_values);
-    else csv_row(f, r, key, au_values);
+                              int flags) {
+    if (format == EMOTI_FORMAT_JSONL) json_row(f, r, key, flags);
+    else csv_row(f, r, key, flags);
 }
