@@ -194,7 +194,7 @@ static emoti_status plan_arena(enet *net) {
     return EMOTI_OK;
 }
 
-emoti_status enet_init(enet *net, const emoti_container *c) {
+emoti_status emoti_enet_init(enet *net, const emoti_container *c) {
     memset(net, 0, sizeof *net);
     net->threads = 1;
     const char *arch;
@@ -210,11 +210,11 @@ emoti_status enet_init(enet *net, const emoti_container *c) {
     }
     if (!st) st = read_tensors(net, c);
     if (!st) st = plan_arena(net);
-    if (st) enet_free(net);
+    if (st) emoti_enet_free(net);
     return st;
 }
 
-void enet_free(enet *net) {
+void emoti_enet_free(enet *net) {
     free(net->blocks);
     free(net->arena);
     memset(net, 0, sizeof *net);
@@ -308,8 +308,8 @@ static void run_head(const enet *net, const emoti_team *team, float *outputs,
     }
 }
 
-void enet_forward(enet *net, const emoti_kernels *kern, float *outputs, emoti_stage_fn observe,
-                  void *user) {
+void emoti_enet_forward(enet *net, const emoti_kernels *kern, float *outputs,
+                        emoti_stage_fn observe, void *user) {
     const emoti_team team = {kern, net->threads};
     if (observe) observe(user, "input", net->input, net->size, net->size, 3);
     /* stem: input [S][S][3] -> 3x3 conv, stride 2, + Swish -> act_a [S/2][S/2][stem] */

@@ -1,7 +1,7 @@
 /* The forward pass's layers on the threads (schedule.h). Rows of a layer go to the threads in
  * bands (the late GEMMs: their columns), a thread done early taking chunks of a slower one's band
- * (share_run). Every output value is computed by the same kernel code in the same order whatever
- * the band or chunk, so results are bitwise identical for any thread count. */
+ * (emoti_share_run). Every output value is computed by the same kernel code in the same order
+ * whatever the band or chunk, so results are bitwise identical for any thread count. */
 #include "schedule.h"
 
 #include <string.h>
@@ -22,8 +22,8 @@
  * that each thread reads only its share of them; by bands of rows elsewhere. Column bands go in
  * multiples of 16 (the weight strips), which balances n = 208 as 112 + 96 where whole 32-column
  * panels gave 128 + 80. An output's arithmetic does not depend on the split (kernels.h), so
- * neither do the results. Threads claim their bands a chunk at a time (share_run); the chunks
- * cost no extra copies of gated weights: 64 columns are two whole 32-wide panels, 120 rows the
+ * neither do the results. Threads claim their bands a chunk at a time (emoti_share_run); the
+ * chunks cost no extra copies of gated weights: 64 columns are two whole 32-wide panels, 120 rows the
  * kernels' row block (MC), for each of which the weights are copied anyway. */
 #define SPLIT_COLS 16
 #define COL_CHUNK 64
@@ -54,9 +54,9 @@ void emoti_team_gemm(const emoti_team *t, size_t m, size_t n, size_t k, const fl
                      float *y, int act) {
     gemm_job g = {t->kern, m, n, k, a, w, wscale, bias, res, y, act};
     if (t->threads > 1 && n > m && n >= 2 * SPLIT_COLS)
-        share_run(t->threads, n, SPLIT_COLS, COL_CHUNK, gemm_cols, &g);
+        emoti_share_run(t->threads, n, SPLIT_COLS, COL_CHUNK, gemm_cols, &g);
     else
-        share_run(t->threads, m, 1, ROW_CHUNK, gemm_rows, &g);
+        emoti_share_run(t->threads, m, 1, ROW_CHUNK, gemm_rows, &g);
 }
 
 /* ---- GEMV: the columns split among the threads (bitwise the same for any split, kernels.h).
@@ -89,7 +89,7 @@ static void scale_rows(void *ctx, size_t r0, size_t rows) {
 void emoti_team_scale_cols(const emoti_team *t, size_t rows, size_t cols, float *x,
                            const float *s) {
     scale_job j = {t->kern, x, s, cols};
-    share_run(t->threads, rows, 1, 16, scale_rows, &j);
+    emoti_share_run(t->threads, rows, 1, 16, scale_rows, &j);
 }
 
 /* ---- Convolutions, by output rows. */
@@ -141,7 +141,7 @@ static void dw_rows(void *ctx, size_t r0, size_t rows) {
 
 void emoti_team_dwconv_swish(const emoti_team *t, const emoti_dw_layer *dw, const float *x) {
     dw_job d = {t->kern, dw, x};
-    share_run(t->threads, (size_t)dw->g->oh, 1, 1, dw_rows, &d);
+    emoti_share_run(t->threads, (size_t)dw->g->oh, 1, 1, dw_rows, &d);
 }
 
 /* ---- Expansion fused with the depthwise conv. The expanded tensor (6.5 MB in B2's first
