@@ -27,6 +27,18 @@ typedef enum {
     EMOTI_ERR_ARG = 5          /* bad argument from the caller */
 } emoti_status;
 
+/* Activations, one list for the whole library. The network's kernels apply NONE and SWISH;
+ * heads (dense layers on the embedding) use NONE to SOFTMAX, stored in their files by name
+ * (none, relu, tanh, sigmoid, softmax), never by number. */
+typedef enum {
+    EMOTI_ACT_NONE = 0,
+    EMOTI_ACT_RELU = 1,
+    EMOTI_ACT_TANH = 2,
+    EMOTI_ACT_SIGMOID = 3,
+    EMOTI_ACT_SOFTMAX = 4,
+    EMOTI_ACT_SWISH = 5
+} emoti_act;
+
 /* Message for the last failure in this thread ("" if none). Valid until the next call. */
 const char *emoti_last_error(void);
 

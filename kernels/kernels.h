@@ -8,7 +8,7 @@
 
 #include <stddef.h>
 
-enum { EMOTI_ACT_NONE = 0, EMOTI_ACT_SWISH = 1 };
+#include "emoti.h" /* emoti_act: f32_gemm applies EMOTI_ACT_NONE or EMOTI_ACT_SWISH */
 
 /* Geometry of a strided k x k window over an h x w input with explicit top/left padding
  * (TF SAME or symmetric: the kernels skip out-of-range taps, no padded copy). */
@@ -34,7 +34,7 @@ typedef struct {
      * same results. */
     void (*f32_gemm)(size_t m, size_t n, size_t k, const float *a, const float *w,
                      const float *wscale, const float *bias, const float *res, float *y,
-                     size_t ld, int act);
+                     size_t ld, emoti_act act);
 
     /* Depthwise k x k conv + bias + Swish over c channels; if pool_sums != NULL it receives
      * the per-channel sum over the output pixels (the SE squeeze), overwriting it. */

@@ -32,7 +32,8 @@ enum { EMOTI_TASK_VA = 0, EMOTI_TASK_EXPR = 1, EMOTI_TASK_AU = 2, EMOTI_TASK_COU
 /* What the head reads from `emoti extract` output: the embedding (OUT.features.npy) or the
  * classifier outputs (OUT.outputs.npy: 8 logits, or 8 logits + valence + arousal). */
 enum { EMOTI_INPUT_EMBEDDING = 0, EMOTI_INPUT_LOGITS = 1 };
-enum { EMOTI_ACT_NONE, EMOTI_ACT_RELU, EMOTI_ACT_TANH, EMOTI_ACT_SIGMOID, EMOTI_ACT_SOFTMAX };
+/* Layer activations: emoti_act (emoti.h), EMOTI_ACT_NONE to EMOTI_ACT_SOFTMAX (a head has no
+ * Swish); the files name them (emoti_act_name / emoti_act_parse). */
 
 typedef struct {
     int task, input;

@@ -34,7 +34,7 @@ typedef struct {
     size_t m, n, k;
     const float *a, *w, *wscale, *bias, *res;
     float *y;
-    int act;
+    emoti_act act;
 } gemm_job;
 
 static void gemm_cols(void *ctx, size_t j0, size_t nj) {
@@ -51,7 +51,7 @@ static void gemm_rows(void *ctx, size_t r0, size_t rows) {
 
 void emoti_team_gemm(const emoti_team *t, size_t m, size_t n, size_t k, const float *a,
                      const float *w, const float *wscale, const float *bias, const float *res,
-                     float *y, int act) {
+                     float *y, emoti_act act) {
     gemm_job g = {t->kern, m, n, k, a, w, wscale, bias, res, y, act};
     if (t->threads > 1 && n > m && n >= 2 * SPLIT_COLS)
         emoti_share_run(t->threads, n, SPLIT_COLS, COL_CHUNK, gemm_cols, &g);

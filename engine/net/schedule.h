@@ -24,7 +24,7 @@ enum { EMOTI_TEAM_ROW_CHUNK = 120 };
 /* f32_gemm (kernels.h) over y [m][n] (row stride n), rows or columns split among the threads. */
 void emoti_team_gemm(const emoti_team *t, size_t m, size_t n, size_t k, const float *a,
                      const float *w, const float *wscale, const float *bias, const float *res,
-                     float *y, int act);
+                     float *y, emoti_act act);
 
 /* y[cols] += x[rows] w[rows][cols] in double (f64_gemv; w's row stride cols), the columns split. */
 void emoti_team_gemv(const emoti_team *t, size_t rows, size_t cols, const double *x,
