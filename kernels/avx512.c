@@ -335,7 +335,7 @@ static void pack_scaled(size_t kc, size_t strips, const float *src, size_t sstri
  * bias, up front). */
 static void gemm_core(size_t m, size_t n, size_t k, const float *a, size_t lda, const float *w,
                       const float *wscale, const float *bias, const float *res, size_t ldr,
-                      float *y, size_t ldy, int act) {
+                      float *y, size_t ldy, emoti_act act) {
     _Alignas(64) float panel[KC * NR];
     const int res_early = res && k > KC;
     for (size_t pc = 0; pc < k || pc == 0; pc += KC) { /* k = 0: one pass, y = act(bias) */
@@ -363,7 +363,7 @@ static void gemm_core(size_t m, size_t n, size_t k, const float *a, size_t lda, 
 
 static void f32_gemm__avx512(size_t m, size_t n, size_t k, const float *a, const float *w,
                              const float *wscale, const float *bias, const float *res, float *y,
-                             size_t ld, int act) {
+                             size_t ld, emoti_act act) {
     if (!(res && act != EMOTI_ACT_NONE && k > KC)) {
         gemm_core(m, n, k, a, k, w, wscale, bias, res, ld, y, ld, act);
         return;

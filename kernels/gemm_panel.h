@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "kernels.h"
+
 /* FIRST: the first k block (start from the bias), LAST: the last one (epilogue);
  * RES_FIRST / RES_LAST: add the residual with the bias / in the epilogue. */
 enum { FIRST = 1, LAST = 2, RES_FIRST = 4, RES_LAST = 8 };
@@ -16,7 +18,8 @@ typedef struct {
     const float *w;                  /* the panel's first 16 columns: kc rows of 16 floats */
     size_t w2;                       /* floats from there to the next 16 (wider panels) */
     const float *bias;               /* at this panel's first column */
-    int act, mode;
+    emoti_act act;
+    int mode;
 } panel_args;
 
 /* All mc rows of one panel. */

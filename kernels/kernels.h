@@ -34,7 +34,7 @@ typedef struct {
      * same results. */
     void (*f32_gemm)(size_t m, size_t n, size_t k, const float *a, const float *w,
                      const float *wscale, const float *bias, const float *res, float *y,
-                     size_t ld, int act);
+                     size_t ld, emoti_act act);
 
     /* Depthwise k x k conv + bias + Swish over c channels; if pool_sums != NULL it receives
      * the per-channel sum over the output pixels (the SE squeeze), overwriting it. */

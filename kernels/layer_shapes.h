@@ -14,7 +14,8 @@ typedef struct {
     layer_kind kind;
     char name[24];      /* e.g. "b3.exp", "b3.dw", "b3.proj", "head", "stem" */
     size_t m, n, k;     /* gemm */
-    int act, res;       /* gemm: activation, residual add in place */
+    emoti_act act;      /* gemm: activation */
+    int res;            /* gemm: residual add in place */
     emoti_window g;     /* stem / dw geometry */
     int c;              /* dw channels; stem: cout (cin = 3) */
 } layer_call;

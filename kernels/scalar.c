@@ -5,13 +5,13 @@
 
 float emoti_swish_ref(float x) { return x / (1.0f + expf(-x)); }
 
-static float activate(float v, int act) { return act == EMOTI_ACT_SWISH ? emoti_swish_ref(v) : v; }
+static float activate(float v, emoti_act act) { return act == EMOTI_ACT_SWISH ? emoti_swish_ref(v) : v; }
 
 /* Each output is bias + a0 w0 + a1 w1 + ... summed in k order, columns in chunks of 64 (four
  * strips). res is read before y is written at the same index, so res may alias y. */
 static void f32_gemm__scalar(size_t m, size_t n, size_t k, const float *a, const float *w,
                              const float *wscale, const float *bias, const float *res, float *y,
-                             size_t ld, int act) {
+                             size_t ld, emoti_act act) {
     enum { CHUNK = 64, KB = 16 };
     float acc[CHUNK];
     for (size_t i = 0; i < m; i++) {

@@ -100,6 +100,10 @@ static void report(const char *isa, const stats *s) {
 
 /* ---- gemm ------------------------------------------------------------------------------ */
 
+/* The activations f32_gemm applies, drawn by index. */
+static const emoti_act ACTS[2] = {EMOTI_ACT_NONE, EMOTI_ACT_SWISH};
+static const char *act_name(emoti_act act) { return act == EMOTI_ACT_SWISH ? "swish" : "none"; }
+
 /* A row-major k x n matrix in the strips f32_gemm reads (kernels.h). */
 static float *strips_of(const float *w, size_t k, size_t n) {
     float *s = malloc((emoti_strips_floats(k, n) ? emoti_strips_floats(k, n) : 1) * sizeof *s);
@@ -111,8 +115,8 @@ static float *strips_of(const float *w, size_t k, size_t n) {
     return s;
 }
 
-static void gemm_case(const emoti_kernels *kt, stats *st, size_t m, size_t n, size_t k, int act,
-                      int res_mode /* 0 none, 1 separate, 2 in place */) {
+static void gemm_case(const emoti_kernels *kt, stats *st, size_t m, size_t n, size_t k,
+                      emoti_act act, int res_mode /* 0 none, 1 separate, 2 in place */) {
     float *a = rand_buf(m * k, -1, 1), *w = rand_buf(k * n, -0.5f, 0.5f);
     float *bias = rand_buf(n, -1, 1), *res = rand_buf(m * n, -2, 2);
     float *ref = guarded(m * n), *got = guarded(m * n);
@@ -165,7 +169,7 @@ static void gemm_case(const emoti_kernels *kt, stats *st, size_t m, size_t n, si
     }
     free(scale);
     char desc[96];
-    snprintf(desc, sizeof desc, "m=%zu n=%zu k=%zu act=%d res=%s%s", m, n, k, act,
+    snprintf(desc, sizeof desc, "m=%zu n=%zu k=%zu act=%s res=%s%s", m, n, k, act_name(act),
              res_mode == 2 ? "inplace" : res_mode ? "yes" : "no", wscale ? " wscale" : "");
     if (!guards_ok(got, m * n)) {
         failures++;
@@ -186,17 +190,18 @@ static void test_gemm(const emoti_kernels *kt) {
     for (int i = 0; i < nn; i++)
         for (int j = 0; j < nm; j += 3)
             gemm_case(kt, &st, (size_t)ms[j], (size_t)ns[i], (size_t)ks[(i + j) % nk],
-                      (i + j) & 1, (i + j) % 3);
+                      ACTS[(i + j) & 1], (i + j) % 3);
     for (int i = 0; i < nk; i++)
         for (int r = 0; r < 3; r++)
             for (int act = 0; act < 2; act++)
             {
                 size_t m = (size_t)rng_pick(ms, nm), n = (size_t)rng_pick(ns, nn);
-                gemm_case(kt, &st, m, n, (size_t)ks[i], act, r);
+                gemm_case(kt, &st, m, n, (size_t)ks[i], ACTS[act], r);
             }
     for (int t = 0; t < 150; t++) { /* (one draw per statement: a fixed order) */
         size_t m = (size_t)rng_pick(ms, nm), n = (size_t)rng_pick(ns, nn), k = (size_t)rng_pick(ks, nk);
-        int act = (int)(rng_u32() & 1), res = (int)(rng_u32() % 3);
+        emoti_act act = ACTS[rng_u32() & 1];
+        int res = (int)(rng_u32() % 3);
         gemm_case(kt, &st, m, n, k, act, res);
     }
     /* the k-blocked in-place residual under Swish (the scratch path) */
@@ -223,7 +228,7 @@ static void test_gemm(const emoti_kernels *kt) {
  * multiples of 16, the strips): every split must give bitwise the results of one call. Row
  * blocks at odd offsets too, and the residual in place. */
 static void split_case(const emoti_kernels *kt, int *cases, size_t m, size_t n, size_t k,
-                       int act, int res_mode, const size_t *cuts, int by_cols) {
+                       emoti_act act, int res_mode, const size_t *cuts, int by_cols) {
     float *a = rand_buf(m * k, -1, 1), *w0 = rand_buf(k * n, -0.5f, 0.5f), *w = strips_of(w0, k, n);
     float *bias = rand_buf(n, -1, 1), *res = rand_buf(m * n, -2, 2), *gate = rand_buf(k + 1, 0, 1);
     float *whole = guarded(m * n), *parts = guarded(m * n);
@@ -245,8 +250,8 @@ static void split_case(const emoti_kernels *kt, int *cases, size_t m, size_t n, 
     (*cases)++;
     if (memcmp(whole, parts, m * n * sizeof *whole) || !guards_ok(parts, m * n)) {
         failures++;
-        printf("FAIL %s f32_gemm split by %s: m=%zu n=%zu k=%zu act=%d res=%d differs from one call\n",
-               kt->isa, by_cols ? "columns" : "rows", m, n, k, act, res_mode);
+        printf("FAIL %s f32_gemm split by %s: m=%zu n=%zu k=%zu act=%s res=%d differs from one call\n",
+               kt->isa, by_cols ? "columns" : "rows", m, n, k, act_name(act), res_mode);
     }
     free(a), free(w0), free(w), free(bias), free(res), free(gate);
     unguard(whole), unguard(parts);
@@ -261,8 +266,8 @@ static void test_gemm_split(const emoti_kernels *kt) {
     for (int s = 0; s < 5; s++)
         for (int v = 0; v < 6; v++) {
             const size_t *sh = shapes[s];
-            split_case(kt, &cases, sh[0], sh[1], sh[2], v & 1, v / 2, col_cuts[(s + v) % 5], 1);
-            split_case(kt, &cases, sh[0], sh[1], sh[2], v & 1, v / 2, row_cuts[(s + v) % 4], 0);
+            split_case(kt, &cases, sh[0], sh[1], sh[2], ACTS[v & 1], v / 2, col_cuts[(s + v) % 5], 1);
+            split_case(kt, &cases, sh[0], sh[1], sh[2], ACTS[v & 1], v / 2, row_cuts[(s + v) % 4], 0);
         }
     printf("%-7s %-18s %5d cases  bitwise equal to one call\n", kt->isa, "f32_gemm splits", cases);
 }

@@ -1,5 +1,5 @@
-/* share_run (engine/net/share.c): every unit done exactly once, in chunks of at most `chunk` units
- * that start a whole number of chunks past their share's start; with thread 0 held back, the
+/* emoti_share_run (engine/net/share.c): every unit done exactly once, in chunks of at most `chunk`
+ * units that start a whole number of chunks past their share's start; with thread 0 held back, the
  * others take over part of its share. Without OpenMP: one call over the whole loop. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -78,7 +78,7 @@ int main(void) {
     static record r;
 #ifndef _OPENMP
     r = (record){.n = 1000, .chunk = 16};
-    share_run(4, 1000, 16, 16, mark, &r);
+    emoti_share_run(4, 1000, 16, 16, mark, &r);
     CHECK(r.calls == 1 && r.done[0] == 1 && r.done[999] == 1, "serial build: %d calls", r.calls);
     printf("%s serial build: one call over the loop\n", failures ? "FAIL" : "ok");
     return failures ? 1 : 0;
@@ -91,7 +91,7 @@ int main(void) {
         const size_t chunk = (size_t)align * (1 + (size_t)(rand() % 8));
         const size_t per = ((n + align - 1) / align + threads - 1) / threads * align;
         r = (record){.n = n, .per = per, .chunk = chunk, .slow = c % 4 == 3 && per >= 2 * chunk && n > per};
-        share_run(threads, n, (size_t)align, chunk, mark, &r);
+        emoti_share_run(threads, n, (size_t)align, chunk, mark, &r);
         int missed = 0, stolen = 0;
         for (size_t u = 0; u < n; u++) {
             missed += r.done[u] != 1;

@@ -39,11 +39,11 @@ typedef struct {
 
 /* Reads the architecture from the container metadata, checks every tensor's shape against it
  * and plans the arena. */
-emoti_status enet_init(enet *net, const emoti_container *c);
-void enet_free(enet *net);
+emoti_status emoti_enet_init(enet *net, const emoti_container *c);
+void emoti_enet_free(enet *net);
 
 /* Runs net->input through the network: embedding into net->embedding, outputs[n_out]. */
-void enet_forward(enet *net, const emoti_kernels *kern, float *outputs, emoti_stage_fn observe,
-                  void *user);
+void emoti_enet_forward(enet *net, const emoti_kernels *kern, float *outputs,
+                        emoti_stage_fn observe, void *user);
 
 #endif

@@ -81,7 +81,7 @@ static emoti_status read_info(emoti_model *m) {
 
 static emoti_status build(emoti_model *m, const void *buf, size_t size) {
     emoti_status st = emoti_container_parse(&m->c, buf, size);
-    if (!st) st = enet_init(&m->net, &m->c);
+    if (!st) st = emoti_enet_init(&m->net, &m->c);
     if (!st) st = read_info(m);
     if (st) return st;
     for (int ch = 0; ch < 3; ch++)
@@ -161,7 +161,7 @@ void emoti_model_close(emoti_model *m) {
     free(m->source);
     free(m->resized);
     free(m->resize_scratch);
-    enet_free(&m->net);
+    emoti_enet_free(&m->net);
     emoti_container_free(&m->c);
     if (m->map) munmap(m->map, m->map_size);
     free(m);
@@ -189,7 +189,7 @@ void emoti_set_stage_observer(emoti_model *m, emoti_stage_fn fn, void *user) {
 
 static void finish(emoti_model *m, emoti_result *r, float *embedding) {
     memset(r, 0, sizeof *r);
-    enet_forward(&m->net, m->kern, r->outputs, m->observe, m->observe_user);
+    emoti_enet_forward(&m->net, m->kern, r->outputs, m->observe, m->observe_user);
     int n = m->info.n_logits;
     float mx = r->outputs[0];
     for (int i = 1; i < n; i++)

@@ -1,5 +1,5 @@
-/* share_run: static shares, chunks claimed from the front by the owner and from the back by the
- * others. A share's remaining range [lo, hi) is one 64-bit word, so a claim is one
+/* emoti_share_run: static shares, chunks claimed from the front by the owner and from the back by
+ * the others. A share's remaining range [lo, hi) is one 64-bit word, so a claim is one
  * compare-and-swap and no chunk is done twice; every chunk boundary lies a whole number of
  * chunks past the share's start (or at its end), whoever claims it. */
 #include "share.h"
@@ -39,7 +39,8 @@ static size_t claim(share *s, size_t chunk, int back, size_t *u0) {
     return b - a;
 }
 
-void share_run(int threads, size_t n, size_t align, size_t chunk, share_fn fn, void *ctx) {
+void emoti_share_run(int threads, size_t n, size_t align, size_t chunk, emoti_share_fn fn,
+                     void *ctx) {
     const size_t per = threads > 1 ? ((n + align - 1) / align + (size_t)threads - 1) /
                                          (size_t)threads * align : n;
     if (threads <= 1 || per >= n || n >> 32 || threads > MAX_SHARES) {
@@ -65,7 +66,8 @@ void share_run(int threads, size_t n, size_t align, size_t chunk, share_fn fn, v
 
 #else
 
-void share_run(int threads, size_t n, size_t align, size_t chunk, share_fn fn, void *ctx) {
+void emoti_share_run(int threads, size_t n, size_t align, size_t chunk, emoti_share_fn fn,
+                     void *ctx) {
     (void)threads, (void)align, (void)chunk;
     if (n) fn(ctx, 0, n);
 }

@@ -6,7 +6,7 @@
 #include <stddef.h>
 
 /* Does units [u0, u0 + count) of a loop; ctx is the caller's. */
-typedef void (*share_fn)(void *ctx, size_t u0, size_t count);
+typedef void (*emoti_share_fn)(void *ctx, size_t u0, size_t count);
 
 /* Runs fn over units [0, n) on `threads` threads. Thread t owns units [t s, (t + 1) s) with
  * s = ceil(n / align / threads) align (the last share ends at n) and does them from the front,
@@ -15,6 +15,7 @@ typedef void (*share_fn)(void *ctx, size_t u0, size_t count);
  * evenly loaded machine each thread does its own share, so it finds what it wrote in the
  * previous layer in its own cache; when one vCPU runs slower (a busy neighbour on the host),
  * the others finish its share instead of waiting. One thread, or one share: fn(ctx, 0, n) (no call for n = 0). */
-void share_run(int threads, size_t n, size_t align, size_t chunk, share_fn fn, void *ctx);
+void emoti_share_run(int threads, size_t n, size_t align, size_t chunk, emoti_share_fn fn,
+                     void *ctx);
 
 #endif
