@@ -173,7 +173,7 @@ subst_paths = sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(patsubst $(PREFIX
   -e 's|@INCLUDEDIR@|$(patsubst $(PREFIX)/%,$${prefix}/%,$(INCLUDEDIR))|g' -e 's|@DATADIR@|$(DATADIR)|g' \
   -e 's|@MODELDIR@|$(MODELDIR)|g' -e 's|@VERSION@|$(VERSION)|g' -e 's|@OPENMP@|$(if $(OPENMP), -fopenmp)|g'
 $(BUILD)/emoti.pc: emoti.pc.in $(DIRS_STAMP) $(LDFLAGS_STAMP)
-$(BUILD)/emoti.1: doc/emoti.1.in $(DIRS_STAMP)
+$(BUILD)/emoti.1: docs/emoti.1.in $(DIRS_STAMP)
 $(BUILD)/emoti-export: tools/emoti-export.in $(DIRS_STAMP)
 $(BUILD)/emoti.pc $(BUILD)/emoti.1 $(BUILD)/emoti-export:
 	@mkdir -p $(dir $@)

@@ -103,8 +103,11 @@ typedef struct {
     uint8_t *rgb; /* width * height * 3 bytes */
 } emoti_image;
 
-/* Reads a PPM/PGM (P2, P3, P5, P6) file; grey is expanded to RGB. */
+/* Reads an image file by its content, not its name: JPEG (baseline and progressive, exactly as
+ * libjpeg-turbo decodes it), PNG (every colour type and depth, as Pillow's convert('RGB')), or
+ * PPM/PGM (P2, P3, P5, P6). Grey and palette images are expanded to RGB, alpha is dropped. */
 emoti_status emoti_image_load(const char *path, emoti_image *image);
+/* The same from bytes in memory. */
 emoti_status emoti_image_decode(const uint8_t *data, size_t size, emoti_image *image);
 void emoti_image_free(emoti_image *image);
 
