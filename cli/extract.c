@@ -27,53 +27,42 @@ static const char *EXTRACT_HELP =
     "  -t, --threads N      threads (default $EMOTI_THREADS, else 1; needs make OPENMP=1)\n"
     "  -h, --help           this help\n";
 
-#define NPY_HEADER 128
-
+/* An .npy file whose rows are streamed after a header with the row count patched in at the
+ * end; written whole or not at all (emoti_outfile). */
 typedef struct {
-    FILE *f;
-    char *path, *tmp;
+    emoti_outfile o;
     int cols;
 } npy_writer;
 
-/* The header has a fixed size so that the row count can be patched in at the end. */
-static int npy_header(FILE *f, long rows, int cols) {
-    char dict[NPY_HEADER];
-    int n = snprintf(dict, sizeof dict, "{'descr': '<f4', 'fortran_order': False, 'shape': (%ld, %d), }",
-                     rows, cols);
-    memset(dict + n, ' ', sizeof dict - (size_t)n);
-    dict[NPY_HEADER - 10 - 1] = '\n';
-    unsigned char pre[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, NPY_HEADER - 10, 0};
-    return fseek(f, 0, SEEK_SET) == 0 && fwrite(pre, 1, 10, f) == 10 &&
-           fwrite(dict, 1, NPY_HEADER - 10, f) == NPY_HEADER - 10;
+static int npy_header_at_start(FILE *f, long rows, int cols) {
+    unsigned char head[EMOTI_NPY_HEADER];
+    size_t n = emoti_npy_header(head, rows, cols);
+    return fseek(f, 0, SEEK_SET) == 0 && fwrite(head, 1, n, f) == n;
 }
 
-static char *concat(const char *a, const char *b, const char *c) {
-    char *s = malloc(strlen(a) + strlen(b) + strlen(c) + 1);
-    if (s) sprintf(s, "%s%s%s", a, b, c);
+static char *concat(const char *a, const char *b) {
+    char *s = malloc(strlen(a) + strlen(b) + 1);
+    if (s) sprintf(s, "%s%s", a, b);
     return s;
 }
 
 static int npy_open(npy_writer *w, const char *out, const char *suffix, int cols) {
+    char *path = concat(out, suffix);
     w->cols = cols;
-    w->path = concat(out, suffix, "");
-    w->tmp = concat(out, suffix, ".part");
-    w->f = w->tmp ? fopen(w->tmp, "wb") : NULL;
-    if (!w->f || !npy_header(w->f, 0, cols)) {
-        perror(w->tmp ? w->tmp : out);
-        return 0;
-    }
-    return 1;
+    emoti_status st = path ? emoti_outfile_open(&w->o, path) : EMOTI_ERR_NOMEM;
+    free(path);
+    if (st) return cli_ok(st);
+    return npy_header_at_start(w->o.f, 0, cols) || cli_ok(EMOTI_ERR_IO);
 }
 
 /* Patches the row count in and renames the file into place; on failure removes it. */
 static int npy_finish(npy_writer *w, long rows, int ok) {
-    if (!w->f) return 0;
-    ok = ok && npy_header(w->f, rows, w->cols) && !ferror(w->f);
-    ok = !fclose(w->f) && ok && !rename(w->tmp, w->path);
-    if (!ok) remove(w->tmp);
-    free(w->path);
-    free(w->tmp);
-    return ok;
+    if (!w->o.f) return 0;
+    if (!ok || !npy_header_at_start(w->o.f, rows, w->cols)) {
+        emoti_outfile_abort(&w->o);
+        return 0;
+    }
+    return cli_ok(emoti_outfile_commit(&w->o));
 }
 
 static const char *video_name(const char *input, char *buf, size_t size) {
@@ -91,7 +80,7 @@ static const char *video_name(const char *input, char *buf, size_t size) {
 
 typedef struct {
     npy_writer feat, outs;
-    FILE *index;
+    emoti_outfile index;
     long rows;
     int failed;
 } extract_out;
@@ -121,9 +110,9 @@ static void extract_input(emoti_model *m, const emoti_info *in, const char *inpu
         char name[32];
         const char *fname = info.file;
         if (!fname) snprintf(name, sizeof name, "%05ld.jpg", info.number), fname = name;
-        fwrite(emb, sizeof *emb, (size_t)in->features, x->feat.f);
-        fwrite(r.outputs, sizeof *r.outputs, (size_t)in->n_outputs, x->outs.f);
-        fprintf(x->index, "%ld,%s/%s,%s,%ld,%s\n", x->rows++, video, fname, video, info.number, input);
+        fwrite(emb, sizeof *emb, (size_t)in->features, x->feat.o.f);
+        fwrite(r.outputs, sizeof *r.outputs, (size_t)in->n_outputs, x->outs.o.f);
+        fprintf(x->index.f, "%ld,%s/%s,%s,%ld,%s\n", x->rows++, video, fname, video, info.number, input);
     }
     emoti_frames_close(s);
 }
@@ -188,26 +177,19 @@ int cmd_extract(int argc, char **argv) {
     emoti_model_info(m, &in);
     extract_out x = {0};
     float *emb = malloc((size_t)in.features * sizeof *emb);
-    char *index_path = concat(out, ".index.csv", ""), *index_tmp = concat(out, ".index.csv", ".part");
-    int ok = emb && index_tmp && npy_open(&x.feat, out, ".features.npy", in.features) &&
-             npy_open(&x.outs, out, ".outputs.npy", in.n_outputs) &&
-             (x.index = fopen(index_tmp, "w")) != NULL;
+    char *index_path = concat(out, ".index.csv");
+    int ok = emb && index_path && npy_open(&x.feat, out, ".features.npy", in.features) &&
+             npy_open(&x.outs, out, ".outputs.npy", in.n_outputs) && cli_ok(emoti_outfile_open(&x.index, index_path));
     if (ok) {
-        fprintf(x.index, "row,key,video,frame,source\n");
+        fprintf(x.index.f, "row,key,video,frame,source\n");
         for (int i = 0; i < n; i++) extract_input(m, &in, inputs[i], &x, emb);
-        ok = !ferror(x.index);
-    } else if (index_tmp && !x.index) {
-        perror(index_tmp);
     }
     ok = npy_finish(&x.feat, x.rows, ok) & npy_finish(&x.outs, x.rows, ok) && ok;
-    if (x.index) {
-        ok = !fclose(x.index) && ok && !rename(index_tmp, index_path);
-        if (!ok) remove(index_tmp);
-    }
+    if (ok) ok = cli_ok(emoti_outfile_commit(&x.index));
+    else emoti_outfile_abort(&x.index);
     if (!ok) fprintf(stderr, "emoti: %s: could not write the outputs\n", out);
     else fprintf(stderr, "emoti: %ld frames -> %s.{features,outputs}.npy, %s.index.csv\n", x.rows, out, out);
     free(index_path);
-    free(index_tmp);
     free(emb);
     free(inputs);
     emoti_model_close(m);
