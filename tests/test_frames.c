@@ -9,17 +9,9 @@
 #include <unistd.h>
 
 #include "emoti.h"
+#include "testutil.h"
 
 static int failures;
-#define CHECK(cond, ...)                                \
-    do {                                                \
-        if (!(cond)) {                                  \
-            printf("FAIL %s:%d: ", __FILE__, __LINE__); \
-            printf(__VA_ARGS__);                        \
-            printf("\n");                               \
-            failures++;                                 \
-        }                                               \
-    } while (0)
 
 static char dir[64];
 
