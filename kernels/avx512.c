@@ -35,6 +35,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "conv_geometry.h"
 #include "kernels.h"
 
 #define INLINE static inline __attribute__((always_inline))
@@ -293,27 +294,14 @@ INLINE void gemm_tile(const int mr, const int nv, const panel_args *pa, const fl
 #undef STOREV
 }
 
-/* All mc rows of one 32-wide panel, in balanced tiles of MR / 2 to MR rows: 49 rows go as
- * 5 x 10 rather than 4 x 12 + 1. Only those tile heights are compiled (each is a fully unrolled
- * copy of gemm_tile); a block of fewer than MR / 2 rows, which EfficientNet never has, goes
- * through gemm_short_tile, as do the last rows of a 16-wide panel. */
+/* All mc rows of one 32-wide panel, in balanced tiles of MR / 2 to MR rows (49 rows as
+ * 5 x 10); a block of fewer than MR / 2 rows, which EfficientNet never has, goes through
+ * gemm_short_tile, as do the last rows of a 16-wide panel. */
 #define TILE_CASE(R, V) \
     case R: gemm_tile(R, V, pa, a, y, res); break;
-static void gemm_panel2(const panel_args *pa, size_t mc, const float *a, float *y, const float *res) {
-    if (mc < MR / 2) {
-        gemm_short_tile(gemm_panel2, MR / 2, pa, mc, a, y, res);
-        return;
-    }
-    size_t tiles = (mc + MR - 1) / MR, base = mc / tiles, extra = mc % tiles;
-    for (size_t t = 0; t < tiles; t++) {
-        size_t mr = base + (t < extra);
-        switch (mr) {
-            TILE_CASE(6, 2) TILE_CASE(7, 2) TILE_CASE(8, 2) TILE_CASE(9, 2) TILE_CASE(10, 2)
-            TILE_CASE(11, 2) TILE_CASE(12, 2)
-        }
-        a += mr * pa->lda, y += mr * pa->ldy, res = res ? res + mr * pa->ldr : NULL;
-    }
-}
+BALANCED_PANEL(gemm_panel2, MR, MR / 2,
+               TILE_CASE(6, 2) TILE_CASE(7, 2) TILE_CASE(8, 2) TILE_CASE(9, 2) TILE_CASE(10, 2)
+               TILE_CASE(11, 2) TILE_CASE(12, 2))
 /* 16-wide panels are only a layer's last columns */
 #define TILE_12x16(pa, a, y, res) gemm_tile(MR, 1, pa, a, y, res)
 ONE_HEIGHT_PANEL(gemm_panel1, MR, TILE_12x16)
@@ -328,37 +316,26 @@ static void pack_scaled(size_t kc, size_t strips, const float *src, size_t sstri
             _mm512_store_ps(dst + p * 16, _mm512_mul_ps(_mm512_loadu_ps(src + p * 16), _mm512_set1_ps(scale[p])));
 }
 
-/* y = act(a w + bias) (+ res) with explicit strides, w in strips (kernels.h). The tiles read
- * the strips in place (each a contiguous run the hardware prefetcher follows); with wscale
- * they read a scaled copy of the k block, made once per panel and row block. When k > KC the
- * partial sums live in y, so res may alias y only if act is NONE (then res is added with the
- * bias, up front). */
+/* One panel of gemm_blocks: its tiles read the strips in place (each a contiguous run the
+ * hardware prefetcher follows); with wscale they read a scaled copy of the k block, made once per
+ * panel and row block. */
+INLINE void run_panel(panel_args *pa, size_t mc, const float *a, float *y, const float *res,
+                      const float *wscale) {
+    _Alignas(64) float panel[KC * NR];
+    const size_t strips = pa->ncols > 16 ? 2 : 1;
+    if (wscale) {
+        pack_scaled(pa->kc, strips, pa->w, pa->w2, wscale, panel);
+        pa->w = panel, pa->w2 = KC * 16;
+    }
+    if (strips == 2) gemm_panel2(pa, mc, a, y, res);
+    else gemm_panel1(pa, mc, a, y, res);
+}
+
+/* gemm_blocks with the panels above, w in strips (kernels.h). */
 static void gemm_core(size_t m, size_t n, size_t k, const float *a, size_t lda, const float *w,
                       const float *wscale, const float *bias, const float *res, size_t ldr,
                       float *y, size_t ldy, emoti_act act) {
-    _Alignas(64) float panel[KC * NR];
-    const int res_early = res && k > KC;
-    for (size_t pc = 0; pc < k || pc == 0; pc += KC) { /* k = 0: one pass, y = act(bias) */
-        const size_t kc = k - pc < KC ? k - pc : KC;
-        int mode = (pc == 0 ? FIRST : 0) | (pc + kc == k ? LAST : 0);
-        if (res && (mode & FIRST) && res_early) mode |= RES_FIRST;
-        if (res && (mode & LAST) && !res_early) mode |= RES_LAST;
-        for (size_t ic = 0; ic < m; ic += MC) {
-            const size_t mc = m - ic < MC ? m - ic : MC;
-            for (size_t jr = 0; jr < n; jr += NR) {
-                const size_t nc = n - jr < NR ? n - jr : NR, strips = nc > 16 ? 2 : 1;
-                panel_args pa = {kc, lda, ldy, ldr, nc, w + jr * k + pc * 16, k * 16, bias + jr, act, mode};
-                if (wscale) {
-                    pack_scaled(kc, strips, pa.w, pa.w2, wscale + pc, panel);
-                    pa.w = panel, pa.w2 = KC * 16;
-                }
-                const float *ar = a + ic * lda + pc;
-                const float *rr = res ? res + ic * ldr + jr : NULL;
-                if (strips == 2) gemm_panel2(&pa, mc, ar, y + ic * ldy + jr, rr);
-                else gemm_panel1(&pa, mc, ar, y + ic * ldy + jr, rr);
-            }
-        }
-    }
+    gemm_blocks(run_panel, m, n, k, a, lda, w, wscale, bias, res, ldr, y, ldy, act);
 }
 
 static void f32_gemm__avx512(size_t m, size_t n, size_t k, const float *a, const float *w,
@@ -422,22 +399,6 @@ static void f64_gemv__avx512(size_t rows, size_t cols, const double *x, const fl
 }
 
 /* ---- depthwise ------------------------------------------------------------------------- */
-
-/* First and one-past-last kernel tap inside [0, size) for output o. */
-static void tap_range(int o, int stride, int pad, int k, int size, int *t0, int *t1) {
-    int start = o * stride - pad;
-    *t0 = start < 0 ? -start : 0;
-    *t1 = start + k > size ? size - start : k;
-}
-
-/* Outputs [lo, hi) along a dimension whose taps all fall inside [0, size). */
-static void interior(int out, int stride, int pad, int k, int size, int *lo, int *hi) {
-    int l = (pad + stride - 1) / stride, h = size - k + pad; /* need o*s - pad + k <= size */
-    h = h < 0 ? 0 : h / stride + 1;
-    if (h > out) h = out;
-    if (l > h) l = h;
-    *lo = l, *hi = h;
-}
 
 /* Depthwise, channel-vectorised: 16 channels per vector (a last partial group masked), the
  * structure of kernels/avx2.c:
@@ -619,9 +580,7 @@ static void f32_dwconv_swish__avx512(const emoti_window *g, int ci, const float 
     if (pool_sums) memset(pool_sums, 0, c * sizeof *pool_sums);
     int ox_lo, ox_hi;
     interior(g->ow, g->stride, g->pad_left, g->k, g->w, &ox_lo, &ox_hi);
-    /* output rows per band: the band's input rows (band s + k of them) within ~256 KiB */
-    const size_t in_row = (size_t)g->w * c * sizeof(float), fit = (256u << 10) / (in_row ? in_row : 1);
-    const int band = fit > (size_t)g->k ? (int)((fit - (size_t)g->k) / (size_t)g->stride) + 1 : 1;
+    const int band = dw_band_rows(g, c);
     for (int oy0 = 0; oy0 < g->oh; oy0 += band) {
         const int oy1 = oy0 + band < g->oh ? oy0 + band : g->oh;
         size_t c0 = 0;
@@ -701,16 +660,9 @@ INLINE void conv_row(const int NV, __mmask16 mk, const emoti_window *g, int oy, 
 
 static void f32_conv_swish__avx512(const emoti_window *g, int cin, int cout, const float *x,
                                    const float *w, const float *bias, float *y) {
-    enum { MAX_TAPS = 7 * 7 * 8 };
-    ptrdiff_t xoff[MAX_TAPS];
-    const int k = g->k, taps = k * k * cin, fast = taps <= MAX_TAPS;
-    for (int t = 0; fast && t < taps; t++) {
-        const int ky = t / (k * cin), kx = t / cin % k, ci = t % cin;
-        xoff[t] = ((ptrdiff_t)ky * g->w + kx) * cin + ci;
-    }
+    ptrdiff_t xoff[CONV_MAX_TAPS];
     int ox_lo, ox_hi;
-    interior(g->ow, g->stride, g->pad_left, k, g->w, &ox_lo, &ox_hi);
-    if (!fast) ox_lo = ox_hi = 0; /* every pixel through the bounds-checked path */
+    conv_taps(g, cin, xoff, &ox_lo, &ox_hi);
     for (int oy = 0; oy < g->oh; oy++)
         for (int c0 = 0; c0 < cout; c0 += 32) { /* 32 channels a step: 2 vectors x 4 pixels */
             const int left = cout - c0, nv = left > 16 ? 2 : 1;

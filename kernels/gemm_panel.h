@@ -1,5 +1,8 @@
-/* What the SIMD GEMMs (kernels/avx2.c, avx512.c, neon.c) share: the modes of a tile, the
- * arguments of one panel and gemm_short_tile.
+/* What the SIMD GEMMs (kernels/avx2.c, avx512.c, neon.c) share: the loop nest over k blocks, row
+ * blocks and panels (gemm_blocks), the modes of a tile, the arguments of one panel, the split of
+ * a panel's rows into tiles (BALANCED_PANEL, ONE_HEIGHT_PANEL, gemm_short_tile) and the path for
+ * an activation before a residual (gemm_entry). An ISA brings its tiles and what it does to a
+ * panel's weights (a copy scaled by the SE gate, or packed for its tiles).
  * Include it after defining KC (the k block), MC (the row block) and NR (the widest panel). */
 #ifndef EMOTI_GEMM_PANEL_H
 #define EMOTI_GEMM_PANEL_H
@@ -61,5 +64,86 @@ gemm_short_tile(panel_fn *panel, size_t min_rows, const panel_args *pa, size_t m
         }                                                                                       \
         if (mc) gemm_short_tile(NAME, (R), pa, mc, a, y, res);                                  \
     }
+
+/* NAME(pa, mc, a, y, res): all mc rows of a panel in tiles of at most MR_ rows, as even as
+ * possible: 49 rows go as 5 x 10 rather than 4 x 12 + 1 (MR_ = 12). CASES holds a
+ * `case R: ...; break;` running one tile for each height the split gives from MIN_ROWS to MR_
+ * (each an unrolled copy of the tile: only those are compiled); a block of fewer than MIN_ROWS
+ * rows goes through gemm_short_tile (MIN_ROWS = 1: none does). */
+#define BALANCED_PANEL(NAME, MR_, MIN_ROWS, CASES)                                               \
+    static void NAME(const panel_args *pa, size_t mc, const float *a, float *y, const float *res) { \
+        if ((MIN_ROWS) > 1 && mc < (MIN_ROWS)) {                                                \
+            gemm_short_tile(NAME, (MIN_ROWS), pa, mc, a, y, res);                               \
+            return;                                                                             \
+        }                                                                                       \
+        size_t tiles = (mc + (MR_) - 1) / (MR_), base = mc / tiles, extra = mc % tiles;         \
+        for (size_t t = 0; t < tiles; t++) {                                                    \
+            size_t mr = base + (t < extra);                                                     \
+            switch (mr) { CASES }                                                               \
+            a += mr * pa->lda, y += mr * pa->ldy, res = res ? res + mr * pa->ldr : NULL;        \
+        }                                                                                       \
+    }
+
+/* The ISA's part of one panel of gemm_blocks: mc rows of a, y and res (already offset) over the
+ * kc x ncols block of weights at pa->w (strips, kernels.h; wider panels' next 16 columns pa->w2
+ * floats on); wscale: the block's row scales (the SE gate) or NULL. */
+typedef void panel_run_fn(panel_args *pa, size_t mc, const float *a, float *y, const float *res,
+                          const float *wscale);
+
+/* y = act(a w + bias) (+ res) with explicit strides: k in blocks of KC, rows in blocks of MC
+ * (a's MC x KC block stays in L2), columns in panels of NR (the last one narrower), each panel
+ * through run. When k > KC the partial sums live in y, so res may alias y only if act is NONE:
+ * res is then added with the bias, up front (RES_FIRST), else in the epilogue (RES_LAST). */
+__attribute__((always_inline, unused)) static inline void
+gemm_blocks(panel_run_fn *run, size_t m, size_t n, size_t k, const float *a, size_t lda,
+            const float *w, const float *wscale, const float *bias, const float *res, size_t ldr,
+            float *y, size_t ldy, emoti_act act) {
+    const int res_early = res && k > KC;
+    for (size_t pc = 0; pc < k || pc == 0; pc += KC) { /* k = 0: one pass, y = act(bias) */
+        const size_t kc = k - pc < KC ? k - pc : KC;
+        int mode = (pc == 0 ? FIRST : 0) | (pc + kc == k ? LAST : 0);
+        if (res && (mode & FIRST) && res_early) mode |= RES_FIRST;
+        if (res && (mode & LAST) && !res_early) mode |= RES_LAST;
+        for (size_t ic = 0; ic < m; ic += MC) {
+            const size_t mc = m - ic < MC ? m - ic : MC;
+            for (size_t jr = 0; jr < n; jr += NR) {
+                const size_t nc = n - jr < NR ? n - jr : NR;
+                panel_args pa = {kc, lda, ldy, ldr, nc, w + jr * k + pc * 16, k * 16, bias + jr,
+                                 act, mode};
+                run(&pa, mc, a + ic * lda + pc, y + ic * ldy + jr,
+                    res ? res + ic * ldr + jr : NULL, wscale ? wscale + pc : NULL);
+            }
+        }
+    }
+}
+
+/* An ISA's GEMM core: gemm_blocks with its panels. */
+typedef void gemm_core_fn(size_t m, size_t n, size_t k, const float *a, size_t lda, const float *w,
+                          const float *wscale, const float *bias, const float *res, size_t ldr,
+                          float *y, size_t ldy, emoti_act act);
+
+/* f32_gemm (kernels.h) on core. act(...) + res with a multi-block k cannot keep its partial sums
+ * in y (it may be res): it goes in 64 x NR tiles through scratch, res added from there. Not used
+ * by EfficientNet. */
+__attribute__((always_inline, unused)) static inline void
+gemm_entry(gemm_core_fn *core, size_t m, size_t n, size_t k, const float *a, const float *w,
+           const float *wscale, const float *bias, const float *res, float *y, size_t ld,
+           emoti_act act) {
+    if (!(res && act != EMOTI_ACT_NONE && k > KC)) {
+        core(m, n, k, a, k, w, wscale, bias, res, ld, y, ld, act);
+        return;
+    }
+    _Alignas(64) float tmp[64 * NR];
+    for (size_t i = 0; i < m; i += 64) {
+        size_t mi = m - i < 64 ? m - i : 64;
+        for (size_t j = 0; j < n; j += NR) {
+            size_t nj = n - j < NR ? n - j : NR;
+            core(mi, nj, k, a + i * k, k, w + j * k, wscale, bias + j, NULL, 0, tmp, NR, act);
+            for (size_t r = 0; r < mi; r++)
+                for (size_t c = 0; c < nj; c++)
+                    y[(i + r) * ld + j + c] = tmp[r * NR + c] + res[(i + r) * ld + j + c];
+        }
+    }
+}
 
 #endif

@@ -31,6 +31,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "conv_geometry.h"
 #include "kernels.h"
 
 #define INLINE static inline __attribute__((always_inline))
@@ -267,28 +268,21 @@ INLINE void gemm_tile(const int mr, const int nv, const panel_args *pa, const fl
 #undef STOREV
 }
 
-/* All mc rows of one panel of nv vectors, in balanced tiles of at most MR rows. */
+/* All mc rows of one panel of nv vectors, in balanced tiles of at most 5, 6, 8 or 8 rows (every
+ * height compiled: no short tiles). */
 #define TILE_CASE(R, V) \
     case R: gemm_tile(R, V, pa, a, y, res); break;
-#define PANEL(NAME, V, MR, CASES)                                                              \
-    static void NAME(const panel_args *pa, size_t mc, const float *a, float *y, const float *res) { \
-        size_t tiles = (mc + MR - 1) / MR, base = mc / tiles, extra = mc % tiles;                \
-        for (size_t t = 0; t < tiles; t++) {                                                    \
-            size_t mr = base + (t < extra);                                                     \
-            switch (mr) { CASES }                                                               \
-            a += mr * pa->lda, y += mr * pa->ldy, res = res ? res + mr * pa->ldr : NULL;        \
-        }                                                                                       \
-    }
-PANEL(gemm_panel4, 4, 5, TILE_CASE(1, 4) TILE_CASE(2, 4) TILE_CASE(3, 4) TILE_CASE(4, 4) TILE_CASE(5, 4))
-PANEL(gemm_panel3, 3, 6,
-      TILE_CASE(1, 3) TILE_CASE(2, 3) TILE_CASE(3, 3) TILE_CASE(4, 3) TILE_CASE(5, 3) TILE_CASE(6, 3))
-PANEL(gemm_panel2, 2, 8,
-      TILE_CASE(1, 2) TILE_CASE(2, 2) TILE_CASE(3, 2) TILE_CASE(4, 2) TILE_CASE(5, 2) TILE_CASE(6, 2)
-      TILE_CASE(7, 2) TILE_CASE(8, 2))
-PANEL(gemm_panel1, 1, 8,
-      TILE_CASE(1, 1) TILE_CASE(2, 1) TILE_CASE(3, 1) TILE_CASE(4, 1) TILE_CASE(5, 1) TILE_CASE(6, 1)
-      TILE_CASE(7, 1) TILE_CASE(8, 1))
-#undef PANEL
+BALANCED_PANEL(gemm_panel4, 5, 1,
+               TILE_CASE(1, 4) TILE_CASE(2, 4) TILE_CASE(3, 4) TILE_CASE(4, 4) TILE_CASE(5, 4))
+BALANCED_PANEL(gemm_panel3, 6, 1,
+               TILE_CASE(1, 3) TILE_CASE(2, 3) TILE_CASE(3, 3) TILE_CASE(4, 3) TILE_CASE(5, 3)
+               TILE_CASE(6, 3))
+BALANCED_PANEL(gemm_panel2, 8, 1,
+               TILE_CASE(1, 2) TILE_CASE(2, 2) TILE_CASE(3, 2) TILE_CASE(4, 2) TILE_CASE(5, 2)
+               TILE_CASE(6, 2) TILE_CASE(7, 2) TILE_CASE(8, 2))
+BALANCED_PANEL(gemm_panel1, 8, 1,
+               TILE_CASE(1, 1) TILE_CASE(2, 1) TILE_CASE(3, 1) TILE_CASE(4, 1) TILE_CASE(5, 1)
+               TILE_CASE(6, 1) TILE_CASE(7, 1) TILE_CASE(8, 1))
 #undef TILE_CASE
 
 /* Copies a kc x ncols block of a strip of w (rows 16 floats apart, kernels.h) into a kc x ld
@@ -304,58 +298,32 @@ static void pack_panel(size_t kc, size_t ncols, size_t ld, const float *w, size_
     }
 }
 
-/* y = act(a w + bias) (+ res) with explicit strides. When k > KC the partial sums live in y,
- * so res may alias y only if act is NONE (then res is added with the bias, up front). */
+/* One panel of gemm_blocks: its block of weights copied (scaled by wscale if given) into a
+ * panel of 4 nv columns, then its tiles over that. */
+INLINE void run_panel(panel_args *pa, size_t mc, const float *a, float *y, const float *res,
+                      const float *wscale) {
+    _Alignas(16) float panel[KC * NR];
+    const size_t nv = (pa->ncols + 3) / 4;
+    pack_panel(pa->kc, pa->ncols, 4 * nv, pa->w, 16, wscale, panel);
+    pa->w = panel;
+    switch (nv) {
+    case 4: gemm_panel4(pa, mc, a, y, res); break;
+    case 3: gemm_panel3(pa, mc, a, y, res); break;
+    case 2: gemm_panel2(pa, mc, a, y, res); break;
+    default: gemm_panel1(pa, mc, a, y, res); break;
+    }
+}
+
 static void gemm_core(size_t m, size_t n, size_t k, const float *a, size_t lda, const float *w,
                       const float *wscale, const float *bias, const float *res, size_t ldr,
                       float *y, size_t ldy, emoti_act act) {
-    _Alignas(16) float panel[KC * NR];
-    int res_early = res && k > KC;
-    for (size_t pc = 0; pc < k || pc == 0; pc += KC) { /* k = 0: one pass, y = act(bias) */
-        size_t kc = k - pc < KC ? k - pc : KC;
-        int mode = (pc == 0 ? FIRST : 0) | (pc + kc == k ? LAST : 0);
-        if (res && (mode & FIRST) && res_early) mode |= RES_FIRST;
-        if (res && (mode & LAST) && !res_early) mode |= RES_LAST;
-        for (size_t ic = 0; ic < m; ic += MC) {
-            size_t mc = m - ic < MC ? m - ic : MC;
-            for (size_t jr = 0; jr < n; jr += NR) {
-                size_t nc = n - jr < NR ? n - jr : NR, nv = (nc + 3) / 4;
-                pack_panel(kc, nc, 4 * nv, w + jr * k + pc * 16, 16, wscale ? wscale + pc : NULL, panel);
-                panel_args pa = {kc, lda, ldy, ldr, nc, panel, 0, bias + jr, act, mode};
-                const float *ar = a + ic * lda + pc;
-                const float *rr = res ? res + ic * ldr + jr : NULL;
-                float *yr = y + ic * ldy + jr;
-                switch (nv) {
-                case 4: gemm_panel4(&pa, mc, ar, yr, rr); break;
-                case 3: gemm_panel3(&pa, mc, ar, yr, rr); break;
-                case 2: gemm_panel2(&pa, mc, ar, yr, rr); break;
-                default: gemm_panel1(&pa, mc, ar, yr, rr); break;
-                }
-            }
-        }
-    }
+    gemm_blocks(run_panel, m, n, k, a, lda, w, wscale, bias, res, ldr, y, ldy, act);
 }
 
 static void f32_gemm__neon(size_t m, size_t n, size_t k, const float *a, const float *w,
                            const float *wscale, const float *bias, const float *res, float *y,
                            size_t ld, emoti_act act) {
-    if (!(res && act != EMOTI_ACT_NONE && k > KC)) {
-        gemm_core(m, n, k, a, k, w, wscale, bias, res, ld, y, ld, act);
-        return;
-    }
-    /* act(...) + res with a multi-block k: the partial sums cannot live in y (it may be res),
-     * so compute 64 x 16 tiles into scratch and add res from there. Not used by EfficientNet. */
-    _Alignas(16) float tmp[64 * NR];
-    for (size_t i = 0; i < m; i += 64) {
-        size_t mi = m - i < 64 ? m - i : 64;
-        for (size_t j = 0; j < n; j += NR) {
-            size_t nj = n - j < NR ? n - j : NR;
-            gemm_core(mi, nj, k, a + i * k, k, w + j * k, wscale, bias + j, NULL, 0, tmp, NR, act);
-            for (size_t r = 0; r < mi; r++)
-                for (size_t c = 0; c < nj; c++)
-                    y[(i + r) * ld + j + c] = tmp[r * NR + c] + res[(i + r) * ld + j + c];
-        }
-    }
+    gemm_entry(gemm_core, m, n, k, a, w, wscale, bias, res, y, ld, act);
 }
 
 /* ---- f64_gemv: row by row, y (at most WIDE doubles at a time) staying in L1, so that w is
@@ -382,22 +350,6 @@ static void f64_gemv__neon(size_t rows, size_t cols, const double *x, const floa
 }
 
 /* ---- depthwise ------------------------------------------------------------------------- */
-
-/* First and one-past-last kernel tap inside [0, size) for output o. */
-static void tap_range(int o, int stride, int pad, int k, int size, int *t0, int *t1) {
-    int start = o * stride - pad;
-    *t0 = start < 0 ? -start : 0;
-    *t1 = start + k > size ? size - start : k;
-}
-
-/* Outputs [lo, hi) along a dimension whose taps all fall inside [0, size). */
-static void interior(int out, int stride, int pad, int k, int size, int *lo, int *hi) {
-    int l = (pad + stride - 1) / stride, h = size - k + pad; /* need o*s - pad + k <= size */
-    h = h < 0 ? 0 : h / stride + 1;
-    if (h > out) h = out;
-    if (l > h) l = h;
-    *lo = l, *hi = h;
-}
 
 /* Depthwise, channel-vectorised: 4 channels per vector (a last partial vector of 1..3
  * channels through load_n / store_n).
@@ -562,9 +514,7 @@ static void f32_dwconv_swish__neon(const emoti_window *g, int ci, const float *x
     if (pool_sums) memset(pool_sums, 0, c * sizeof *pool_sums);
     int ox_lo, ox_hi;
     interior(g->ow, g->stride, g->pad_left, g->k, g->w, &ox_lo, &ox_hi);
-    /* output rows per band: the band's input rows (band s + k of them) within ~256 KiB */
-    const size_t in_row = (size_t)g->w * c * sizeof(float), fit = (256u << 10) / (in_row ? in_row : 1);
-    int band = fit > (size_t)g->k ? (int)((fit - (size_t)g->k) / (size_t)g->stride) + 1 : 1;
+    const int band = dw_band_rows(g, c);
     for (int oy0 = 0; oy0 < g->oh; oy0 += band) {
         const int oy1 = oy0 + band < g->oh ? oy0 + band : g->oh;
         size_t c0 = 0;
@@ -666,16 +616,9 @@ static void conv_partial_pixel(const emoti_window *g, int oy, int ox, int cin, i
 
 static void f32_conv_swish__neon(const emoti_window *g, int cin, int cout, const float *x,
                                  const float *w, const float *bias, float *y) {
-    enum { MAX_TAPS = 7 * 7 * 8 };
-    ptrdiff_t xoff[MAX_TAPS];
-    const int k = g->k, taps = k * k * cin, fast = taps <= MAX_TAPS;
-    for (int t = 0; fast && t < taps; t++) {
-        int ky = t / (k * cin), kx = t / cin % k, ci = t % cin;
-        xoff[t] = ((ptrdiff_t)ky * g->w + kx) * cin + ci;
-    }
+    ptrdiff_t xoff[CONV_MAX_TAPS];
     int ox_lo, ox_hi;
-    interior(g->ow, g->stride, g->pad_left, k, g->w, &ox_lo, &ox_hi);
-    if (!fast) ox_lo = ox_hi = 0; /* every pixel through the bounds-checked path */
+    conv_taps(g, cin, xoff, &ox_lo, &ox_hi);
     const int full = cout / 4 * 4;
     for (int oy = 0; oy < g->oh; oy++) {
         int c0 = 0;

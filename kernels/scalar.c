@@ -1,6 +1,7 @@
 /* Scalar reference kernels: plain loops, the oracle for every SIMD kernel. */
 #include <math.h>
 
+#include "conv_geometry.h"
 #include "kernels.h"
 
 float emoti_swish_ref(float x) { return x / (1.0f + expf(-x)); }
@@ -51,13 +52,6 @@ void emoti_strips_pack(size_t k, size_t n, const float *w, size_t ldw, float *ou
     for (size_t j0 = 0; j0 < n; j0 += 16)
         for (size_t p = 0; p < k; p++, out += 16)
             for (size_t j = 0; j < 16; j++) out[j] = j0 + j < n ? w[p * ldw + j0 + j] : 0.0f;
-}
-
-/* First and one-past-last kernel tap that land inside [0, size) for output o. */
-static void tap_range(int o, int stride, int pad, int k, int size, int *t0, int *t1) {
-    int start = o * stride - pad;
-    *t0 = start < 0 ? -start : 0;
-    *t1 = start + k > size ? size - start : k;
 }
 
 static void f32_dwconv_swish__scalar(const emoti_window *g, int c, const float *x,
