@@ -19,6 +19,23 @@ typedef struct {
     int pad_top, pad_left;
 } emoti_window;
 
+/* The window of a k x k conv with this stride over h x w: TF "SAME" for stride 2 (timm's
+ * Conv2dSame: output ceil(n / 2), the extra padding row / column at the bottom / right),
+ * symmetric k / 2 for stride 1. */
+static inline emoti_window emoti_window_same(int h, int w, int k, int stride) {
+    emoti_window g = {.h = h, .w = w, .k = k, .stride = stride};
+    if (stride == 1) {
+        g.oh = h, g.ow = w, g.pad_top = g.pad_left = k / 2;
+    } else {
+        g.oh = (h + stride - 1) / stride;
+        g.ow = (w + stride - 1) / stride;
+        int th = (g.oh - 1) * stride + k - h, tw = (g.ow - 1) * stride + k - w;
+        g.pad_top = th > 0 ? th / 2 : 0;
+        g.pad_left = tw > 0 ? tw / 2 : 0;
+    }
+    return g;
+}
+
 typedef struct {
     const char *isa; /* "scalar", "avx2", ... */
 

@@ -20,21 +20,6 @@ typedef struct {
     int c;              /* dw channels; stem: cout (cin = 3) */
 } layer_call;
 
-/* TF "SAME" for stride 2, symmetric k/2 for stride 1 (as engine/net/efficientnet.c). */
-static inline emoti_window shapes_window(int h, int w, int k, int stride) {
-    emoti_window g = {.h = h, .w = w, .k = k, .stride = stride};
-    if (stride == 1) {
-        g.oh = h, g.ow = w, g.pad_top = g.pad_left = k / 2;
-    } else {
-        g.oh = (h + stride - 1) / stride;
-        g.ow = (w + stride - 1) / stride;
-        int th = (g.oh - 1) * stride + k - h, tw = (g.ow - 1) * stride + k - w;
-        g.pad_top = th > 0 ? th / 2 : 0;
-        g.pad_left = tw > 0 ? tw / 2 : 0;
-    }
-    return g;
-}
-
 /* Writes the calls of variant 0 (B0 at 224) or 2 (B2 at 260); returns their number. */
 static inline int enet_layer_calls(int variant, layer_call *out, int max) {
     static const int kernel[7] = {3, 3, 5, 3, 5, 5, 3}, stride[7] = {1, 2, 2, 2, 1, 2, 1},
@@ -49,7 +34,7 @@ static inline int enet_layer_calls(int variant, layer_call *out, int max) {
         if (n < max) out[n] = (call); \
         n++;                     \
     } while (0)
-    layer_call c = {.kind = CALL_STEM, .name = "stem", .g = shapes_window(size, size, 3, 2), .c = stem};
+    layer_call c = {.kind = CALL_STEM, .name = "stem", .g = emoti_window_same(size, size, 3, 2), .c = stem};
     PUSH(c);
     int h = c.g.oh, w = c.g.ow, in = stem;
     for (int s = 0; s < 7; s++)
@@ -61,7 +46,7 @@ static inline int enet_layer_calls(int variant, layer_call *out, int max) {
                 snprintf(e.name, sizeof e.name, "b%d.exp", blk);
                 PUSH(e);
             }
-            layer_call d = {.kind = CALL_DW, .g = shapes_window(h, w, kernel[s], st), .c = mid};
+            layer_call d = {.kind = CALL_DW, .g = emoti_window_same(h, w, kernel[s], st), .c = mid};
             snprintf(d.name, sizeof d.name, "b%d.dw", blk);
             PUSH(d);
             h = d.g.oh, w = d.g.ow;

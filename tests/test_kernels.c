@@ -451,13 +451,13 @@ static void test_dwconv(const emoti_kernels *kt) {
     for (int i = 0; i < nhw; i++)
         for (int k = 3; k <= 5; k += 2)
             for (int s = 1; s <= 2; s++) {
-                emoti_window g = shapes_window(hw[i][0], hw[i][1], k, s);
+                emoti_window g = emoti_window_same(hw[i][0], hw[i][1], k, s);
                 for (int j = 0; j < ncs; j += 2, t++) dw_case(kt, &st, &sp, &g, cs[(j + t) % ncs], t & 1, t % 5 == 0);
             }
     for (int j = 0; j < ncs; j++)
         for (int k = 3; k <= 5; k += 2)
             for (int s = 1; s <= 2; s++) {
-                emoti_window g = shapes_window(13, 11, k, s);
+                emoti_window g = emoti_window_same(13, 11, k, s);
                 dw_case(kt, &st, &sp, &g, cs[j], 1, 0);
             }
     /* other kernel sizes and explicit pads (top/left 0..k-1, bottom/right likewise) */
@@ -552,13 +552,13 @@ static void test_conv(const emoti_kernels *kt) {
     for (size_t i = 0; i < sizeof hw / sizeof *hw; i++)
         for (size_t j = 0; j < sizeof couts / sizeof *couts; j++)
             for (int s = 1; s <= 2; s++) {
-                emoti_window g = shapes_window(hw[i][0], hw[i][1], 3, s);
+                emoti_window g = emoti_window_same(hw[i][0], hw[i][1], 3, s);
                 conv_case(kt, &st, &g, j % 3 ? 3 : (int)(1 + j % 5), couts[j], (int)(i + j) % 4 == 0);
             }
-    emoti_window g5 = shapes_window(11, 13, 5, 2);
+    emoti_window g5 = emoti_window_same(11, 13, 5, 2);
     conv_case(kt, &st, &g5, 3, 32, 0);
     conv_case(kt, &st, &g5, 3, 32, 1);
-    emoti_window b0 = shapes_window(224, 224, 3, 2), b2 = shapes_window(260, 260, 3, 2);
+    emoti_window b0 = emoti_window_same(224, 224, 3, 2), b2 = emoti_window_same(260, 260, 3, 2);
     conv_case(kt, &st, &b0, 3, 32, 0);
     conv_case(kt, &st, &b2, 3, 32, 0);
     conv_case(kt, &st, &b0, 3, 32, 1); /* as the engine calls it */

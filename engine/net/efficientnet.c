@@ -20,21 +20,6 @@
 #define MAX_BLOCKS 64
 #define MAX_CHANNELS 8192
 
-/* TF "SAME" for stride 2 (as timm's Conv2dSame), symmetric k/2 for stride 1. */
-static emoti_window make_window(int h, int w, int k, int stride) {
-    emoti_window g = {.h = h, .w = w, .k = k, .stride = stride};
-    if (stride == 1) {
-        g.oh = h, g.ow = w, g.pad_top = g.pad_left = k / 2;
-    } else {
-        g.oh = (h + stride - 1) / stride;
-        g.ow = (w + stride - 1) / stride;
-        int th = (g.oh - 1) * stride + k - h, tw = (g.ow - 1) * stride + k - w;
-        g.pad_top = th > 0 ? th / 2 : 0;
-        g.pad_left = tw > 0 ? tw / 2 : 0;
-    }
-    return g;
-}
-
 static emoti_status load_tensor(const emoti_container *c, const char *name, uint32_t d0,
                                 uint32_t d1, uint32_t d2, uint32_t d3, const float **out) {
     uint32_t dims[5] = {d0, d1, d2, d3, 0};
@@ -132,7 +117,7 @@ static emoti_status read_blocks(enet *net, const emoti_container *c) {
         if (st) break; /* the row's stride may be 0: no window for it */
         st = block_tensors(c, i, b);
         b->h = h, b->w = w;
-        b->dw = make_window(h, w, b->k, b->stride);
+        b->dw = emoti_window_same(h, w, b->k, b->stride);
         h = b->dw.oh, w = b->dw.ow, prev = b->out, stage = b->stage;
     }
     net->head_rows = h, net->head_cols = w;
@@ -205,7 +190,7 @@ emoti_status emoti_enet_init(enet *net, const emoti_container *c) {
                         (int)len, arch);
     if (!st) st = read_shape(net, c);
     if (!st) {
-        net->stem = make_window(net->size, net->size, 3, 2);
+        net->stem = emoti_window_same(net->size, net->size, 3, 2);
         st = read_blocks(net, c);
     }
     if (!st) st = read_tensors(net, c);
