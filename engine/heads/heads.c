@@ -338,7 +338,7 @@ emoti_status emoti_head_load(const char *path, emoti_head **out) {
     if (!f) return emoti_fail(EMOTI_ERR_IO, "%s: cannot open", path);
     long n = -1;
     if (!fseek(f, 0, SEEK_END)) n = ftell(f);
-    if (n < 64 || n > (1L << 31) || fseek(f, 0, SEEK_SET)) {
+    if (n < 64 || n > (1L << 30) || fseek(f, 0, SEEK_SET)) { /* heads are small: 1 GiB at most */
         fclose(f);
         return emoti_fail(EMOTI_ERR_FORMAT, "%s: not a head container (size %ld)", path, n);
     }

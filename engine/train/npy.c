@@ -1,5 +1,6 @@
 /* .npy reading and writing: only what emoti needs (float32, C order, 1-D or 2-D). */
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,11 +90,13 @@ emoti_status emoti_npy_read(const char *path, float **data, long *rows, int *col
     }
     long r = dims[0];
     int c = nd == 2 ? (int)dims[1] : 1;
-    size_t n = (size_t)r * (size_t)c;
-    if (r > (1L << 40) / c) {
+    /* At most 2^40 values, and what size_t can count on this platform (32-bit too). */
+    unsigned long long values = (unsigned long long)r * (unsigned long long)c;
+    if (r < 0 || (unsigned long long)r > (1ULL << 40) / (unsigned long long)c || values > SIZE_MAX / sizeof *buf) {
         st = emoti_fail(EMOTI_ERR_FORMAT, "%s: shape too large", path);
         goto done;
     }
+    size_t n = (size_t)values;
     buf = malloc(n ? n * sizeof *buf : 1);
     if (!buf) {
         st = emoti_fail(EMOTI_ERR_NOMEM, "%s: out of memory", path);
