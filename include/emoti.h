@@ -1,7 +1,11 @@
 /* emoti: EmotiEffNet facial-emotion inference in plain C11.
  *
- * The embeddable library behind the `emoti` binary (libemoti.a). Load a converted model
- * (weights/FORMAT.md) from a file or a memory buffer, then run it on RGB images.
+ * The library behind the `emoti` binary (libemoti.a): everything the command does, in the
+ * order the data flows. Sections: the model (load a converted model, weights/FORMAT.md, from a
+ * file or a memory buffer; run it on RGB images); images; video frames (Y4M, frame folders);
+ * heads; the timeline (one face track's per-frame post-processing, fed a frame at a time);
+ * whole-sequence post-processing; training data, metrics and training; writers (rows, files
+ * written whole, the SVG plot).
  * Every call returns an emoti_status; on failure emoti_last_error() describes what went wrong
  * in the calling thread. The library never prints and never exits.
  */
@@ -352,7 +356,7 @@ long emoti_timeline_faces(const emoti_timeline *t);
 /* Bytes the timeline holds now (for budgets; causal and one validity per frame: fixed). */
 size_t emoti_timeline_memory(const emoti_timeline *t);
 
-/* ==== Gap filling and smoothing over whole sequences ==== */
+/* ---- Gap filling and smoothing over whole sequences ---- */
 /* Per-video post-processing (docs/PIPELINE.md section 4): gap filling for frames without a face and
  * box smoothing, offline and causal. Sequences are row-major [n][dim] doubles. */
 
@@ -390,7 +394,7 @@ int emoti_smoother_push(emoti_smoother *s, const double *row, double *out);
 int emoti_smoother_flush(emoti_smoother *s, double *out);
 void emoti_smoother_free(emoti_smoother *s);
 
-/* ==== Combining and deciding ==== */
+/* ---- Combining and deciding ---- */
 /* The per-frame steps between gap filling and smoothing, and the decisions after it
  * (docs/PIPELINE.md 4.3, 4.4, 4.6). The timeline and `emoti tune` share them. */
 
@@ -412,7 +416,7 @@ void emoti_au_thresholds(const emoti_head *h, int k, double fixed, double *thr);
  * (thresholds NULL: 0.5), nothing for VA. */
 void emoti_decide(int task, const double *vals, int k, const double *thresholds, int *out);
 
-/* ==== npy arrays ==== */
+/* ---- npy arrays ---- */
 /* Reading and writing 2-D float32 .npy files (numpy format 1.0/2.0/3.0, little-endian '<f4',
  * C order), as `emoti extract` writes them. */
 
@@ -428,7 +432,7 @@ size_t emoti_npy_header(unsigned char out[EMOTI_NPY_HEADER], long rows, int cols
 /* Writes a [rows, cols] float32 array through PATH.part, renamed into place on success. */
 emoti_status emoti_npy_write(const char *path, const float *data, long rows, int cols);
 
-/* ==== Aff-Wild2 annotations and extract index files ==== */
+/* ---- Aff-Wild2 annotations and extract index files ---- */
 /* Aff-Wild2 annotation folders (docs/PIPELINE.md section 5) and `emoti extract` index files.
  *
  * An annotation file `<video>.txt` has a header line, then one line per frame: EXPR one integer
@@ -473,7 +477,7 @@ typedef struct {
 emoti_status emoti_index_read(const char *path, emoti_index *out);
 void emoti_index_free(emoti_index *x);
 
-/* ==== ABAW metrics ==== */
+/* ---- ABAW metrics ---- */
 /* The ABAW metrics (docs/PIPELINE.md section 5). Conventions where a ratio is 0/0: CCC is 0 (both
  * series constant and equal), F1 is 0 (scikit-learn's zero_division default). */
 
@@ -498,7 +502,7 @@ double emoti_f1_au_mean(const int *truth, const int *pred, size_t n, int n_aus, 
 /* Binary F1 of column j of row-major [n][stride] ints. */
 double emoti_f1_binary_strided(const int *truth, const int *pred, size_t n, size_t stride);
 
-/* ==== Training heads ==== */
+/* ---- Training heads ---- */
 /* Training heads on frozen features (docs/PIPELINE.md section 3): the paper's losses with their
  * gradients, Adam, Keras-style initialisation; single-threaded, seeded and deterministic. */
 
@@ -580,7 +584,7 @@ emoti_status emoti_head_loss_grad(const emoti_head *h, const emoti_loss_spec *sp
 /* splitmix64 step (the generator behind init and shuffling). */
 uint64_t emoti_rng_next(uint64_t *state);
 
-/* ==== Extract outputs joined with annotations (fit, tune, predict, eval) ==== */
+/* ---- Extract outputs joined with annotations (fit, tune, predict, eval) ---- */
 /* PREFIX.index.csv + PREFIX.features.npy and/or PREFIX.outputs.npy. */
 typedef struct {
     char *prefix;
