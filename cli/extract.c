@@ -88,8 +88,8 @@ typedef struct {
 static void extract_input(emoti_model *m, const emoti_info *in, const char *input, extract_out *x,
                           float *emb) {
     emoti_frames *s;
-    char video[256];
-    video_name(input, video, sizeof video);
+    char buf[256];
+    const char *video = video_name(input, buf, sizeof buf);
     if (!cli_frames_open(input, "emoti extract -o OUT -", &s)) {
         x->failed = 1;
         return;

@@ -1,4 +1,5 @@
 /* The emoti command line: subcommand dispatch, shared options, `emoti info`. */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -125,7 +126,7 @@ static int cmd_info(int argc, char **argv) {
     return EXIT_OK;
 }
 
-int main(int argc, char **argv) {
+static int dispatch(int argc, char **argv) {
     if (argc < 2) {
         fputs(MAIN_HELP, stderr);
         return EXIT_USAGE;
@@ -148,4 +149,19 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "eval")) return cmd_eval(argc - 1, argv + 1);
     if (!strcmp(cmd, "info")) return cmd_info(argc - 1, argv + 1);
     cli_usage_error(NULL, "unknown command '%s'", cmd);
+}
+
+/* Every command's results go to stdout: a write that failed there (a full disk, /dev/full, a
+ * closed pipe) fails the command with one line, whatever the command. */
+int main(int argc, char **argv) {
+    int rc = dispatch(argc, argv);
+    errno = 0;
+    int bad = ferror(stdout);
+    bad |= fflush(stdout) != 0;
+    bad |= fclose(stdout) != 0;
+    if (bad) {
+        fprintf(stderr, "emoti: stdout: write error%s%s\n", errno ? ": " : "", errno ? strerror(errno) : "");
+        return EXIT_RUNTIME;
+    }
+    return rc;
 }

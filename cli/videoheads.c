@@ -262,10 +262,7 @@ static int run(vh_ctx *c, emoti_model *m, emoti_frames *s) {
         fprintf(stderr, "emoti video: causal smoothing: each row is written %d frame%s after its frame "
                 "arrives (%s)\n", latency, latency == 1 ? "" : "s", tasks);
     int ok = read_frames(c, m, s, &bad, &broken) && finish(c);
-    if (fflush(stdout) || ferror(stdout)) {
-        fprintf(stderr, "emoti: stdout: write error\n");
-        ok = 0;
-    }
+    if (fflush(stdout) || ferror(stdout)) ok = 0; /* main reports it */
     if (ok && !broken && c->v->plot && emoti_plot_write(c->v->plot, &c->plot)) {
         fprintf(stderr, "emoti: %s\n", emoti_last_error());
         ok = 0;
