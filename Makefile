@@ -3,8 +3,9 @@ CC      ?= cc
 PYTHON  ?= python3
 PREFIX  ?= /usr/local
 BUILD   ?= build
-# The command-line binary; other trees (tests/test_install.sh) put theirs inside their BUILD.
-BIN     ?= emoti
+# The command-line binary: ./emoti for the default tree; another BUILD (make OPENMP=1
+# BUILD=build/omp, tests/test_install.sh) keeps its own inside it, never replacing ./emoti.
+BIN     ?= $(if $(filter build,$(BUILD)),emoti,$(BUILD)/emoti)
 FIXTURES ?= ../shared/fixtures
 OPT     ?= -O2
 SAN     ?=

@@ -191,6 +191,11 @@ else
     echo "!!! the installed CLI's model lookup NOT RUN (no fixture model/image)"
 fi
 
+# Another BUILD links its binary inside itself, never over ./emoti (make -n: nothing is built).
+links=$(make -n -B --no-print-directory OPENMP=1 BUILD="$T/omp-tree" all 2>/dev/null | grep -o -- '-o [^ ]*emoti$')
+[ "$links" = "-o $T/omp-tree/emoti" ] && ok "make OPENMP=1 BUILD=DIR links DIR/emoti, not ./emoti" ||
+    fail "make OPENMP=1 BUILD=DIR links '$links'"
+
 rm -rf "$T"
 [ $fails = 0 ] || { echo "$fails failed"; exit 1; }
 echo "all install checks passed"
