@@ -7,7 +7,6 @@
 #include "emoti.h"
 
 enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2 };
-enum { FMT_TEXT, FMT_CSV, FMT_JSONL };
 
 /* Without -m the model is $EMOTI_MODEL, else ./DEFAULT_MODEL, else INSTALLED_MODEL (the
  * folder `make install` fills; the Makefile sets EMOTI_MODEL_DIR from PREFIX). */
@@ -54,33 +53,26 @@ const char *default_model(void);
 /* 1 if model is that placeholder, after saying on stderr where it looked and how to get models. */
 int default_model_missing(const char *model);
 
-/* One output row: a frame index (or -1 for none) and a file name key. */
-typedef struct {
-    int frame;
-    const char *file;
-    double time; /* seconds, when infer_opts.time */
-} row_key;
-
-/* One field on stdout: a JSON string literal; a CSV field, quoted only when it needs it. */
-void json_string(const char *s);
-void csv_field(const char *s);
+/* The model's own rows (run, video without -H / -k): text, CSV (header once) or JSON lines;
+ * key.frame -1 leaves the frame out, o->time adds the time. */
 void write_header(const infer_opts *o, const emoti_info *in, int with_frame);
-void write_row(const infer_opts *o, const emoti_info *in, row_key key, const emoti_result *r,
+void write_row(const infer_opts *o, const emoti_info *in, emoti_row_key key, const emoti_result *r,
                const float *emb);
 
 /* Opens input (emoti_frames_open), printing the library's message on failure; for an input
  * that is not 8-bit Y4M it ends with "| reader", reader being how to pipe into this command
  * (e.g. "emoti video -"). */
 int cli_frames_open(const char *input, const char *reader, emoti_frames **s);
-/* --fps (when given) onto s; 1 when s then has a frame rate (its rows get a time column). */
-int cli_frames_rate(emoti_frames *s, const infer_opts *o);
+/* --fps (when given) onto s; then its frame rate in frames/s, 0 if unknown (rows get a time
+ * column when it is known). */
+double cli_frames_rate(emoti_frames *s, const infer_opts *o);
 /* --fps RATE: "25", "29.97" or "30000/1001" into num/den (a usage error otherwise). */
 void parse_rate(const char *cmd, const char *v, int *num, int *den);
 /* Next frame of s, its key (the ordinal index and the file name, or input for a stream):
  * 1 = got one, 0 = end, -1 = a bad frame (reported; key and info name it; with
  * emoti_frames_skippable, go on). */
 int cli_frames_next(emoti_frames *s, const char *input, emoti_image *frame, emoti_frame_info *info,
-                    row_key *key);
+                    emoti_row_key *key);
 double seconds(void);
 /* "frames 120/900  24.3 fps  ETA 0:32" on stderr, redrawn at most 5 times a second. */
 void progress(int done, long total, double start, double *last, int final);

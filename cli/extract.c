@@ -96,13 +96,13 @@ static void extract_input(emoti_model *m, const emoti_info *in, const char *inpu
     }
     emoti_image frame;
     emoti_frame_info info;
-    row_key key;
+    emoti_row_key key;
     int got;
     while ((got = cli_frames_next(s, input, &frame, &info, &key)) != 0) {
         emoti_result r;
         if (got < 0 || emoti_run_rgb(m, frame.rgb, frame.width, frame.height,
                                      (size_t)frame.width * 3, &r, emb)) {
-            if (got > 0) fprintf(stderr, "emoti: %s: frame %d: %s\n", input, key.frame, emoti_last_error());
+            if (got > 0) fprintf(stderr, "emoti: %s: frame %ld: %s\n", input, key.frame, emoti_last_error());
             x->failed = 1;
             if (got < 0 && !emoti_frames_skippable(s)) break;
             continue;

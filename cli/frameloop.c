@@ -15,20 +15,20 @@ int cli_frames_open(const char *input, const char *reader, emoti_frames **s) {
 }
 
 int cli_frames_next(emoti_frames *s, const char *input, emoti_image *frame, emoti_frame_info *info,
-                    row_key *key) {
+                    emoti_row_key *key) {
     int done;
     emoti_status st = emoti_frames_next(s, frame, info, &done);
     if (!st && done) return 0;
-    *key = (row_key){(int)info->index, info->file ? info->file : input, info->time};
+    *key = (emoti_row_key){info->index, info->file ? info->file : input, info->time};
     if (st) fprintf(stderr, "emoti: %s\n", emoti_last_error());
     return st ? -1 : 1;
 }
 
-int cli_frames_rate(emoti_frames *s, const infer_opts *o) {
+double cli_frames_rate(emoti_frames *s, const infer_opts *o) {
     int num, den;
     if (o->fps_num) emoti_frames_set_rate(s, o->fps_num, o->fps_den);
     emoti_frames_rate(s, &num, &den);
-    return num > 0 && den > 0;
+    return num > 0 && den > 0 ? (double)num / den : 0;
 }
 
 double seconds(void) {

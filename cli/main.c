@@ -41,7 +41,7 @@ void cli_usage_error(const char *cmd, const char *fmt, ...) {
 void infer_opts_init(infer_opts *o) {
     memset(o, 0, sizeof *o);
     o->model = default_model();
-    o->format = FMT_TEXT;
+    o->format = EMOTI_FORMAT_TEXT;
     o->embeddings = 0;
     o->threads = 0;
 }
@@ -55,9 +55,9 @@ static int parse_threads(const char *cmd, const char *what, const char *s) {
 }
 
 static int parse_format(const char *cmd, const char *s) {
-    if (!strcmp(s, "text")) return FMT_TEXT;
-    if (!strcmp(s, "csv")) return FMT_CSV;
-    if (!strcmp(s, "jsonl")) return FMT_JSONL;
+    if (!strcmp(s, "text")) return EMOTI_FORMAT_TEXT;
+    if (!strcmp(s, "csv")) return EMOTI_FORMAT_CSV;
+    if (!strcmp(s, "jsonl")) return EMOTI_FORMAT_JSONL;
     cli_usage_error(cmd, "unknown format '%s' (text, csv or jsonl)", s);
 }
 

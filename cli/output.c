@@ -4,36 +4,12 @@
 
 #include "cli.h"
 
-void json_string(const char *s) {
-    putchar('"');
-    for (; *s; s++) {
-        unsigned char ch = (unsigned char)*s;
-        if (ch == '"' || ch == '\\') printf("\\%c", ch);
-        else if (ch < 0x20) printf("\\u%04x", ch);
-        else putchar(ch);
-    }
-    putchar('"');
-}
-
-void csv_field(const char *s) {
-    if (!strpbrk(s, ",\"\n\r")) {
-        fputs(s, stdout);
-        return;
-    }
-    putchar('"');
-    for (; *s; s++) {
-        if (*s == '"') putchar('"');
-        putchar(*s);
-    }
-    putchar('"');
-}
-
 void write_header(const infer_opts *o, const emoti_info *in, int with_frame) {
-    if (o->format != FMT_CSV) return;
+    if (o->format != EMOTI_FORMAT_CSV) return;
     printf(with_frame ? "frame,file,label" : "file,label");
     for (int i = 0; i < in->n_logits; i++) {
         putchar(',');
-        csv_field(in->labels[i]);
+        emoti_csv_field(stdout, in->labels[i]);
     }
     if (in->valence_index >= 0) printf(",valence,arousal");
     if (o->embeddings)
@@ -42,20 +18,20 @@ void write_header(const infer_opts *o, const emoti_info *in, int with_frame) {
     putchar('\n');
 }
 
-static void write_text(const infer_opts *o, const emoti_info *in, row_key key, const emoti_result *r) {
-    if (key.frame >= 0) printf("frame %d ", key.frame);
+static void write_text(const infer_opts *o, const emoti_info *in, emoti_row_key key, const emoti_result *r) {
+    if (key.frame >= 0) printf("frame %ld ", key.frame);
     if (o->time) printf("(%.3f s) ", key.time);
     printf("%s: %s %.4f\n", key.file, in->labels[r->top], r->probs[r->top]);
     for (int i = 0; i < in->n_logits; i++) printf("  %-10s %.4f\n", in->labels[i], r->probs[i]);
     if (r->has_va) printf("  valence    %.4f\n  arousal    %.4f\n", r->valence, r->arousal);
 }
 
-static void write_csv(const infer_opts *o, const emoti_info *in, row_key key, const emoti_result *r,
+static void write_csv(const infer_opts *o, const emoti_info *in, emoti_row_key key, const emoti_result *r,
                       const float *emb) {
-    if (key.frame >= 0) printf("%d,", key.frame);
-    csv_field(key.file);
+    if (key.frame >= 0) printf("%ld,", key.frame);
+    emoti_csv_field(stdout, key.file);
     putchar(',');
-    csv_field(in->labels[r->top]);
+    emoti_csv_field(stdout, in->labels[r->top]);
     for (int i = 0; i < in->n_logits; i++) printf(",%.9g", r->probs[i]);
     if (r->has_va) printf(",%.9g,%.9g", r->valence, r->arousal);
     if (emb)
@@ -64,18 +40,18 @@ static void write_csv(const infer_opts *o, const emoti_info *in, row_key key, co
     putchar('\n');
 }
 
-static void write_json(const infer_opts *o, const emoti_info *in, row_key key, const emoti_result *r,
+static void write_json(const infer_opts *o, const emoti_info *in, emoti_row_key key, const emoti_result *r,
                        const float *emb) {
     putchar('{');
-    if (key.frame >= 0) printf("\"frame\":%d,", key.frame);
+    if (key.frame >= 0) printf("\"frame\":%ld,", key.frame);
     printf("\"file\":");
-    json_string(key.file);
+    emoti_json_string(stdout, key.file);
     printf(",\"label\":");
-    json_string(in->labels[r->top]);
+    emoti_json_string(stdout, in->labels[r->top]);
     printf(",\"probs\":{");
     for (int i = 0; i < in->n_logits; i++) {
         if (i) putchar(',');
-        json_string(in->labels[i]);
+        emoti_json_string(stdout, in->labels[i]);
         printf(":%.9g", r->probs[i]);
     }
     putchar('}');
@@ -90,10 +66,10 @@ static void write_json(const infer_opts *o, const emoti_info *in, row_key key, c
 }
 
 /* Each row is flushed whole, so a later failure never leaves half a row behind. */
-void write_row(const infer_opts *o, const emoti_info *in, row_key key, const emoti_result *r,
+void write_row(const infer_opts *o, const emoti_info *in, emoti_row_key key, const emoti_result *r,
                const float *emb) {
-    if (o->format == FMT_TEXT) write_text(o, in, key, r);
-    else if (o->format == FMT_CSV) write_csv(o, in, key, r, emb);
+    if (o->format == EMOTI_FORMAT_TEXT) write_text(o, in, key, r);
+    else if (o->format == EMOTI_FORMAT_CSV) write_csv(o, in, key, r, emb);
     else write_json(o, in, key, r, emb);
     fflush(stdout);
 }

@@ -32,7 +32,7 @@ static int run_images(const infer_opts *o, emoti_model *m, char **files, int n) 
             fprintf(stderr, "emoti: %s\n", emoti_last_error());
             failed = 1;
         } else {
-            write_row(o, &in, (row_key){-1, files[i], -1}, &r, emb);
+            write_row(o, &in, (emoti_row_key){-1, files[i], -1}, &r, emb);
         }
         emoti_image_free(&img);
     }

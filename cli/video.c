@@ -39,7 +39,7 @@ static int run_video(const infer_opts *o, emoti_model *m, emoti_frames *s, const
     long total = emoti_frames_count(s);
     emoti_image frame;
     emoti_frame_info info;
-    row_key key;
+    emoti_row_key key;
     write_header(o, &in, 1);
     while ((got = cli_frames_next(s, input, &frame, &info, &key)) != 0) {
         emoti_result r;
@@ -50,7 +50,7 @@ static int run_video(const infer_opts *o, emoti_model *m, emoti_frames *s, const
         }
         if (emoti_run_rgb(m, frame.rgb, frame.width, frame.height, (size_t)frame.width * 3, &r,
                           emb)) {
-            fprintf(stderr, "emoti: %s: frame %d: %s\n", input, key.frame, emoti_last_error());
+            fprintf(stderr, "emoti: %s: frame %ld: %s\n", input, key.frame, emoti_last_error());
             failed = 1;
             continue;
         }
@@ -66,7 +66,7 @@ static int run_video(const infer_opts *o, emoti_model *m, emoti_frames *s, const
 int cmd_video(int argc, char **argv) {
     infer_opts o;
     infer_opts_init(&o);
-    o.format = FMT_CSV;
+    o.format = EMOTI_FORMAT_CSV;
     vh_opts v;
     vh_opts_init(&v);
     const char *input = NULL;
@@ -102,7 +102,7 @@ int cmd_video(int argc, char **argv) {
     emoti_frames *s;
     int rc = EXIT_RUNTIME;
     if (cli_frames_open(input, "emoti video -", &s)) {
-        o.time = cli_frames_rate(s, &o);
+        o.time = cli_frames_rate(s, &o) > 0;
         rc = run_video(&o, m, s, input);
     }
     emoti_frames_close(s);

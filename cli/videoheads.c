@@ -82,7 +82,7 @@ void vh_opts_check(vh_opts *v, const infer_opts *o) {
                             "smoothed)", v->needs_mode);
         return;
     }
-    if (o->format == FMT_TEXT) cli_usage_error("video", "--heads writes csv or jsonl");
+    if (o->format == EMOTI_FORMAT_TEXT) cli_usage_error("video", "--heads writes csv or jsonl");
     if (o->embeddings) cli_usage_error("video", "-e does not go with --heads");
     if (v->plot && !*v->plot) cli_usage_error("video", "--plot needs a file name");
     for (int i = 0; i < VH_MAX_HEADS; i++) v->weights[i] = 1;
@@ -220,7 +220,7 @@ static int read_frames(vh_ctx *c, emoti_model *m, emoti_frames *s, int *bad, int
     long total = emoti_frames_count(s);
     emoti_image frame;
     emoti_frame_info info;
-    row_key key;
+    emoti_row_key key;
     while ((got = cli_frames_next(s, c->input, &frame, &info, &key)) != 0) {
         emoti_result r;
         if (got < 0 && !emoti_frames_skippable(s)) { /* reported; a broken stream cannot resync */
@@ -229,7 +229,7 @@ static int read_frames(vh_ctx *c, emoti_model *m, emoti_frames *s, int *bad, int
         }
         int good = got > 0;
         if (good && emoti_run_rgb(m, frame.rgb, frame.width, frame.height, (size_t)frame.width * 3, &r, c->emb)) {
-            fprintf(stderr, "emoti: %s: frame %d: %s\n", c->input, key.frame, emoti_last_error());
+            fprintf(stderr, "emoti: %s: frame %ld: %s\n", c->input, key.frame, emoti_last_error());
             good = 0;
         }
         *bad += !good;
@@ -284,7 +284,7 @@ static void ctx_free(vh_ctx *c) {
 int video_heads(const infer_opts *o, const vh_opts *v, const char *input) {
     vh_ctx c;
     memset(&c, 0, sizeof c);
-    c.v = v, c.input = input, c.model = o->model, c.format = o->format == FMT_JSONL ? EMOTI_FORMAT_JSONL : EMOTI_FORMAT_CSV;
+    c.v = v, c.input = input, c.model = o->model, c.format = o->format;
     emoti_model *m = NULL;
     int rc = EXIT_RUNTIME;
     if (load_heads(&c) && cli_open_model(o, &m)) {
@@ -292,10 +292,8 @@ int video_heads(const infer_opts *o, const vh_opts *v, const char *input) {
         if (open_timeline(&c) && (!v->plot || plot_probe(v->plot))) {
             plan_plot(&c);
             if (cli_frames_open(input, "emoti video -", &c.src)) {
-                int num, den, timed = cli_frames_rate(c.src, o);
-                emoti_frames_rate(c.src, &num, &den);
-                c.flags = (v->values ? EMOTI_ROWS_AU_VALUES : 0) | (timed ? EMOTI_ROWS_TIME : 0);
-                c.plot.fps = timed ? (double)num / den : 0;
+                c.plot.fps = cli_frames_rate(c.src, o);
+                c.flags = (v->values ? EMOTI_ROWS_AU_VALUES : 0) | (c.plot.fps > 0 ? EMOTI_ROWS_TIME : 0);
                 rc = run(&c, m, c.src);
             }
         }

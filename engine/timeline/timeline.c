@@ -51,7 +51,7 @@ struct emoti_timeline {
     source src[MAX_SOURCES];
     int n_src, raw_dim, width, latency;
     uint32_t all_mask;
-    int n_logits, va_index, ar_index;
+    int va_index, ar_index; /* the model's valence / arousal outputs (SRC_VA) */
     task_state t[EMOTI_TASK_COUNT];
     entry *q;             /* queue of frames not yet passed on: q[q_head .. q_head + q_len) */
     double *q_raw;        /* q_cap * raw_dim */
@@ -195,7 +195,7 @@ static emoti_status plan(emoti_timeline *t, const emoti_info *m) {
         task_on(&t->t[EMOTI_TASK_EXPR], m->n_logits,
                 chosen_k(c, EMOTI_TASK_EXPR, emoti_task_default_k(EMOTI_TASK_EXPR)), m->labels);
     }
-    if (m) t->n_logits = m->n_logits, t->va_index = m->valence_index, t->ar_index = m->arousal_index;
+    if (m) t->va_index = m->valence_index, t->ar_index = m->arousal_index;
     t->all_mask = t->n_src ? (uint32_t)((1ull << t->n_src) - 1) : 0;
     t->latency = -1;
     for (int task = 0; task < EMOTI_TASK_COUNT; task++) {
