@@ -485,10 +485,14 @@ emoti_status emoti_timeline_push_outputs(emoti_timeline *t, const float *const *
     double *raw = t->frame_raw;
     for (int s = 0; s < t->n_src; s++) {
         const source *src = &t->src[s];
-        const float *h = src->kind == SRC_HEAD ? head_outputs ? head_outputs[src->head] : NULL : NULL;
-        if (src->kind == SRC_HEAD ? h != NULL : backbone != NULL) mask |= 1u << s;
-        if (h)
-            for (int q = 0; q < src->dim; q++) raw[src->off + q] = h[q];
+        if (src->kind != SRC_HEAD) { /* a backbone value: backbone_values fills it below */
+            if (backbone) mask |= 1u << s;
+            continue;
+        }
+        const float *h = head_outputs ? head_outputs[src->head] : NULL;
+        if (!h) continue;
+        mask |= 1u << s;
+        for (int q = 0; q < src->dim; q++) raw[src->off + q] = h[q];
     }
     if (backbone) backbone_values(t, backbone, raw);
     emoti_status st = queue_append(t, mask, raw);
