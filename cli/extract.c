@@ -27,13 +27,6 @@ static const char *EXTRACT_HELP =
     "  -t, --threads N      threads (default $EMOTI_THREADS, else 1; needs make OPENMP=1)\n"
     "  -h, --help           this help\n";
 
-/* An .npy file whose rows are streamed after a header with the row count patched in at the
- * end; written whole or not at all (emoti_outfile). */
-typedef struct {
-    emoti_outfile o;
-    int cols;
-} npy_writer;
-
 static int npy_header_at_start(FILE *f, long rows, int cols) {
     unsigned char head[EMOTI_NPY_HEADER];
     size_t n = emoti_npy_header(head, rows, cols);
@@ -46,23 +39,11 @@ static char *concat(const char *a, const char *b) {
     return s;
 }
 
-static int npy_open(npy_writer *w, const char *out, const char *suffix, int cols) {
+static int open_output(emoti_outfile *o, const char *out, const char *suffix) {
     char *path = concat(out, suffix);
-    w->cols = cols;
-    emoti_status st = path ? emoti_outfile_open(&w->o, path) : EMOTI_ERR_NOMEM;
+    int ok = path ? cli_ok(emoti_outfile_open(o, path)) : (fputs("emoti: out of memory\n", stderr), 0);
     free(path);
-    if (st) return cli_ok(st);
-    return npy_header_at_start(w->o.f, 0, cols) || cli_ok(EMOTI_ERR_IO);
-}
-
-/* Patches the row count in and renames the file into place; on failure removes it. */
-static int npy_finish(npy_writer *w, long rows, int ok) {
-    if (!w->o.f) return 0;
-    if (!ok || !npy_header_at_start(w->o.f, rows, w->cols)) {
-        emoti_outfile_abort(&w->o);
-        return 0;
-    }
-    return cli_ok(emoti_outfile_commit(&w->o));
+    return ok;
 }
 
 static const char *video_name(const char *input, char *buf, size_t size) {
@@ -78,12 +59,16 @@ static const char *video_name(const char *input, char *buf, size_t size) {
     return buf;
 }
 
+/* The three files (features, outputs, index), committed as one set: whole or not at all. */
 typedef struct {
-    npy_writer feat, outs;
-    emoti_outfile index;
+    emoti_outfile files[3];
     long rows;
     int failed;
 } extract_out;
+
+static int write_failed(const extract_out *x) {
+    return ferror(x->files[0].f) || ferror(x->files[1].f) || ferror(x->files[2].f);
+}
 
 static void extract_input(emoti_model *m, const emoti_info *in, const char *input, extract_out *x,
                           float *emb) {
@@ -110,9 +95,10 @@ static void extract_input(emoti_model *m, const emoti_info *in, const char *inpu
         char name[32];
         const char *fname = info.file;
         if (!fname) snprintf(name, sizeof name, "%05ld.jpg", info.number), fname = name;
-        fwrite(emb, sizeof *emb, (size_t)in->features, x->feat.o.f);
-        fwrite(r.outputs, sizeof *r.outputs, (size_t)in->n_outputs, x->outs.o.f);
-        fprintf(x->index.f, "%ld,%s/%s,%s,%ld,%s\n", x->rows++, video, fname, video, info.number, input);
+        fwrite(emb, sizeof *emb, (size_t)in->features, x->files[0].f);
+        fwrite(r.outputs, sizeof *r.outputs, (size_t)in->n_outputs, x->files[1].f);
+        fprintf(x->files[2].f, "%ld,%s/%s,%s,%ld,%s\n", x->rows++, video, fname, video, info.number, input);
+        if (write_failed(x)) break; /* the commit reports it */
     }
     emoti_frames_close(s);
 }
@@ -177,19 +163,26 @@ int cmd_extract(int argc, char **argv) {
     emoti_model_info(m, &in);
     extract_out x = {0};
     float *emb = malloc((size_t)in.features * sizeof *emb);
-    char *index_path = concat(out, ".index.csv");
-    int ok = emb && index_path && npy_open(&x.feat, out, ".features.npy", in.features) &&
-             npy_open(&x.outs, out, ".outputs.npy", in.n_outputs) && cli_ok(emoti_outfile_open(&x.index, index_path));
+    emoti_outfile *f = x.files;
+    int ok = (emb || (fputs("emoti: out of memory\n", stderr), 0)) && open_output(&f[0], out, ".features.npy") &&
+             open_output(&f[1], out, ".outputs.npy") && open_output(&f[2], out, ".index.csv");
     if (ok) {
-        fprintf(x.index.f, "row,key,video,frame,source\n");
-        for (int i = 0; i < n; i++) extract_input(m, &in, inputs[i], &x, emb);
+        npy_header_at_start(f[0].f, 0, in.features);
+        npy_header_at_start(f[1].f, 0, in.n_outputs);
+        fprintf(f[2].f, "row,key,video,frame,source\n");
+        for (int i = 0; i < n && !write_failed(&x); i++) extract_input(m, &in, inputs[i], &x, emb);
     }
-    ok = npy_finish(&x.feat, x.rows, ok) & npy_finish(&x.outs, x.rows, ok) && ok;
-    if (ok) ok = cli_ok(emoti_outfile_commit(&x.index));
-    else emoti_outfile_abort(&x.index);
-    if (!ok) fprintf(stderr, "emoti: %s: could not write the outputs\n", out);
-    else fprintf(stderr, "emoti: %ld frames -> %s.{features,outputs}.npy, %s.index.csv\n", x.rows, out, out);
-    free(index_path);
+    if (ok && x.failed && !x.rows) { /* an empty set would replace earlier results */
+        fprintf(stderr, "emoti: %s: no frame extracted; the outputs are left as they were\n", out);
+        ok = 0;
+    }
+    if (ok) { /* the row counts in; a failed write shows in the stream's error flag */
+        npy_header_at_start(f[0].f, x.rows, in.features);
+        npy_header_at_start(f[1].f, x.rows, in.n_outputs);
+        ok = cli_ok(emoti_outfile_commit_set(f, 3));
+    }
+    for (int i = 0; i < 3; i++) emoti_outfile_abort(&f[i]);
+    if (ok) fprintf(stderr, "emoti: %ld frames -> %s.{features,outputs}.npy, %s.index.csv\n", x.rows, out, out);
     free(emb);
     free(inputs);
     emoti_model_close(m);

@@ -1,5 +1,6 @@
 /* The emoti command line: subcommand dispatch, shared options, `emoti info`. */
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -151,9 +152,31 @@ static int dispatch(int argc, char **argv) {
     cli_usage_error(NULL, "unknown command '%s'", cmd);
 }
 
+/* An interrupted run leaves no temporaries: they are removed and the signal re-raised, so the
+ * exit status still tells it (130 for SIGINT, 143 for SIGTERM). */
+static void on_signal(int sig) {
+    emoti_outfile_remove_all();
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+/* Signals ignored by the parent (nohup, a background job) stay ignored. A file-size limit
+ * (ulimit -f) is a write error (EFBIG) reported in one line, not a kill. */
+static void catch_signals(void) {
+    static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGPIPE};
+    struct sigaction sa, old;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    for (int i = 0; i < 4; i++)
+        if (!sigaction(sigs[i], NULL, &old) && old.sa_handler != SIG_IGN) sigaction(sigs[i], &sa, NULL);
+    signal(SIGXFSZ, SIG_IGN);
+}
+
 /* Every command's results go to stdout: a write that failed there (a full disk, /dev/full, a
  * closed pipe) fails the command with one line, whatever the command. */
 int main(int argc, char **argv) {
+    catch_signals();
     int rc = dispatch(argc, argv);
     errno = 0;
     int bad = ferror(stdout);

@@ -657,20 +657,33 @@ void emoti_timeline_write_row(FILE *f, const emoti_timeline_row *row, emoti_row_
                               int flags);
 
 /* ---- Output files: written whole or not at all (hosted builds) ---- */
-/* Writing goes to PATH.part; commit renames it over PATH once every byte is written, so a
- * reader never sees half a file and a failure (disk full, a kill) leaves PATH as it was. */
+/* Writing goes to a temporary PATH.XXXXXX.part of a unique name, created exclusively in PATH's
+ * folder (never through a symlink, never shared with another run; permissions 0666 less the
+ * umask); commit renames it over PATH once every byte is written and synced, so a reader never
+ * sees half a file and a failure (disk full, a file-size limit, a kill) leaves PATH as it was. */
 typedef struct {
     FILE *f;           /* write here between open and commit */
-    char *path, *part;
+    char *path, *part; /* the target, the temporary */
+    int slot;          /* its entry for emoti_outfile_remove_all (+ 1; 0: none) */
 } emoti_outfile;
+/* Fails with the real reason: "PATH: cannot write (Permission denied)", "PATH: is a directory". */
 emoti_status emoti_outfile_open(emoti_outfile *o, const char *path);
-/* Checks every write, closes, renames; on any failure removes PATH.part ("PATH: cannot write
- * (reason)"). */
+/* Checks every write, syncs, closes, renames; on any failure removes the temporary ("PATH:
+ * cannot write (reason)"). */
 emoti_status emoti_outfile_commit(emoti_outfile *o);
-/* Closes and removes PATH.part (PATH untouched). */
+/* The files of one result, committed together or not at all: all are checked and synced first
+ * and, on any failure, all removed with every PATH left as it was; then renamed into place while
+ * holding an exclusive flock on the first one's folder, so that of two runs committing sets on
+ * one prefix, the files that stay are all one run's. Meant for files of one folder. Closes every
+ * file (each is committed or removed), also the ones never opened (then: EMOTI_ERR_ARG). */
+emoti_status emoti_outfile_commit_set(emoti_outfile *files, int n);
+/* Closes and removes the temporary (PATH untouched); nothing for a zeroed or finished one. */
 void emoti_outfile_abort(emoti_outfile *o);
-/* Whether PATH could be written (creates and removes PATH.part): to fail before long work. */
+/* Whether PATH could be written (creates and removes a temporary): to fail before long work. */
 emoti_status emoti_outfile_probe(const char *path);
+/* Removes every temporary open in this process. Async-signal-safe: for a SIGINT/SIGTERM
+ * handler, which then re-raises the signal (the emoti CLI does so). */
+void emoti_outfile_remove_all(void);
 
 /* ---- Plot: a timeline as SVG (hosted builds) ----
  * Valence and arousal over time, the expression timeline (one colour per class, legend), the
@@ -694,7 +707,7 @@ typedef struct {
 /* Appends one frame (va: 2 values or NULL, aus: n_aus decisions or NULL). */
 emoti_status emoti_plot_add(emoti_plot *p, const double *va, int cls, const int *aus, int filled);
 void emoti_plot_free(emoti_plot *p);
-/* Writes the SVG through PATH.part (emoti_outfile). */
+/* Writes the SVG whole or not at all (emoti_outfile). */
 emoti_status emoti_plot_write(const char *path, const emoti_plot *p);
 
 #ifdef __cplusplus
