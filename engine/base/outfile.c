@@ -54,8 +54,7 @@ static void random_name(char *s) {
     uint64_t x = ((uint64_t)ts.tv_sec << 30) ^ (uint64_t)ts.tv_nsec ^ ((uint64_t)getpid() << 40) ^
                  (atomic_fetch_add(&counter, 1) * 0x9e3779b97f4a7c15u);
     x ^= x >> 31, x *= 0xbf58476d1ce4e5b9u, x ^= x >> 29; /* splitmix64's mix */
-    static const char set[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
-    for (int i = 0; i < 6; i++, x /= 62) s[i] = set[x % 62];
+    for (int i = 0; i < 6; i++, x >>= 5) s[i] = "abcdefghijklmnopqrstuvwxyz012345"[x & 31];
 }
 
 emoti_status emoti_outfile_open(emoti_outfile *o, const char *path) {
@@ -114,13 +113,13 @@ static void release(emoti_outfile *o) {
 }
 
 /* Holds an exclusive flock on PATH's folder (so that two runs' sets do not interleave): the fd,
- * or -1 where it cannot be had (the renames then go ahead unlocked). */
-static int lock_folder(const char *path) {
-    const char *slash = strrchr(path, '/');
-    char *dir = slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path)) : NULL;
-    if (slash && !dir) return -1;
-    int fd = open(dir ? dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    free(dir);
+ * or -1 where it cannot be had (the renames then go ahead unlocked). PATH is cut at its last
+ * slash for the open, then mended. */
+static int lock_folder(char *path) {
+    char *slash = strrchr(path, '/');
+    if (slash) *slash = 0;
+    int fd = open(!slash ? "." : *path ? path : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (slash) *slash = '/';
     if (fd >= 0 && flock(fd, LOCK_EX)) close(fd), fd = -1;
     return fd;
 }

@@ -503,10 +503,8 @@ emoti_status emoti_head_save(const emoti_head *h, const char *path) {
     emoti_status st = emoti_head_serialize(h, &buf, &size);
     emoti_outfile o;
     if (!st) st = emoti_outfile_open(&o, path);
-    if (!st && fwrite(buf, 1, size, o.f) != size) {
-        emoti_outfile_abort(&o);
-        st = emoti_fail(EMOTI_ERR_IO, "%s: cannot write", path);
-    } else if (!st) {
+    if (!st) { /* the commit reports a failed write, with its reason */
+        fwrite(buf, 1, size, o.f);
         st = emoti_outfile_commit(&o);
     }
     free(buf);

@@ -132,11 +132,7 @@ emoti_status emoti_npy_write(const char *path, const float *data, long rows, int
     emoti_status st = emoti_outfile_open(&o, path);
     if (st) return st;
     unsigned char head[EMOTI_NPY_HEADER];
-    size_t count = (size_t)rows * (size_t)cols;
-    if (fwrite(head, 1, emoti_npy_header(head, rows, cols), o.f) != EMOTI_NPY_HEADER ||
-        fwrite(data, sizeof *data, count, o.f) != count) {
-        emoti_outfile_abort(&o);
-        return emoti_fail(EMOTI_ERR_IO, "%s: cannot write", path);
-    }
-    return emoti_outfile_commit(&o);
+    fwrite(head, 1, emoti_npy_header(head, rows, cols), o.f);
+    fwrite(data, sizeof *data, (size_t)rows * (size_t)cols, o.f);
+    return emoti_outfile_commit(&o); /* reports a failed write, with its reason */
 }
