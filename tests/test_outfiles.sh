@@ -77,6 +77,23 @@ if $PY tools/synth_affwild.py "$tmp/d" --train 2 --val 2 --frames 30 --dim 1280 
     [ "$(cat "$tmp/victim")" = victim ] || fail "predict -o out.csv wrote through a symlink at out.csv.part"
     [ -s "$tmp/p.csv" ] && [ ! -L "$tmp/p.csv" ] || fail "predict -o: no p.csv"
     rm -f "$tmp/p.csv.part"
+    # Every writer goes through the one helper: a file-size limit is one line, the old file stays.
+    limited() { # FILE COMMAND...: under ulimit -f 0, exit 1, "FILE: cannot write (File too large)"
+        local f=$1 res rc; shift; cp "$f" "$tmp/old"
+        res=$(ulimit -f 0; "$@" 2>&1 >/dev/null; echo "rc=$?") # stderr through a pipe: no limit there
+        rc=${res##*rc=}; printf '%s\n' "$res" | sed '$d' >"$tmp/err"
+        [ "$rc" = 1 ] && [ "$(grep -c "File too large" "$tmp/err")" -eq 1 ] &&
+            tail -1 "$tmp/err" | grep -q "^emoti.*: $f: cannot write (File too large)$" ||
+            fail "ulimit -f 0 ${*#"$EMOTI" }: exit $rc, stderr: $(head -c 300 "$tmp/err")"
+        cmp -s "$f" "$tmp/old" || fail "ulimit -f 0 ${*#"$EMOTI" }: $f changed"
+        no_parts "ulimit -f 0 ${*#"$EMOTI" }"
+    }
+    limited "$tmp/p.csv" $EMOTI predict -H "$tmp/va.emoti" -i "$tmp/d/feat" -a "$tmp/d/VA_Set/Validation_Set" -o "$tmp/p.csv"
+    cp "$tmp/va.emoti" "$tmp/h.emoti"
+    limited "$tmp/h.emoti" $EMOTI fit -t va -i "$tmp/d/feat" -a "$tmp/d/VA_Set" -o "$tmp/h.emoti" --epochs 1 -q
+    limited "$tmp/h.emoti" $EMOTI tune "$tmp/va.emoti" -i "$tmp/d/feat" -a "$tmp/d/VA_Set/Validation_Set" --k-grid 0,1 -o "$tmp/h.emoti"
+    $EMOTI video -m "$MTL" -k 1 --plot "$tmp/x.svg" "$tmp/a.y4m" >/dev/null 2>&1 || fail "video --plot"
+    limited "$tmp/x.svg" $EMOTI video -m "$MTL" -k 1 --plot "$tmp/x.svg" "$tmp/b.y4m"
 else
     fail "synthetic data / fit for predict -o"
 fi
