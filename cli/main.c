@@ -164,13 +164,10 @@ static void on_signal(int sig) {
  * (ulimit -f) is a write error (EFBIG) reported in one line, not a kill. */
 static void catch_signals(void) {
     static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGPIPE};
-    struct sigaction sa, old;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
     for (int i = 0; i < 4; i++)
-        if (!sigaction(sigs[i], NULL, &old) && old.sa_handler != SIG_IGN) sigaction(sigs[i], &sa, NULL);
+        if (signal(sigs[i], on_signal) == SIG_IGN) signal(sigs[i], SIG_IGN);
     signal(SIGXFSZ, SIG_IGN);
+    atexit(emoti_outfile_remove_all); /* an exit() between open and commit */
 }
 
 /* Every command's results go to stdout: a write that failed there (a full disk, /dev/full, a

@@ -674,8 +674,10 @@ emoti_status emoti_outfile_commit(emoti_outfile *o);
 /* The files of one result, committed together or not at all: all are checked and synced first
  * and, on any failure, all removed with every PATH left as it was; then renamed into place while
  * holding an exclusive flock on the first one's folder, so that of two runs committing sets on
- * one prefix, the files that stay are all one run's. Meant for files of one folder. Closes every
- * file (each is committed or removed), also the ones never opened (then: EMOTI_ERR_ARG). */
+ * one prefix, the files that stay are all one run's. Meant for files of one folder. Only a
+ * rename failing midway (after every write succeeded: a target turned into a folder) leaves the
+ * files before it renamed. Closes every file (each is committed or removed); a file never
+ * opened fails the set (EMOTI_ERR_ARG). */
 emoti_status emoti_outfile_commit_set(emoti_outfile *files, int n);
 /* Closes and removes the temporary (PATH untouched); nothing for a zeroed or finished one. */
 void emoti_outfile_abort(emoti_outfile *o);

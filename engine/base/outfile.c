@@ -51,8 +51,8 @@ static void random_name(char *s) {
     static _Atomic uint64_t counter;
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
-    uint64_t x = ((uint64_t)ts.tv_sec << 30) ^ (uint64_t)ts.tv_nsec ^ ((uint64_t)getpid() << 40) ^
-                 (atomic_fetch_add(&counter, 1) * 0x9e3779b97f4a7c15u);
+    uint64_t x = ((uint64_t)ts.tv_sec << 30 ^ (uint64_t)ts.tv_nsec ^ (uint64_t)getpid() << 40) +
+                 atomic_fetch_add(&counter, 1) * 0x9e3779b97f4a7c15u;
     x ^= x >> 31, x *= 0xbf58476d1ce4e5b9u, x ^= x >> 29; /* splitmix64's mix */
     for (int i = 0; i < 6; i++, x >>= 5) s[i] = "abcdefghijklmnopqrstuvwxyz012345"[x & 31];
 }
