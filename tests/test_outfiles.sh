@@ -41,6 +41,14 @@ for s in features.npy outputs.npy index.csv; do cp "$tmp/ra.$s" "$tmp/s.$s"; don
 one_line "ulimit -f 20 extract" $rc 1 "s.features.npy: cannot write (File too large)"
 same_set "$tmp/s" "$tmp/ra" || fail "ulimit -f 20 extract: the earlier set changed"
 no_parts "ulimit -f 20 extract"
+# The same with SIGXFSZ ignored by the parent: the write fails as on a full disk (ENOSPC).
+$PY -c "import os, resource, signal, sys
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+resource.setrlimit(resource.RLIMIT_FSIZE, (20480, 20480))
+os.execv(sys.argv[1], sys.argv[1:])" "$EMOTI" extract -m "$MTL" "$tmp/b.y4m" -o "$tmp/s" 2>"$tmp/err"; rc=$?
+one_line "disk full in features.npy" $rc 1 "s.features.npy: cannot write (File too large)"
+same_set "$tmp/s" "$tmp/ra" || fail "disk full in features.npy: a mixed set (outputs.npy $(cmp -s "$tmp/s.outputs.npy" "$tmp/ra.outputs.npy" && echo kept || echo replaced))"
+no_parts "disk full in features.npy"
 
 # Every input failed: the earlier results stay (no empty set over them).
 $EMOTI extract -m "$MTL" "$tmp/bad" -o "$tmp/s" 2>"$tmp/err"; rc=$?
