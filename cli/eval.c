@@ -42,11 +42,8 @@ static int count_fields(const char *s) {
 
 /* One prediction file against one folder; prints a line; returns 0 on error (reported). */
 static int eval_one(const char *pred, const char *dir, int task) {
-    FILE *f = fopen(pred, "r");
-    if (!f) {
-        fprintf(stderr, "emoti eval: %s: cannot open\n", pred);
-        return 0;
-    }
+    FILE *f;
+    if (!cli_ok(emoti_file_open(pred, 0, &f, NULL))) return 0;
     char *line = NULL;
     size_t cap = 0;
     long lineno = 1;

@@ -656,6 +656,15 @@ void emoti_timeline_write_header(FILE *f, const emoti_timeline *t, int format, i
 void emoti_timeline_write_row(FILE *f, const emoti_timeline_row *row, emoti_row_key key, int format,
                               int flags);
 
+/* ---- Input files (hosted builds) ---- */
+/* Every reader of a named file opens it here: a regular file only (a folder, FIFO, device or
+ * socket is refused at once, never blocking: "PATH: not a regular file (a FIFO)"), of at most
+ * max bytes (0: any size). *size (when not NULL) gets its size. */
+emoti_status emoti_file_open(const char *path, size_t max, FILE **f, size_t *size);
+/* The whole of PATH, or of stdin for "-" (a stream: at most max bytes, then an error), into
+ * *buf: 64-byte aligned, with at least one spare byte after *size; free() it. */
+emoti_status emoti_file_read(const char *path, size_t max, unsigned char **buf, size_t *size);
+
 /* ---- Output files: written whole or not at all (hosted builds) ---- */
 /* Writing goes to PATH.part; commit renames it over PATH once every byte is written, so a
  * reader never sees half a file and a failure (disk full, a kill) leaves PATH as it was. */

@@ -25,8 +25,8 @@ static const char *dict_value(const char *dict, const char *key) {
 
 emoti_status emoti_npy_read(const char *path, float **data, long *rows, int *cols) {
     *data = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f) return emoti_fail(EMOTI_ERR_IO, "%s: cannot open", path);
+    FILE *f;
+    if (emoti_file_open(path, 0, &f, NULL)) return EMOTI_ERR_IO;
     unsigned char pre[12];
     emoti_status st = EMOTI_OK;
     char *dict = NULL;
