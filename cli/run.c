@@ -7,7 +7,8 @@
 
 static const char *RUN_HELP =
     "usage: emoti run [options] IMAGE...\n"
-    "Classify the facial expression in each image (a face crop): PPM/PGM (P2, P3, P5, P6).\n"
+    "Classify the facial expression in each image (a face crop): JPEG, PNG, PPM/PGM (P2, P3,\n"
+    "P5, P6); '-' reads one image from stdin (at most 256 MiB).\n"
     INFER_OPTS_HELP
     "  -h, --help           this help\n"
     "Per image: the top label, the class probabilities, and valence/arousal for multi-task\n"

@@ -646,9 +646,11 @@ typedef struct {
  * inputs whose frame rate is known. */
 enum { EMOTI_ROWS_AU_VALUES = 1, EMOTI_ROWS_TIME = 2 };
 
-/* One CSV field, quoted only when it needs it; one JSON string literal. */
+/* One CSV field, quoted only when it needs it; one JSON string literal; a name in text for
+ * people, its control characters escaped as in JSON (\u001b). */
 void emoti_csv_field(FILE *f, const char *s);
 void emoti_json_string(FILE *f, const char *s);
+void emoti_text_field(FILE *f, const char *s);
 /* A timeline's rows: frame, file, filled, then per task on: valence, arousal; expression and
  * p_<class> per class; per AU 0/1 (EMOTI_ROWS_AU_VALUES: its probability, columns p_<AU>); then
  * time with EMOTI_ROWS_TIME. The header is for CSV only (nothing for JSON lines). */
