@@ -42,7 +42,7 @@ void progress(int done, long total, double start, double *last, int final) {
     if (!final && now - *last < 0.2) return;
     *last = now;
     double fps = done / (now - start > 1e-9 ? now - start : 1e-9);
-    fprintf(stderr, "\rframes %d", done);
+    fprintf(stderr, "\remoti: frames %d", done);
     if (total > 0) fprintf(stderr, "/%ld", total);
     fprintf(stderr, "  %.1f fps", fps);
     if (total > done && fps > 0) {

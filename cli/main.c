@@ -30,7 +30,7 @@ static const char *INFO_HELP =
 
 void cli_usage_error(const char *cmd, const char *fmt, ...) {
     va_list ap;
-    fprintf(stderr, "emoti%s%s: ", cmd ? " " : "", cmd ? cmd : "");
+    fputs("emoti: ", stderr); /* the hint names the command */
     va_start(ap, fmt);
     vfprintf(stderr, fmt, ap);
     va_end(ap);
@@ -128,8 +128,7 @@ static int cmd_info(int argc, char **argv) {
 
 static int dispatch(int argc, char **argv) {
     if (argc < 2) {
-        fputs(MAIN_HELP, stderr);
-        return EXIT_USAGE;
+        cli_usage_error(NULL, "no command given");
     }
     const char *cmd = argv[1];
     if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {

@@ -259,7 +259,7 @@ static int run(vh_ctx *c, emoti_model *m, emoti_frames *s) {
     describe_tasks(c, tasks, sizeof tasks);
     int latency = emoti_timeline_latency(c->tl);
     if (c->live)
-        fprintf(stderr, "emoti video: causal smoothing: each row is written %d frame%s after its frame "
+        fprintf(stderr, "emoti: causal smoothing: each row is written %d frame%s after its frame "
                 "arrives (%s)\n", latency, latency == 1 ? "" : "s", tasks);
     int ok = read_frames(c, m, s, &bad, &broken) && finish(c);
     if (fflush(stdout) || ferror(stdout)) ok = 0; /* main reports it */
@@ -268,7 +268,7 @@ static int run(vh_ctx *c, emoti_model *m, emoti_frames *s) {
         ok = 0;
     }
     if (ok)
-        fprintf(stderr, "emoti video: %zu frames (%ld undecodable, filled), smoothing %s (%s)%s%s\n",
+        fprintf(stderr, "emoti: %zu frames (%ld undecodable, filled), smoothing %s (%s)%s%s\n",
                 c->written, c->filled, tasks, c->live ? "causal" : "centred box",
                 c->v->plot && !broken ? " -> " : "", c->v->plot && !broken ? c->v->plot : "");
     return ok && !bad && !broken ? EXIT_OK : EXIT_RUNTIME;
