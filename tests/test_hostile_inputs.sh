@@ -64,6 +64,14 @@ bad "$Z" "$EMOTI" run -m /dev/zero "$IMG"
 bad "$Z" "$EMOTI" predict -H /dev/zero -i "$D/feat"
 bad "$Z" "$EMOTI" video -m "$MTL" -H /dev/zero "$tmp/c.y4m"
 bad "$Z" "$EMOTI" run -m "$MTL" /dev/zero
+# a shape the file cannot hold is refused before allocating it (not "out of memory")
+mkdir "$tmp/big" && cp "$D"/feat.* "$tmp/big/"
+$PY -c "
+import struct, sys
+h = b\"{'descr': '<f4', 'fortran_order': False, 'shape': (50000000, 1280), }\"
+h += b' ' * (117 - len(h)) + b'\\n'
+open(sys.argv[1], 'wb').write(b'\\x93NUMPY\\x01\\x00' + struct.pack('<H', len(h)) + h + bytes(64))" "$tmp/big/feat.outputs.npy"
+bad "big/feat.outputs.npy: truncated data" "$EMOTI" predict -H "$tmp/va.emoti" -i "$tmp/big/feat"
 # ---- finding 8: NaN and infinity in extract output name the file and row ----
 nonfinite() { # SET SUFFIX ROW COL VALUE: a copy of the set with one value replaced
     mkdir -p "$tmp/$1" && cp "$D"/feat.* "$tmp/$1/"
