@@ -116,5 +116,10 @@ cp "$IMG" "$esc"
 $EMOTI run -m "$MTL" "$esc" >"$tmp/esc.txt" || fail "run on a name with ESC"
 grep -q "$(printf '\033')" "$tmp/esc.txt" && fail "text output has a raw ESC: $(head -1 "$tmp/esc.txt" | od -c | head -2)"
 grep -Fq 'a\u001b[2Jb.ppm:' "$tmp/esc.txt" || fail "text output does not escape ESC as \\u001b: $(head -1 "$tmp/esc.txt")"
+# and a message quoting such a name stays one line
+nl="$tmp/b"$'\n'"c.ppm"
+printf 'P6 1 1 255\n' >"$nl"
+bad 'b\\u000ac.ppm: truncated P6 data' "$EMOTI" run -m "$MTL" "$nl"
+bad 'b\\u000ac.ppm: not a head container' "$EMOTI" predict -H "$nl" -i "$D/feat"
 $EMOTI run --help | grep -q "JPEG, PNG" || fail "run --help does not list JPEG and PNG"
 [ $fails -eq 0 ] && echo "hostile inputs ok" || { echo "$fails failures"; exit 1; }
