@@ -36,6 +36,13 @@ _Noreturn void cli_usage_error(const char *cmd, const char *fmt, ...)
 #endif
     ;
 
+/* Prints "emoti: message" as one line (control characters escaped, as in text output). */
+void cli_say(const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 1, 2)))
+#endif
+    ;
+
 void infer_opts_init(infer_opts *o);
 /* Consumes argv[*i] (and its value) if it is one of -m/-f/-e; returns 0 if it is not. */
 int infer_opts_parse(infer_opts *o, const char *cmd, int argc, char **argv, int *i);

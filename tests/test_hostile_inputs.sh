@@ -121,5 +121,6 @@ nl="$tmp/b"$'\n'"c.ppm"
 printf 'P6 1 1 255\n' >"$nl"
 bad 'b\\u000ac.ppm: truncated P6 data' "$EMOTI" run -m "$MTL" "$nl"
 bad 'b\\u000ac.ppm: not a head container' "$EMOTI" predict -H "$nl" -i "$D/feat"
+bad "unknown option '-\\\\u000ax'" "$EMOTI" run "-"$'\n'"x" # the CLI's own messages too
 $EMOTI run --help | grep -q "JPEG, PNG" || fail "run --help does not list JPEG and PNG"
 [ $fails -eq 0 ] && echo "hostile inputs ok" || { echo "$fails failures"; exit 1; }
