@@ -74,6 +74,15 @@ h = b\"{'descr': '<f4', 'fortran_order': False, 'shape': (50000000, 1280), }\"
 h += b' ' * (117 - len(h)) + b'\\n'
 open(sys.argv[1], 'wb').write(b'\\x93NUMPY\\x01\\x00' + struct.pack('<H', len(h)) + h + bytes(64))" "$tmp/big/feat.outputs.npy"
 bad "big/feat.outputs.npy: truncated data" "$EMOTI" predict -H "$tmp/va.emoti" -i "$tmp/big/feat"
+# streams stay streams: run - reads at most 256 MiB of stdin; a Y4M FIFO (ffmpeg into a named
+# pipe) is still read, a frame at a time
+(ulimit -v $VMEM; exec timeout -s KILL 10 "$EMOTI" run -m "$MTL" -) </dev/zero >/dev/null 2>"$tmp/err"
+rc=$?
+[ $rc -eq 1 ] && grep -q "^emoti: stdin: more than 268435456 bytes" "$tmp/err" ||
+    fail "run - </dev/zero: exit $rc, $(head -c 200 "$tmp/err")"
+mkfifo "$tmp/y4m.fifo" && { cat "$tmp/c.y4m" >"$tmp/y4m.fifo" & }
+[ "$(timeout 10 "$EMOTI" video -m "$MTL" -f csv "$tmp/y4m.fifo" | wc -l)" -eq 4 ] || fail "video on a Y4M FIFO"
+wait
 # ---- finding 8: NaN and infinity in extract output name the file and row ----
 nonfinite() { # SET SUFFIX ROW COL VALUE: a copy of the set with one value replaced
     mkdir -p "$tmp/$1" && cp "$D"/feat.* "$tmp/$1/"
