@@ -102,7 +102,7 @@ static void extract_input(emoti_model *m, const emoti_info *in, const char *inpu
         emoti_result r;
         if (got < 0 || emoti_run_rgb(m, frame.rgb, frame.width, frame.height,
                                      (size_t)frame.width * 3, &r, emb)) {
-            if (got > 0) fprintf(stderr, "emoti: %s: frame %ld: %s\n", input, key.frame, emoti_last_error());
+            if (got > 0) cli_say("%s: frame %ld: %s", input, key.frame, emoti_last_error());
             x->failed = 1;
             if (got < 0 && !emoti_frames_skippable(s)) break;
             continue;
@@ -130,8 +130,8 @@ static int input_ok(const char *input) {
     for (long i = 0; (name = emoti_frames_file(s, i)) && emoti_key_frame(name) > 0; i++) continue;
     size_t len = strlen(input);
     if (name)
-        fprintf(stderr, "emoti: %s%s%s: extract needs frame files named by their number from 1 "
-                "(00001.jpg, 00002.jpg, ...: annotations are matched by it)\n", input,
+        cli_say("%s%s%s: extract needs frame files named by their number from 1 "
+                "(00001.jpg, 00002.jpg, ...: annotations are matched by it)", input,
                 len && input[len - 1] == '/' ? "" : "/", name);
     emoti_frames_close(s);
     return name == NULL;
@@ -187,8 +187,8 @@ int cmd_extract(int argc, char **argv) {
     ok = npy_finish(&x.feat, x.rows, ok) & npy_finish(&x.outs, x.rows, ok) && ok;
     if (ok) ok = cli_ok(emoti_outfile_commit(&x.index));
     else emoti_outfile_abort(&x.index);
-    if (!ok) fprintf(stderr, "emoti: %s: could not write the outputs\n", out);
-    else fprintf(stderr, "emoti: %ld frames -> %s.{features,outputs}.npy, %s.index.csv\n", x.rows, out, out);
+    if (!ok) cli_say("%s: could not write the outputs", out);
+    else cli_say("%ld frames -> %s.{features,outputs}.npy, %s.index.csv", x.rows, out, out);
     free(index_path);
     free(emb);
     free(inputs);
