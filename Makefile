@@ -45,7 +45,7 @@ TESTS    = $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/test_*.c)) $(B
 EXAMPLES = $(patsubst examples/%.c,$(BUILD)/examples/%,$(wildcard examples/*.c))
 BENCHES  = $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/*.c))
 
-.PHONY: all test check check-openmp check-sanitize check-neon bench bench-ort weights install uninstall clean
+.PHONY: all test check check-openmp check-sanitize check-neon check-valgrind bench bench-ort weights install uninstall clean
 NEON_PARITY ?= b0
 all: $(BIN) $(BUILD)/libemoti.a
 
@@ -71,7 +71,7 @@ $(BUILD)/%.o: %.c $(CFLAGS_STAMP) Makefile
 
 # Cold code (the command-line front end, annotation / head / metric bookkeeping) is optimised
 # for size: the binary stays under 300 KB.
-COLD_OBJ = $(CLI_OBJ) $(patsubst %,$(BUILD)/engine/%.o,base/error base/outfile heads/heads media/frames net/model \
+COLD_OBJ = $(CLI_OBJ) $(patsubst %,$(BUILD)/engine/%.o,base/error base/infile base/outfile heads/heads media/frames net/model \
            report/plot report/rows timeline/combine timeline/temporal timeline/timeline train/annot \
            train/dataset train/metrics train/npy train/train)
 $(COLD_OBJ): OPT = -Os
@@ -134,6 +134,11 @@ check-sanitize:
 	  $(BUILD)/san/emoti-bin $(patsubst $(BUILD)/%,$(BUILD)/san/%,$(TESTS) $(EXAMPLES))
 	BUILD=$(BUILD)/san FIXTURES=$(FIXTURES) PYTHON=$(PYTHON) EMOTI=$(BUILD)/san/emoti-bin \
 	  MODELS=$(BUILD)/models SKIP_PY=1 tests/run.sh
+
+# Every CLI command under valgrind's memcheck, on an -O0 -g build (~8 min on 2 cores).
+check-valgrind:
+	$(MAKE) BUILD=$(BUILD)/o0 OPT="-O0 -g" $(BUILD)/o0/emoti
+	EMOTI=$(BUILD)/o0/emoti FIXTURES=$(FIXTURES) MODELS=$(BUILD)/models PYTHON=$(PYTHON) bash tests/valgrind_cli.sh
 
 bench: $(BIN) $(BENCHES)
 	BUILD=$(BUILD) FIXTURES=$(FIXTURES) PYTHON=$(PYTHON) bench/run.sh

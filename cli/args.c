@@ -40,7 +40,7 @@ void parse_weights(const char *cmd, const char *s, double *w, int n) {
 }
 
 int cli_ok(emoti_status st) {
-    if (st) fprintf(stderr, "emoti: %s\n", emoti_last_error());
+    if (st) cli_say("%s", emoti_last_error());
     return !st;
 }
 

@@ -29,10 +29,17 @@ typedef struct {
     int time;             /* rows carry a time column: the input's frame rate is known */
 } infer_opts;
 
-/* Prints "emoti CMD: message (try 'emoti CMD --help')" and exits with EXIT_USAGE. */
+/* Prints "emoti: message (try 'emoti CMD --help')" and exits with EXIT_USAGE. */
 _Noreturn void cli_usage_error(const char *cmd, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+/* Prints "emoti: message" as one line (control characters escaped, as in text output). */
+void cli_say(const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 1, 2)))
 #endif
     ;
 

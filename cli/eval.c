@@ -42,11 +42,8 @@ static int count_fields(const char *s) {
 
 /* One prediction file against one folder; prints a line; returns 0 on error (reported). */
 static int eval_one(const char *pred, const char *dir, int task) {
-    FILE *f = fopen(pred, "r");
-    if (!f) {
-        fprintf(stderr, "emoti eval: %s: cannot open\n", pred);
-        return 0;
-    }
+    FILE *f;
+    if (!cli_ok(emoti_file_open(pred, 0, &f, NULL))) return 0;
     char *line = NULL;
     size_t cap = 0;
     long lineno = 1;
@@ -54,26 +51,26 @@ static int eval_one(const char *pred, const char *dir, int task) {
     emoti_annot an = {0};
     float **pv = NULL; /* per annotation video: [n_frames][vals], NaN = none */
     if (!read_line(f, &line, &cap)) {
-        fprintf(stderr, "emoti eval: %s:1: empty file (no header)\n", pred);
+        cli_say("%s:1: empty file (no header)", pred);
         goto done;
     }
     if (task < 0) { /* peek at the first data line */
         long pos = ftell(f);
         if (!read_line(f, &line, &cap)) {
-            fprintf(stderr, "emoti eval: %s:2: no predictions\n", pred);
+            cli_say("%s:2: no predictions", pred);
             goto done;
         }
         int n = count_fields(line) - 1;
         task = n == 2 ? EMOTI_TASK_VA : n == 1 ? EMOTI_TASK_EXPR : n == 12 ? EMOTI_TASK_AU : -1;
         if (task < 0) {
-            fprintf(stderr, "emoti eval: %s:2: %d values per frame: not VA (2), EXPR (1) or AU (12)\n", pred, n);
+            cli_say("%s:2: %d values per frame: not VA (2), EXPR (1) or AU (12)", pred, n);
             goto done;
         }
         fseek(f, pos, SEEK_SET);
     }
     vals = task == EMOTI_TASK_VA ? 2 : task == EMOTI_TASK_EXPR ? 1 : 12;
     if (emoti_annot_read_dir(dir, task, &an)) {
-        fprintf(stderr, "emoti eval: %s\n", emoti_last_error());
+        cli_say("%s", emoti_last_error());
         goto done;
     }
     if (!(pv = calloc((size_t)an.n + 1, sizeof *pv))) goto done;
@@ -89,7 +86,7 @@ static int eval_one(const char *pred, const char *dir, int task) {
         int n = count_fields(line) - 1;
         char *comma = strchr(line, ',');
         if (n != vals || !comma) {
-            fprintf(stderr, "emoti eval: %s:%ld: %d values, expected %d for %s\n", pred, lineno, n, vals,
+            cli_say("%s:%ld: %d values, expected %d for %s", pred, lineno, n, vals,
                     emoti_task_name(task));
             goto done;
         }
@@ -97,7 +94,7 @@ static int eval_one(const char *pred, const char *dir, int task) {
         char *slash = strrchr(line, '/');
         long frame = emoti_key_frame(line);
         if (!slash || frame < 0) {
-            fprintf(stderr, "emoti eval: %s:%ld: '%s' is not video/00001.jpg\n", pred, lineno, line);
+            cli_say("%s:%ld: '%s' is not video/00001.jpg", pred, lineno, line);
             goto done;
         }
         *slash = 0;
@@ -108,7 +105,7 @@ static int eval_one(const char *pred, const char *dir, int task) {
             char *end;
             double x = strtod(p, &end);
             if (end == p || (*end && *end != ',') || !isfinite(x)) {
-                fprintf(stderr, "emoti eval: %s:%ld: value %d is not a number\n", pred, lineno, c + 1);
+                cli_say("%s:%ld: value %d is not a number", pred, lineno, c + 1);
                 goto done;
             }
             row[c] = (float)x;
@@ -133,7 +130,7 @@ static int eval_one(const char *pred, const char *dir, int task) {
             const float *pr = pv[v] + (size_t)fr * (size_t)vals, *tr = an.v[v].values + (size_t)fr * (size_t)vals;
             if (isnan(pr[0])) {
                 if (!missing++)
-                    fprintf(stderr, "emoti eval: %s: no prediction for %s/%05d.jpg (%s:%d)\n", pred,
+                    cli_say("%s: no prediction for %s/%05d.jpg (%s:%d)", pred,
                             an.v[v].video, fr + 1, an.v[v].path, fr + 2);
                 continue;
             }
@@ -143,8 +140,8 @@ static int eval_one(const char *pred, const char *dir, int task) {
             }
             at++;
         }
-    if (!x || !y || !ti || !pi) fprintf(stderr, "emoti eval: out of memory\n");
-    else if (missing) fprintf(stderr, "emoti eval: %s: %zu labelled frames have no prediction\n", pred, missing);
+    if (!x || !y || !ti || !pi) cli_say("out of memory");
+    else if (missing) cli_say("%s: %zu labelled frames have no prediction", pred, missing);
     else {
         ok = 1;
         printf("%-4s %-28s %7zu frames  ", emoti_task_name(task), pred, n);
@@ -167,7 +164,7 @@ static int eval_one(const char *pred, const char *dir, int task) {
             for (int c = 0; c < 12; c++) printf(c ? " %.2f" : "%.2f", per[c]);
             printf(")\n");
         }
-        if (unused) fprintf(stderr, "emoti eval: %s: %ld predictions for frames not in %s\n", pred, unused, dir);
+        if (unused) cli_say("%s: %ld predictions for frames not in %s", pred, unused, dir);
     }
     free(x), free(y), free(ti), free(pi);
 done:

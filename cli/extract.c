@@ -41,7 +41,7 @@ static char *concat(const char *a, const char *b) {
 
 static int open_output(emoti_outfile *o, const char *out, const char *suffix) {
     char *path = concat(out, suffix);
-    int ok = path ? cli_ok(emoti_outfile_open(o, path)) : (fputs("emoti: out of memory\n", stderr), 0);
+    int ok = path ? cli_ok(emoti_outfile_open(o, path)) : (cli_say("out of memory"), 0);
     free(path);
     return ok;
 }
@@ -87,7 +87,7 @@ static void extract_input(emoti_model *m, const emoti_info *in, const char *inpu
         emoti_result r;
         if (got < 0 || emoti_run_rgb(m, frame.rgb, frame.width, frame.height,
                                      (size_t)frame.width * 3, &r, emb)) {
-            if (got > 0) fprintf(stderr, "emoti: %s: frame %ld: %s\n", input, key.frame, emoti_last_error());
+            if (got > 0) cli_say("%s: frame %ld: %s", input, key.frame, emoti_last_error());
             x->failed = 1;
             if (got < 0 && !emoti_frames_skippable(s)) break;
             continue;
@@ -116,8 +116,8 @@ static int input_ok(const char *input) {
     for (long i = 0; (name = emoti_frames_file(s, i)) && emoti_key_frame(name) > 0; i++) continue;
     size_t len = strlen(input);
     if (name)
-        fprintf(stderr, "emoti: %s%s%s: extract needs frame files named by their number from 1 "
-                "(00001.jpg, 00002.jpg, ...: annotations are matched by it)\n", input,
+        cli_say("%s%s%s: extract needs frame files named by their number from 1 "
+                "(00001.jpg, 00002.jpg, ...: annotations are matched by it)", input,
                 len && input[len - 1] == '/' ? "" : "/", name);
     emoti_frames_close(s);
     return name == NULL;
@@ -164,7 +164,7 @@ int cmd_extract(int argc, char **argv) {
     extract_out x = {0};
     float *emb = malloc((size_t)in.features * sizeof *emb);
     emoti_outfile *f = x.files;
-    int ok = (emb || (fputs("emoti: out of memory\n", stderr), 0)) && open_output(&f[0], out, ".features.npy") &&
+    int ok = (emb || (cli_say("out of memory"), 0)) && open_output(&f[0], out, ".features.npy") &&
              open_output(&f[1], out, ".outputs.npy") && open_output(&f[2], out, ".index.csv");
     if (ok) {
         npy_header_at_start(f[0].f, 0, in.features);
@@ -173,7 +173,7 @@ int cmd_extract(int argc, char **argv) {
         for (int i = 0; i < n && !write_failed(&x); i++) extract_input(m, &in, inputs[i], &x, emb);
     }
     if (ok && x.failed && !x.rows) { /* an empty set would replace earlier results */
-        fprintf(stderr, "emoti: %s: no frame extracted; the outputs are left as they were\n", out);
+        cli_say("%s: no frame extracted; the outputs are left as they were", out);
         ok = 0;
     }
     if (ok) { /* the row counts in; a failed write shows in the stream's error flag */
@@ -182,7 +182,7 @@ int cmd_extract(int argc, char **argv) {
         ok = cli_ok(emoti_outfile_commit_set(f, 3));
     }
     for (int i = 0; i < 3; i++) emoti_outfile_abort(&f[i]);
-    if (ok) fprintf(stderr, "emoti: %ld frames -> %s.{features,outputs}.npy, %s.index.csv\n", x.rows, out, out);
+    if (ok) cli_say("%ld frames -> %s.{features,outputs}.npy, %s.index.csv", x.rows, out, out);
     free(emb);
     free(inputs);
     emoti_model_close(m);

@@ -39,9 +39,9 @@ static char *sub(const char *dir, const char *name) {
     return p;
 }
 
-static int load_labels(const char *cmd, int task, const char *dir, emoti_annot *a) {
+static int load_labels(int task, const char *dir, emoti_annot *a) {
     if (emoti_annot_read_dir(dir, task, a)) {
-        fprintf(stderr, "emoti %s: %s\n", cmd, emoti_last_error());
+        cli_say("%s", emoti_last_error());
         return 0;
     }
     return 1;
@@ -127,7 +127,7 @@ int cmd_fit(int argc, char **argv) {
     emoti_labelled tl = {0}, vl = {0};
     emoti_head *h = NULL;
     int logits = kind == EMOTI_INPUT_LOGITS;
-    if (!load_labels("fit", task, tdir, &ta) || (vdir && !load_labels("fit", task, vdir, &va))) goto done;
+    if (!load_labels(task, tdir, &ta) || (vdir && !load_labels(task, vdir, &va))) goto done;
     if (!cli_ok(emoti_features_load(&fs, input, !logits, logits))) goto done;
     const emoti_features *vset = &fs;
     if (vdir && val_input && strcmp(val_input, input)) {
@@ -136,16 +136,16 @@ int cmd_fit(int argc, char **argv) {
     }
     sizes[0] = logits ? fs.out_dim : fs.feat_dim;
     if (!cli_ok(emoti_join_labels(&fs, &ta, &tl)) || (vdir && !cli_ok(emoti_join_labels(vset, &va, &vl)))) goto done;
-    fprintf(stderr, "emoti fit: %s head on %s: %zu labelled frames (%ld invalid, %ld not in %s)",
-            emoti_task_name(task), input, tl.n, tl.invalid, tl.unannotated, tdir);
-    if (vdir) fprintf(stderr, "; validation %zu frames from %s", vl.n, vdir);
-    fprintf(stderr, "\n");
+    char val[64] = "";
+    if (vdir) snprintf(val, sizeof val, "; validation %zu frames from ", vl.n);
+    cli_say("%s head on %s: %zu labelled frames (%ld invalid, %ld not in %s)%s%s", emoti_task_name(task),
+            input, tl.n, tl.invalid, tl.unannotated, tdir, val, vdir ? vdir : "");
     if (tl.n == 0) {
-        fprintf(stderr, "emoti fit: no labelled frames: do the index's video names match %s/*.txt?\n", tdir);
+        cli_say("no labelled frames: do the index's video names match %s/*.txt?", tdir);
         goto done;
     }
     if (emoti_head_create(&h, task, kind, n_layers, sizes, acts)) {
-        fprintf(stderr, "emoti fit: %s\n", emoti_last_error());
+        cli_say("%s", emoti_last_error());
         goto done;
     }
     emoti_head_init(h, o.seed);
@@ -154,7 +154,7 @@ int cmd_fit(int argc, char **argv) {
     emoti_train_set vs = {logits ? vset->outs : vset->feat, sizes[0], vl.rows, vl.n, vl.cls, vl.y};
     emoti_train_report rep;
     if (emoti_train(h, &tr, vdir ? &vs : NULL, &o, &rep)) {
-        fprintf(stderr, "emoti fit: %s\n", emoti_last_error());
+        cli_say("%s", emoti_last_error());
         goto done;
     }
     snprintf(h->source, sizeof h->source, "%s", input);
@@ -164,7 +164,7 @@ int cmd_fit(int argc, char **argv) {
              (unsigned long long)o.seed, rep.best_epoch, task == EMOTI_TASK_VA ? "ccc" : "f1",
              rep.best_metric, rep.final_loss);
     if (emoti_head_save(h, output)) {
-        fprintf(stderr, "emoti fit: %s\n", emoti_last_error());
+        cli_say("%s", emoti_last_error());
         goto done;
     }
     printf("%s head -> %s: layers", emoti_task_name(task), output);

@@ -9,8 +9,8 @@ int cli_frames_open(const char *input, const char *reader, emoti_frames **s) {
     emoti_status st = emoti_frames_open(input, s);
     if (!st) return 1;
     /* The message ends with the ffmpeg command that makes a Y4M stream: pipe it into reader. */
-    if (st == EMOTI_ERR_UNSUPPORTED) fprintf(stderr, "emoti: %s | %s\n", emoti_last_error(), reader);
-    else fprintf(stderr, "emoti: %s\n", emoti_last_error());
+    if (st == EMOTI_ERR_UNSUPPORTED) cli_say("%s | %s", emoti_last_error(), reader);
+    else cli_say("%s", emoti_last_error());
     return 0;
 }
 
@@ -20,7 +20,7 @@ int cli_frames_next(emoti_frames *s, const char *input, emoti_image *frame, emot
     emoti_status st = emoti_frames_next(s, frame, info, &done);
     if (!st && done) return 0;
     *key = (emoti_row_key){info->index, info->file ? info->file : input, info->time};
-    if (st) fprintf(stderr, "emoti: %s\n", emoti_last_error());
+    if (st) cli_say("%s", emoti_last_error());
     return st ? -1 : 1;
 }
 
@@ -42,7 +42,7 @@ void progress(int done, long total, double start, double *last, int final) {
     if (!final && now - *last < 0.2) return;
     *last = now;
     double fps = done / (now - start > 1e-9 ? now - start : 1e-9);
-    fprintf(stderr, "\rframes %d", done);
+    fprintf(stderr, "\remoti: frames %d", done);
     if (total > 0) fprintf(stderr, "/%ld", total);
     fprintf(stderr, "  %.1f fps", fps);
     if (total > done && fps > 0) {

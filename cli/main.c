@@ -29,13 +29,29 @@ static const char *INFO_HELP =
     "usage: emoti info MODEL\n"
     "Print a converted model's metadata: architecture, input size, outputs, labels.\n";
 
+/* "emoti: " and the message, its control characters (from file names, arguments) escaped, so
+ * that every message is one line that starts "emoti: ". */
+static void say(const char *fmt, va_list ap) {
+    char msg[1024];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    fputs("emoti: ", stderr);
+    emoti_text_field(stderr, msg);
+}
+
+void cli_say(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    say(fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
 void cli_usage_error(const char *cmd, const char *fmt, ...) {
     va_list ap;
-    fprintf(stderr, "emoti%s%s: ", cmd ? " " : "", cmd ? cmd : "");
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    say(fmt, ap);
     va_end(ap);
-    fprintf(stderr, " (try 'emoti %s%s--help')\n", cmd ? cmd : "", cmd ? " " : "");
+    fprintf(stderr, " (try 'emoti %s%s--help')\n", cmd ? cmd : "", cmd ? " " : ""); /* names the command */
     exit(EXIT_USAGE);
 }
 
@@ -88,11 +104,11 @@ int cli_open_model(const infer_opts *o, emoti_model **m) {
                   : env && *env ? parse_threads(NULL, "EMOTI_THREADS", env) : 1;
     if (default_model_missing(o->model)) return 0;
     if (emoti_model_open(o->model, m)) {
-        fprintf(stderr, "emoti: %s\n", emoti_last_error());
+        cli_say("%s", emoti_last_error());
         return 0;
     }
     if (emoti_model_set_threads(*m, threads)) {
-        fprintf(stderr, "emoti: %s\n", emoti_last_error());
+        cli_say("%s", emoti_last_error());
         emoti_model_close(*m);
         return 0;
     }
@@ -129,8 +145,7 @@ static int cmd_info(int argc, char **argv) {
 
 static int dispatch(int argc, char **argv) {
     if (argc < 2) {
-        fputs(MAIN_HELP, stderr);
-        return EXIT_USAGE;
+        cli_usage_error(NULL, "no command given");
     }
     const char *cmd = argv[1];
     if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
@@ -180,7 +195,7 @@ int main(int argc, char **argv) {
     bad |= fflush(stdout) != 0;
     bad |= fclose(stdout) != 0;
     if (bad) {
-        fprintf(stderr, "emoti: stdout: write error%s%s\n", errno ? ": " : "", errno ? strerror(errno) : "");
+        cli_say("stdout: write error%s%s", errno ? ": " : "", errno ? strerror(errno) : "");
         return EXIT_RUNTIME;
     }
     return rc;

@@ -21,7 +21,8 @@ void write_header(const infer_opts *o, const emoti_info *in, int with_frame) {
 static void write_text(const infer_opts *o, const emoti_info *in, emoti_row_key key, const emoti_result *r) {
     if (key.frame >= 0) printf("frame %ld ", key.frame);
     if (o->time) printf("(%.3f s) ", key.time);
-    printf("%s: %s %.4f\n", key.file, in->labels[r->top], r->probs[r->top]);
+    emoti_text_field(stdout, key.file);
+    printf(": %s %.4f\n", in->labels[r->top], r->probs[r->top]);
     for (int i = 0; i < in->n_logits; i++) printf("  %-10s %.4f\n", in->labels[i], r->probs[i]);
     if (r->has_va) printf("  valence    %.4f\n  arousal    %.4f\n", r->valence, r->arousal);
 }

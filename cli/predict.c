@@ -61,7 +61,7 @@ static int push_frame(emoti_timeline *tl, emoti_head *const *heads, float *const
     if (r0 >= 0 && sets[0].outs)
         memcpy(bb.outputs, sets[0].outs + (size_t)r0 * (size_t)sets[0].out_dim, (size_t)sets[0].out_dim * sizeof(float));
     if (!emoti_timeline_push_outputs(tl, outs, r0 >= 0 && sets[0].outs ? &bb : NULL)) return 1;
-    fprintf(stderr, "emoti predict: %s\n", emoti_last_error());
+    cli_say("%s", emoti_last_error());
     return 0;
 }
 
@@ -133,13 +133,13 @@ int cmd_predict(int argc, char **argv) {
     emoti_outfile of = {0};
     for (int i = 0; i < n_heads; i++) {
         if (emoti_head_load(heads_p[i], &heads[i])) {
-            fprintf(stderr, "emoti predict: %s\n", emoti_last_error());
+            cli_say("%s", emoti_last_error());
             goto done;
         }
     }
     if (n_heads) task = heads[0]->task, kdim = emoti_head_outputs(heads[0]);
     if (frames && emoti_annot_read_dir(frames, task, &annot)) {
-        fprintf(stderr, "emoti predict: %s\n", emoti_last_error());
+        cli_say("%s", emoti_last_error());
         goto done;
     }
     for (int i = 0; i < n_inputs; i++) {
@@ -148,8 +148,8 @@ int cmd_predict(int argc, char **argv) {
             goto done;
     }
     if (pre_va && sets[0].out_dim != 10) {
-        fprintf(stderr, "emoti predict: --pretrained-va needs a multi-task backbone's outputs (10 "
-                "columns: 8 logits, valence, arousal); %s.outputs.npy has %d\n", inputs[0], sets[0].out_dim);
+        cli_say("--pretrained-va needs a multi-task backbone's outputs (10 "
+                "columns: 8 logits, valence, arousal); %s.outputs.npy has %d", inputs[0], sets[0].out_dim);
         goto done;
     }
     for (int i = 0; i < n_heads; i++)
@@ -172,17 +172,17 @@ int cmd_predict(int argc, char **argv) {
                      .valence_index = sets[0].out_dim == 10 ? 8 : -1,
                      .arousal_index = sets[0].out_dim == 10 ? 9 : -1};
     if (sets[0].out_dim > EMOTI_MAX_OUTPUTS) {
-        fprintf(stderr, "emoti predict: %s.outputs.npy has %d columns (at most %d)\n", inputs[0],
+        cli_say("%s.outputs.npy has %d columns (at most %d)", inputs[0],
                 sets[0].out_dim, EMOTI_MAX_OUTPUTS);
         goto done;
     }
     if (emoti_timeline_create((const emoti_head *const *)heads, n_heads, &bb, &cfg, &tl)) {
-        fprintf(stderr, "emoti predict: %s\n", emoti_last_error());
+        cli_say("%s", emoti_last_error());
         goto done;
     }
 
     if (output && emoti_outfile_open(&of, output)) {
-        fprintf(stderr, "emoti predict: %s\n", emoti_last_error());
+        cli_say("%s", emoti_last_error());
         goto done;
     }
     out = output ? of.f : stdout;
@@ -201,7 +201,7 @@ int cmd_predict(int argc, char **argv) {
         for (size_t f = 0; f <= nf; f++) {
             if (f < nf && !push_frame(tl, heads, rows, n_heads, n_inputs, sets, arow, nf, f)) goto done;
             if (f == nf && emoti_timeline_finish(tl)) {
-                fprintf(stderr, "emoti predict: %s\n", emoti_last_error());
+                cli_say("%s", emoti_last_error());
                 goto done;
             }
             emoti_timeline_row r;
@@ -213,14 +213,14 @@ int cmd_predict(int argc, char **argv) {
         if (!emoti_timeline_faces(tl) && nf) faceless++;
     }
     if (output ? emoti_outfile_commit(&of) : fflush(stdout) != 0) {
-        if (output) fprintf(stderr, "emoti predict: %s\n", emoti_last_error());
+        if (output) cli_say("%s", emoti_last_error());
         goto done;
     }
-    fprintf(stderr, "emoti predict: %s, %d videos, %ld frames, smoothing k %d%s%s -> %s\n",
+    cli_say("%s, %d videos, %ld frames, smoothing k %d%s%s -> %s",
             emoti_task_name(task), nv, frames_out, k, lag >= 0 ? " (causal)" : "",
             paper ? ", paper interpolation" : "", output ? output : "stdout");
     if (faceless)
-        fprintf(stderr, "emoti predict: warning: %d videos have no face at all (written as 0)\n", faceless);
+        cli_say("warning: %d videos have no face at all (written as 0)", faceless);
     rc = EXIT_OK;
 done:
     emoti_outfile_abort(&of);

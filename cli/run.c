@@ -7,7 +7,8 @@
 
 static const char *RUN_HELP =
     "usage: emoti run [options] IMAGE...\n"
-    "Classify the facial expression in each image (a face crop): PPM/PGM (P2, P3, P5, P6).\n"
+    "Classify the facial expression in each image (a face crop): JPEG, PNG, PPM/PGM (P2, P3,\n"
+    "P5, P6); '-' reads one image from stdin (at most 256 MiB).\n"
     INFER_OPTS_HELP
     "  -h, --help           this help\n"
     "Per image: the top label, the class probabilities, and valence/arousal for multi-task\n"
@@ -19,7 +20,7 @@ static int run_images(const infer_opts *o, emoti_model *m, char **files, int n) 
     emoti_model_info(m, &in);
     float *emb = o->embeddings ? malloc((size_t)in.features * sizeof *emb) : NULL;
     if (o->embeddings && !emb) {
-        fprintf(stderr, "emoti: out of memory\n");
+        cli_say("out of memory");
         return EXIT_RUNTIME;
     }
     write_header(o, &in, 0);
@@ -29,7 +30,7 @@ static int run_images(const infer_opts *o, emoti_model *m, char **files, int n) 
         emoti_result r;
         if (emoti_image_load(files[i], &img) ||
             emoti_run_rgb(m, img.rgb, img.width, img.height, (size_t)img.width * 3, &r, emb)) {
-            fprintf(stderr, "emoti: %s\n", emoti_last_error());
+            cli_say("%s", emoti_last_error());
             failed = 1;
         } else {
             write_row(o, &in, (emoti_row_key){-1, files[i], -1}, &r, emb);

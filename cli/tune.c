@@ -108,17 +108,17 @@ int cmd_tune(int argc, char **argv) {
     int *pred = NULL;
     targets t = {0};
     if (emoti_head_load(head_p, &h)) {
-        fprintf(stderr, "emoti tune: %s\n", emoti_last_error());
+        cli_say("%s", emoti_last_error());
         goto done;
     }
     int kd = emoti_head_outputs(h);
     t.task = h->task, t.k_out = kd;
     if (emoti_annot_read_dir(annot_dir, h->task, &an)) {
-        fprintf(stderr, "emoti tune: %s\n", emoti_last_error());
+        cli_say("%s", emoti_last_error());
         goto done;
     }
     if (emoti_annot_cols(h->task) != (h->task == EMOTI_TASK_EXPR ? 1 : kd)) {
-        fprintf(stderr, "emoti tune: the head has %d outputs, the %s annotations %d values\n", kd,
+        cli_say("the head has %d outputs, the %s annotations %d values", kd,
                 emoti_task_name(h->task), emoti_annot_cols(h->task));
         goto done;
     }
@@ -143,7 +143,7 @@ int cmd_tune(int argc, char **argv) {
         used++;
     }
     if (t.n == 0) {
-        fprintf(stderr, "emoti tune: no labelled frames of %s have features in %s\n", annot_dir, input);
+        cli_say("no labelled frames of %s have features in %s", annot_dir, input);
         goto done;
     }
     int cols = emoti_annot_cols(h->task);
@@ -202,7 +202,7 @@ int cmd_tune(int argc, char **argv) {
     snprintf(h->note + nl, sizeof h->note - nl, "%s%s", nl ? "; " : "", extra);
     const char *dest = output ? output : head_p;
     if (emoti_head_save(h, dest)) {
-        fprintf(stderr, "emoti tune: %s\n", emoti_last_error());
+        cli_say("%s", emoti_last_error());
         goto done;
     }
     printf("best k %d (%s %.4f) -> %s\n", best_k, metric, best, dest);

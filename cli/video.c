@@ -50,7 +50,7 @@ static int run_video(const infer_opts *o, emoti_model *m, emoti_frames *s, const
         }
         if (emoti_run_rgb(m, frame.rgb, frame.width, frame.height, (size_t)frame.width * 3, &r,
                           emb)) {
-            fprintf(stderr, "emoti: %s: frame %ld: %s\n", input, key.frame, emoti_last_error());
+            cli_say("%s: frame %ld: %s", input, key.frame, emoti_last_error());
             failed = 1;
             continue;
         }

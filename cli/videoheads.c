@@ -27,7 +27,7 @@ static void add_heads(vh_opts *v, const char *list) {
     if (v->n_lists == VH_MAX_HEADS) cli_usage_error("video", "at most %d heads", VH_MAX_HEADS);
     char *copy = malloc(strlen(list) + 1);
     if (!copy) {
-        fprintf(stderr, "emoti: out of memory\n");
+        cli_say("out of memory");
         exit(EXIT_RUNTIME);
     }
     strcpy(copy, list);
@@ -110,7 +110,7 @@ typedef struct {
 static int load_heads(vh_ctx *c) {
     for (int i = 0; i < c->v->n_heads; i++)
         if (emoti_head_load(c->v->heads[i], &c->heads[i])) {
-            fprintf(stderr, "emoti: %s\n", emoti_last_error());
+            cli_say("%s", emoti_last_error());
             return 0;
         }
     return 1;
@@ -131,12 +131,12 @@ static int open_timeline(vh_ctx *c) {
     cfg.head_names = v->heads;
     cfg.model_name = c->model;
     if (emoti_timeline_create((const emoti_head *const *)c->heads, v->n_heads, &c->in, &cfg, &c->tl)) {
-        fprintf(stderr, "emoti: %s\n", emoti_last_error());
+        cli_say("%s", emoti_last_error());
         return 0;
     }
     c->live = emoti_timeline_latency(c->tl) >= 0;
     c->emb = malloc((size_t)c->in.features * sizeof *c->emb);
-    if (!c->emb) fprintf(stderr, "emoti: out of memory\n");
+    if (!c->emb) cli_say("out of memory");
     return c->emb != NULL;
 }
 
@@ -192,7 +192,7 @@ static int write_rows(vh_ctx *c) {
         c->filled += r.filled;
         double va[2] = {r.valence, r.arousal};
         if (c->v->plot && emoti_plot_add(&c->plot, r.has_va ? va : NULL, r.expression, r.au_active, r.filled)) {
-            fprintf(stderr, "emoti: %s\n", emoti_last_error());
+            cli_say("%s", emoti_last_error());
             return 0;
         }
     }
@@ -202,13 +202,13 @@ static int write_rows(vh_ctx *c) {
 /* Fails before reading the video when the plot could not be written. */
 static int plot_probe(const char *path) {
     if (!emoti_outfile_probe(path)) return 1;
-    fprintf(stderr, "emoti: %s\n", emoti_last_error());
+    cli_say("%s", emoti_last_error());
     return 0;
 }
 
 static int take_frame(vh_ctx *c, const emoti_result *r) {
     if (emoti_timeline_push(c->tl, r, c->emb)) {
-        fprintf(stderr, "emoti: %s\n", emoti_last_error());
+        cli_say("%s", emoti_last_error());
         return 0;
     }
     return write_rows(c);
@@ -229,7 +229,7 @@ static int read_frames(vh_ctx *c, emoti_model *m, emoti_frames *s, int *bad, int
         }
         int good = got > 0;
         if (good && emoti_run_rgb(m, frame.rgb, frame.width, frame.height, (size_t)frame.width * 3, &r, c->emb)) {
-            fprintf(stderr, "emoti: %s: frame %ld: %s\n", c->input, key.frame, emoti_last_error());
+            cli_say("%s: frame %ld: %s", c->input, key.frame, emoti_last_error());
             good = 0;
         }
         *bad += !good;
@@ -243,11 +243,11 @@ static int read_frames(vh_ctx *c, emoti_model *m, emoti_frames *s, int *bad, int
 
 static int finish(vh_ctx *c) {
     if (!emoti_timeline_faces(c->tl)) {
-        fprintf(stderr, "emoti: %s: no frame could be decoded\n", c->input);
+        cli_say("%s: no frame could be decoded", c->input);
         return 0;
     }
     if (emoti_timeline_finish(c->tl)) {
-        fprintf(stderr, "emoti: %s\n", emoti_last_error());
+        cli_say("%s", emoti_last_error());
         return 0;
     }
     return write_rows(c);
@@ -259,16 +259,16 @@ static int run(vh_ctx *c, emoti_model *m, emoti_frames *s) {
     describe_tasks(c, tasks, sizeof tasks);
     int latency = emoti_timeline_latency(c->tl);
     if (c->live)
-        fprintf(stderr, "emoti video: causal smoothing: each row is written %d frame%s after its frame "
-                "arrives (%s)\n", latency, latency == 1 ? "" : "s", tasks);
+        cli_say("causal smoothing: each row is written %d frame%s after its frame "
+                "arrives (%s)", latency, latency == 1 ? "" : "s", tasks);
     int ok = read_frames(c, m, s, &bad, &broken) && finish(c);
     if (fflush(stdout) || ferror(stdout)) ok = 0; /* main reports it */
     if (ok && !broken && c->v->plot && emoti_plot_write(c->v->plot, &c->plot)) {
-        fprintf(stderr, "emoti: %s\n", emoti_last_error());
+        cli_say("%s", emoti_last_error());
         ok = 0;
     }
     if (ok)
-        fprintf(stderr, "emoti video: %zu frames (%ld undecodable, filled), smoothing %s (%s)%s%s\n",
+        cli_say("%zu frames (%ld undecodable, filled), smoothing %s (%s)%s%s",
                 c->written, c->filled, tasks, c->live ? "causal" : "centred box",
                 c->v->plot && !broken ? " -> " : "", c->v->plot && !broken ? c->v->plot : "");
     return ok && !bad && !broken ? EXIT_OK : EXIT_RUNTIME;

@@ -646,15 +646,26 @@ typedef struct {
  * inputs whose frame rate is known. */
 enum { EMOTI_ROWS_AU_VALUES = 1, EMOTI_ROWS_TIME = 2 };
 
-/* One CSV field, quoted only when it needs it; one JSON string literal. */
+/* One CSV field, quoted only when it needs it; one JSON string literal; a name in text for
+ * people, its control characters escaped as in JSON (\u001b). */
 void emoti_csv_field(FILE *f, const char *s);
 void emoti_json_string(FILE *f, const char *s);
+void emoti_text_field(FILE *f, const char *s);
 /* A timeline's rows: frame, file, filled, then per task on: valence, arousal; expression and
  * p_<class> per class; per AU 0/1 (EMOTI_ROWS_AU_VALUES: its probability, columns p_<AU>); then
  * time with EMOTI_ROWS_TIME. The header is for CSV only (nothing for JSON lines). */
 void emoti_timeline_write_header(FILE *f, const emoti_timeline *t, int format, int flags);
 void emoti_timeline_write_row(FILE *f, const emoti_timeline_row *row, emoti_row_key key, int format,
                               int flags);
+
+/* ---- Input files (hosted builds) ---- */
+/* Every reader of a named file opens it here: a regular file only (a folder, FIFO, device or
+ * socket is refused at once, never blocking: "PATH: not a regular file (a FIFO)"), of at most
+ * max bytes (0: any size). *size (when not NULL) gets its size. */
+emoti_status emoti_file_open(const char *path, size_t max, FILE **f, size_t *size);
+/* The whole of PATH, or of stdin for "-" (a stream: at most max bytes, then an error), into
+ * *buf: 64-byte aligned, with at least one spare byte after *size; free() it. */
+emoti_status emoti_file_read(const char *path, size_t max, unsigned char **buf, size_t *size);
 
 /* ---- Output files: written whole or not at all (hosted builds) ---- */
 /* Writing goes to a temporary PATH.XXXXXX.part of a unique name, created exclusively in PATH's

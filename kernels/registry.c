@@ -2,7 +2,8 @@
  *
  * Tables are listed slowest first; a table is available when this build compiled it
  * (EMOTI_HAVE_<isa>, set by the Makefile for each kernels/<isa>.c) and this CPU runs it
- * (CPUID via __builtin_cpu_supports, which also checks that the OS saves the YMM/ZMM state).
+ * (CPUID, and XCR0 for the OS saving the YMM/ZMM state: read here rather than through
+ * __builtin_cpu_supports, whose libgcc table adds 3 KB to the binary).
  * The choice is made once, on the first emoti_kernels_get(): a small atomic state machine
  * lets exactly one thread compute it while any others wait for it, so it is thread-safe
  * without pthreads. */
@@ -26,15 +27,27 @@ typedef struct {
 } level;
 
 #if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+/* XCR0: which register state the OS saves on a context switch (bits 1-2 XMM/YMM, 5-7 the
+ * opmask and ZMM registers); a CPU feature bit without it would fault. */
+static unsigned os_saved_state(void) {
+    unsigned lo, hi;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    (void)hi;
+    return lo;
+}
 static int cpu_avx2(void) {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    unsigned a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d)) return 0;
+    const unsigned avx_fma = bit_OSXSAVE | bit_AVX | bit_FMA;
+    if ((c & avx_fma) != avx_fma || (os_saved_state() & 6) != 6) return 0;
+    return __get_cpuid_count(7, 0, &a, &b, &c, &d) && (b & bit_AVX2);
 }
 static int cpu_avx512(void) {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
-           __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
-           __builtin_cpu_supports("fma");
+    unsigned a, b, c, d;
+    if (!cpu_avx2() || (os_saved_state() & 0xe6) != 0xe6) return 0;
+    const unsigned need = bit_AVX512F | bit_AVX512DQ | bit_AVX512BW | bit_AVX512VL;
+    return __get_cpuid_count(7, 0, &a, &b, &c, &d) && (b & need) == need;
 }
 #else
 static int cpu_avx2(void) { return 0; }

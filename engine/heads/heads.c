@@ -334,24 +334,12 @@ emoti_status emoti_head_parse(const void *buf, size_t size, emoti_head **out) {
 
 emoti_status emoti_head_load(const char *path, emoti_head **out) {
     *out = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f) return emoti_fail(EMOTI_ERR_IO, "%s: cannot open", path);
-    long n = -1;
-    if (!fseek(f, 0, SEEK_END)) n = ftell(f);
-    if (n < 64 || n > (1L << 30) || fseek(f, 0, SEEK_SET)) { /* heads are small: 1 GiB at most */
-        fclose(f);
-        return emoti_fail(EMOTI_ERR_FORMAT, "%s: not a head container (size %ld)", path, n);
-    }
-    size_t size = (size_t)n, alloc = (size + 63) / 64 * 64;
-    void *buf = aligned_alloc(64, alloc);
-    if (!buf) {
-        fclose(f);
-        return emoti_fail(EMOTI_ERR_NOMEM, "%s: out of memory", path);
-    }
-    size_t got = fread(buf, 1, size, f);
-    fclose(f);
-    emoti_status st = got == size ? emoti_head_parse(buf, size, out)
-                                  : emoti_fail(EMOTI_ERR_IO, "read failed");
+    unsigned char *buf;
+    size_t size;
+    emoti_status st = emoti_file_read(path, (size_t)1 << 30, &buf, &size); /* heads are small */
+    if (st) return st;
+    st = size < 64 ? emoti_fail(EMOTI_ERR_FORMAT, "not a head container (%zu bytes)", size)
+                   : emoti_head_parse(buf, size, out);
     free(buf);
     if (st) emoti_error_prefix(path);
     return st;

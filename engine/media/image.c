@@ -1,16 +1,10 @@
 /* Image files to 8-bit RGB: a small dispatcher on the first bytes plus a Netpbm PPM/PGM
  * decoder; JPEG (engine/media/jpeg.c) and PNG (engine/media/png.c) have their own files. */
-#ifndef _POSIX_C_SOURCE
-#define _POSIX_C_SOURCE 200809L /* stat */
-#endif
-
 #include "image.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "error.h"
 #include "jpeg.h"
@@ -73,38 +67,6 @@ void emoti_image_free(emoti_image *image) {
  * Reading a file
  * ====================================================================================== */
 
-/* Reads a whole regular file into a malloc'd buffer (at least 1 byte allocated). */
-static emoti_status read_file(const char *path, uint8_t **out, size_t *out_size) {
-    struct stat st;
-    /* stat before fopen: opening a FIFO for reading would block. */
-    if (stat(path, &st) != 0) return emoti_fail(EMOTI_ERR_IO, "%s", strerror(errno));
-    if (S_ISDIR(st.st_mode)) return emoti_fail(EMOTI_ERR_IO, "is a directory, not an image file");
-    if (!S_ISREG(st.st_mode)) return emoti_fail(EMOTI_ERR_IO, "not a regular file");
-    if ((unsigned long long)st.st_size > (unsigned long long)(SIZE_MAX - 1))
-        return emoti_fail(EMOTI_ERR_IO, "file too large (%lld bytes)", (long long)st.st_size);
-
-    FILE *f = fopen(path, "rb");
-    if (!f) return emoti_fail(EMOTI_ERR_IO, "cannot open: %s", strerror(errno));
-    size_t size = (size_t)st.st_size;
-    uint8_t *buf = malloc(size + 1);
-    if (!buf) {
-        fclose(f);
-        return emoti_fail(EMOTI_ERR_NOMEM, "out of memory reading %zu bytes", size);
-    }
-    size_t got = fread(buf, 1, size, f);
-    int read_failed = ferror(f);
-    int err = errno;
-    fclose(f);
-    if (read_failed) {
-        free(buf);
-        return emoti_fail(EMOTI_ERR_IO, "read error: %s", strerror(err));
-    }
-    /* A file that shrank since stat is decoded as it is now (the decoder reports truncation). */
-    *out = buf;
-    *out_size = got;
-    return EMOTI_OK;
-}
-
 emoti_status emoti_image_load(const char *path, emoti_image *image) {
     if (!image) return emoti_fail(EMOTI_ERR_ARG, "image load: NULL image");
     image->width = image->height = 0;
@@ -113,12 +75,12 @@ emoti_status emoti_image_load(const char *path, emoti_image *image) {
 
     uint8_t *data = NULL;
     size_t size = 0;
-    emoti_status st = read_file(path, &data, &size);
-    if (st == EMOTI_OK) {
-        st = emoti_image_decode(data, size, image);
-        free(data);
-    }
-    if (st != EMOTI_OK) emoti_error_prefix(path);
+    int in = !strcmp(path, "-");
+    emoti_status st = emoti_file_read(path, in ? EMOTI_IMAGE_STDIN_MAX : 0, &data, &size);
+    if (st) return st; /* the message names the file */
+    st = emoti_image_decode(data, size, image);
+    free(data);
+    if (st != EMOTI_OK) emoti_error_prefix(in ? "stdin" : path);
     return st;
 }
 

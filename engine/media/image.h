@@ -15,6 +15,9 @@
 /* Largest image accepted, in pixels (width * height): 2^28, e.g. 16384 x 16384. */
 #define EMOTI_IMAGE_MAX_PIXELS ((uint64_t)1 << 28)
 
+/* Largest image read from stdin ("-"), in bytes; files are read whole, at their size. */
+#define EMOTI_IMAGE_STDIN_MAX ((size_t)256 << 20)
+
 /* Netpbm PPM/PGM: P2, P3 (ASCII) and P5, P6 (binary), maxval 1..65535; grey becomes RGB. */
 emoti_status emoti_ppm_decode(const uint8_t *data, size_t size, emoti_image *image);
 

@@ -1,17 +1,16 @@
 /* The public model API: open (mmap or caller buffer), describe, run. */
 #include <errno.h>
-#include <fcntl.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "container.h"
 #include "efficientnet.h"
 #include "emoti.h"
 #include "error.h"
+#include "infile.h"
 #include "resize.h"
 
 struct emoti_model {
@@ -117,16 +116,11 @@ emoti_status emoti_model_from_memory(const void *buf, size_t size, emoti_model *
 }
 
 static emoti_status map_file(const char *path, void **map, size_t *size) {
-    int fd = open(path, O_RDONLY);
-    if (fd < 0) return emoti_fail(EMOTI_ERR_IO, "%s: %s", path, strerror(errno));
-    struct stat sb;
-    emoti_status st = EMOTI_OK;
-    if (fstat(fd, &sb)) st = emoti_fail(EMOTI_ERR_IO, "%s: %s", path, strerror(errno));
-    else if (S_ISDIR(sb.st_mode)) st = emoti_fail(EMOTI_ERR_IO, "%s: is a directory", path);
-    else if (!S_ISREG(sb.st_mode)) st = emoti_fail(EMOTI_ERR_IO, "%s: not a regular file", path);
-    else if (sb.st_size == 0) st = emoti_fail(EMOTI_ERR_FORMAT, "%s: empty file", path);
+    int fd;
+    emoti_status st = emoti_file_fd(path, 0, &fd, size);
+    if (st) return st;
+    if (*size == 0) st = emoti_fail(EMOTI_ERR_FORMAT, "%s: empty file", path);
     if (!st) {
-        *size = (size_t)sb.st_size;
         *map = mmap(NULL, *size, PROT_READ, MAP_PRIVATE, fd, 0);
         if (*map == MAP_FAILED) st = emoti_fail(EMOTI_ERR_IO, "%s: mmap: %s", path, strerror(errno));
     }

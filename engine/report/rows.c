@@ -18,14 +18,22 @@ void emoti_csv_field(FILE *f, const char *s) {
     putc('"', f);
 }
 
-void emoti_json_string(FILE *f, const char *s) {
-    putc('"', f);
+/* s with control characters as \u00XX, so that a file name cannot move a terminal's cursor
+ * or forge a row; in JSON '"' and '\\' escaped too. */
+static void put_escaped(FILE *f, const char *s, int json) {
     for (; *s; s++) {
         unsigned char ch = (unsigned char)*s;
-        if (ch == '"' || ch == '\\') fprintf(f, "\\%c", ch);
-        else if (ch < 0x20) fprintf(f, "\\u%04x", ch);
+        if (json && (ch == '"' || ch == '\\')) fprintf(f, "\\%c", ch);
+        else if (ch < 0x20 || ch == 0x7f) fprintf(f, "\\u%04x", ch);
         else putc(ch, f);
     }
+}
+
+void emoti_text_field(FILE *f, const char *s) { put_escaped(f, s, 0); }
+
+void emoti_json_string(FILE *f, const char *s) {
+    putc('"', f);
+    put_escaped(f, s, 1);
     putc('"', f);
 }
 

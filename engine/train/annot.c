@@ -71,8 +71,8 @@ emoti_status emoti_annot_read_file(const char *path, int task, emoti_annot_video
     memset(out, 0, sizeof *out);
     int cols = emoti_annot_cols(task);
     if (!cols) return emoti_fail(EMOTI_ERR_ARG, "unknown annotation task %d", task);
-    FILE *f = fopen(path, "r");
-    if (!f) return emoti_fail(EMOTI_ERR_IO, "%s: cannot open", path);
+    FILE *f;
+    if (emoti_file_open(path, 0, &f, NULL)) return EMOTI_ERR_IO;
     char *line = NULL;
     size_t cap = 0, alloc = 0;
     long len, lineno = 0;
@@ -274,8 +274,8 @@ void emoti_index_free(emoti_index *x) {
 
 emoti_status emoti_index_read(const char *path, emoti_index *out) {
     memset(out, 0, sizeof *out);
-    FILE *f = fopen(path, "r");
-    if (!f) return emoti_fail(EMOTI_ERR_IO, "%s: cannot open", path);
+    FILE *f;
+    if (emoti_file_open(path, 0, &f, NULL)) return EMOTI_ERR_IO;
     char *line = NULL;
     size_t cap = 0;
     long len, lineno = 0, alloc = 0;

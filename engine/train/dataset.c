@@ -21,6 +21,17 @@ void emoti_features_free(emoti_features *s) {
     memset(s, 0, sizeof *s);
 }
 
+/* A NaN or infinity would pass through every head and smoother into the results unnoticed
+ * (VA nan, EXPR class 0 over whole windows), so every reader of extract output refuses it. */
+static emoti_status check_finite(const char *path, const emoti_index *x, const float *m, int dim) {
+    for (size_t i = 0; i < (size_t)x->n * (size_t)dim; i++)
+        if (!isfinite(m[i]))
+            return emoti_fail(EMOTI_ERR_FORMAT, "%s: row %zu (%s) column %zu is %s, not a finite number",
+                              path, i / (size_t)dim, x->key[i / (size_t)dim], i % (size_t)dim,
+                              isnan(m[i]) ? "NaN" : "infinite");
+    return EMOTI_OK;
+}
+
 static emoti_status load_matrix(const emoti_features *s, const char *suffix, float **m, int *dim) {
     char *path = cat2(s->prefix, suffix);
     long rows;
@@ -29,6 +40,8 @@ static emoti_status load_matrix(const emoti_features *s, const char *suffix, flo
     if (!st && rows != s->idx.n)
         st = emoti_fail(EMOTI_ERR_FORMAT, "%s has %ld rows but %s.index.csv lists %ld frames", path, rows,
                         s->prefix, s->idx.n);
+    if (!st) st = check_finite(path, &s->idx, *m, *dim);
+    if (st) free(*m), *m = NULL;
     free(path);
     return st;
 }

@@ -25,8 +25,9 @@ static const char *dict_value(const char *dict, const char *key) {
 
 emoti_status emoti_npy_read(const char *path, float **data, long *rows, int *cols) {
     *data = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f) return emoti_fail(EMOTI_ERR_IO, "%s: cannot open", path);
+    FILE *f;
+    size_t fsize;
+    if (emoti_file_open(path, 0, &f, &fsize)) return EMOTI_ERR_IO;
     unsigned char pre[12];
     emoti_status st = EMOTI_OK;
     char *dict = NULL;
@@ -97,6 +98,11 @@ emoti_status emoti_npy_read(const char *path, float **data, long *rows, int *col
         goto done;
     }
     size_t n = (size_t)values;
+    long at = ftell(f); /* a shape the file cannot hold fails before the allocation */
+    if (at < 0 || fsize - (size_t)at < n * sizeof *buf) {
+        st = emoti_fail(EMOTI_ERR_FORMAT, "%s: truncated data (%ld x %d floats expected)", path, r, c);
+        goto done;
+    }
     buf = malloc(n ? n * sizeof *buf : 1);
     if (!buf) {
         st = emoti_fail(EMOTI_ERR_NOMEM, "%s: out of memory", path);

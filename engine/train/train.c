@@ -399,7 +399,7 @@ emoti_status emoti_train(emoti_head *h, const emoti_train_set *train, const emot
         report->final_loss = sum / (double)batches;
         if (epoch <= 256) report->loss[epoch - 1] = report->final_loss, report->metric[epoch - 1] = metric;
         if (o->log) {
-            fprintf(o->log, "epoch %d/%d  loss %.6f", epoch, o->epochs, report->final_loss);
+            fprintf(o->log, "emoti: epoch %d/%d  loss %.6f", epoch, o->epochs, report->final_loss);
             if (val && val->n) fprintf(o->log, "  val %s %.4f", h->task == EMOTI_TASK_VA ? "ccc" : "f1", metric);
             fprintf(o->log, "\n");
         }
