@@ -764,16 +764,20 @@ static void idct_to_plane(const component *c, const int16_t blk[64], int bx, int
  * Scans (T.81 B.2.3, G.1.1)
  * ====================================================================================== */
 
-static emoti_status allocate_component(jpeg_decoder *d, component *c) {
+/* Baseline: the sample plane that scans decode into. Progressive: the coefficients only (64
+ * per 64 samples); finish_planes makes the plane from them one component at a time and frees
+ * them, so samples and coefficients of the whole image never coexist. */
+static emoti_status allocate_component(jpeg_decoder *d, component *c, int plane) {
     size_t samples, bytes;
     if (!mul_size(c->stride, (size_t)c->bh * 8, &samples)) return fail_nomem(SIZE_MAX);
-    c->plane = malloc(samples);
-    if (!c->plane) return fail_nomem(samples);
-    if (d->progressive) {
-        if (!mul_size(samples, sizeof(int16_t), &bytes)) return fail_nomem(SIZE_MAX);
-        c->coefs = calloc(samples, sizeof(int16_t)); /* 64 coefficients per 64 samples */
-        if (!c->coefs) return fail_nomem(bytes);
+    if (plane || !d->progressive) {
+        c->plane = malloc(samples);
+        if (!c->plane) return fail_nomem(samples);
+        return EMOTI_OK;
     }
+    if (!mul_size(samples, sizeof(int16_t), &bytes)) return fail_nomem(SIZE_MAX);
+    c->coefs = calloc(samples, sizeof(int16_t));
+    if (!c->coefs) return fail_nomem(bytes);
     return EMOTI_OK;
 }
 
@@ -853,7 +857,7 @@ static emoti_status start_component(jpeg_decoder *d, component *c) {
         return emoti_fail(EMOTI_ERR_FORMAT, "bad JPEG: quantisation table %d not defined", c->tq);
     for (int k = 0; k < 64; k++) c->q[k] = (int16_t)d->qt[c->tq][k];
     c->scanned = 1;
-    return allocate_component(d, c);
+    return allocate_component(d, c, 0);
 }
 
 /* Records which coefficients each component has now received (libjpeg's coef_bits). */
@@ -1098,16 +1102,18 @@ static emoti_status parse_stream(jpeg_decoder *d) {
 static emoti_status finish_planes(jpeg_decoder *d) {
     for (int i = 0; i < d->ncomp; i++) {
         component *c = &d->comp[i];
+        if (c->scanned && !d->progressive) continue;
+        emoti_status st = allocate_component(d, c, 1);
+        if (st != EMOTI_OK) return st;
         if (!c->scanned) { /* never in a scan: all coefficients 0, i.e. mid-grey */
-            emoti_status st = allocate_component(d, c);
-            if (st != EMOTI_OK) return st;
             memset(c->plane, 128, c->stride * (size_t)c->bh * 8);
             continue;
         }
-        if (!d->progressive) continue;
         for (int by = 0; by < c->hib; by++)
             for (int bx = 0; bx < c->wib; bx++)
                 idct_to_plane(c, c->coefs + ((size_t)by * (size_t)c->bw + (size_t)bx) * 64, bx, by);
+        free(c->coefs);
+        c->coefs = NULL;
     }
     return EMOTI_OK;
 }
