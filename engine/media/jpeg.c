@@ -36,7 +36,7 @@
  * overflow 16 bits, IDCT results outside -512..511) follows libjpeg's C code; its SIMD code,
  * which djpeg uses on x86, saturates instead, so such garbage can decode differently.
  *
- * Every size is checked (at most 2^28 pixels, 65535 per side by the format); the decoder
+ * Every size is checked (at most the caller's pixel limit, 65535 per side by the format); the decoder
  * never reads outside the input buffer, also on corrupt data.
  */
 #include "jpeg.h"
@@ -47,8 +47,8 @@
 #include <string.h>
 
 #include "error.h"
+#include "image.h" /* EMOTI_IMAGE_MAX_PIXELS */
 
-#define JPEG_MAX_PIXELS ((uint64_t)1 << 28)
 #define JPEG_MAX_SCANS 1000 /* guards against files of endless empty scans */
 
 enum {
@@ -144,6 +144,7 @@ typedef struct {
 typedef struct {
     const uint8_t *data;
     size_t size, pos; /* pos: next byte to parse between segments */
+    uint64_t max_pixels;
 
     int frame_seen, progressive, scans;
     int width, height, ncomp;
@@ -354,9 +355,10 @@ static emoti_status parse_sof(jpeg_decoder *d, int marker, const uint8_t *p, siz
                           d->width, d->height, ncomp);
     emoti_status st = check_frame_kind(precision, ncomp);
     if (st != EMOTI_OK) return st;
-    if ((uint64_t)d->width * (uint64_t)d->height > JPEG_MAX_PIXELS)
-        return emoti_fail(EMOTI_ERR_UNSUPPORTED, "JPEG too large: %dx%d (limit 2^28 pixels)",
-                          d->width, d->height);
+    if ((uint64_t)d->width * (uint64_t)d->height > d->max_pixels)
+        return emoti_fail(EMOTI_ERR_UNSUPPORTED,
+                          "JPEG: image size %dx%d is too large (limit %llu pixels)", d->width,
+                          d->height, (unsigned long long)d->max_pixels);
     d->ncomp = ncomp;
     d->progressive = marker == M_SOF2;
     for (int i = 0; i < ncomp; i++) {
@@ -1290,6 +1292,11 @@ static void free_decoder(jpeg_decoder *d) {
 }
 
 emoti_status emoti_jpeg_decode(const uint8_t *data, size_t size, emoti_image *out) {
+    return emoti_jpeg_decode_max(data, size, EMOTI_IMAGE_MAX_PIXELS, out);
+}
+
+emoti_status emoti_jpeg_decode_max(const uint8_t *data, size_t size, uint64_t max_pixels,
+                                   emoti_image *out) {
     if (!out) return emoti_fail(EMOTI_ERR_ARG, "JPEG decode: NULL image");
     out->width = out->height = 0;
     out->rgb = NULL;
@@ -1298,6 +1305,7 @@ emoti_status emoti_jpeg_decode(const uint8_t *data, size_t size, emoti_image *ou
     if (!d) return fail_nomem(sizeof *d);
     d->data = data;
     d->size = size;
+    d->max_pixels = max_pixels;
     emoti_status st = parse_stream(d);
     if (st == EMOTI_OK) st = finish_planes(d);
     if (st == EMOTI_OK) st = produce_rgb(d, out);

@@ -16,5 +16,7 @@
 /* Decodes a whole JPEG file held in memory into malloc'd interleaved RGB (grey is expanded
  * to R=G=B). On failure *out is left empty (width = height = 0, rgb = NULL). */
 emoti_status emoti_jpeg_decode(const uint8_t *data, size_t size, emoti_image *out);
+emoti_status emoti_jpeg_decode_max(const uint8_t *data, size_t size, uint64_t max_pixels,
+                                   emoti_image *out);
 
 #endif

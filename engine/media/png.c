@@ -39,6 +39,7 @@ typedef struct {
 typedef struct {
     const uint8_t *data;
     size_t size;
+    uint64_t max_pixels;
     png_header h;
     int have_header, have_palette, have_end;
     uint8_t palette[256][3]; /* PLTE entries, then Pillow's grey ramp (i, i, i) */
@@ -167,7 +168,7 @@ static unsigned channels_of(unsigned colour) {
     }
 }
 
-static emoti_status parse_ihdr(const png_chunk *c, png_header *h) {
+static emoti_status parse_ihdr(const png_chunk *c, png_header *h, uint64_t max_pixels) {
     if (c->length != 13)
         return emoti_fail(EMOTI_ERR_FORMAT, "PNG: IHDR chunk is %u bytes, not 13", c->length);
     const uint8_t *b = c->body;
@@ -179,10 +180,10 @@ static emoti_status parse_ihdr(const png_chunk *c, png_header *h) {
     if (h->width == 0 || h->height == 0 || h->width > 0x7FFFFFFFu || h->height > 0x7FFFFFFFu)
         return emoti_fail(EMOTI_ERR_FORMAT, "PNG: bad IHDR: image size %ux%u", h->width,
                           h->height);
-    if ((uint64_t)h->width * h->height > EMOTI_IMAGE_MAX_PIXELS)
+    if ((uint64_t)h->width * h->height > max_pixels)
         return emoti_fail(EMOTI_ERR_UNSUPPORTED,
                           "PNG: image size %ux%u is too large (limit %llu pixels)", h->width,
-                          h->height, (unsigned long long)EMOTI_IMAGE_MAX_PIXELS);
+                          h->height, (unsigned long long)max_pixels);
     if (h->colour > 6 || h->colour == 1 || h->colour == 5)
         return emoti_fail(EMOTI_ERR_FORMAT, "PNG: bad IHDR: colour type %u", h->colour);
     if (!depth_allowed(h->colour, h->depth))
@@ -254,7 +255,7 @@ static emoti_status read_chunks(png_reader *r) {
         if (!r->have_header) {
             if (!type_is(&c, "IHDR"))
                 return emoti_fail(EMOTI_ERR_FORMAT, "PNG: first chunk is '%s', not IHDR", c.type);
-            if ((st = parse_ihdr(&c, &r->h)) != EMOTI_OK) return st;
+            if ((st = parse_ihdr(&c, &r->h, r->max_pixels)) != EMOTI_OK) return st;
             r->have_header = 1;
         } else if ((st = handle_chunk(r, &c)) != EMOTI_OK) {
             return st;
@@ -627,6 +628,11 @@ static emoti_status check_signature(const uint8_t *data, size_t size) {
 }
 
 emoti_status emoti_png_decode(const uint8_t *data, size_t size, emoti_image *out) {
+    return emoti_png_decode_max(data, size, EMOTI_IMAGE_MAX_PIXELS, out);
+}
+
+emoti_status emoti_png_decode_max(const uint8_t *data, size_t size, uint64_t max_pixels,
+                                  emoti_image *out) {
     if (!out) return emoti_fail(EMOTI_ERR_ARG, "PNG decode: NULL image");
     out->width = out->height = 0;
     out->rgb = NULL;
@@ -639,6 +645,7 @@ emoti_status emoti_png_decode(const uint8_t *data, size_t size, emoti_image *out
     if (!r) return emoti_fail(EMOTI_ERR_NOMEM, "PNG: out of memory");
     r->data = data;
     r->size = size;
+    r->max_pixels = max_pixels;
     for (int i = 0; i < 256; i++) r->palette[i][0] = r->palette[i][1] = r->palette[i][2] = (uint8_t)i;
     st = read_chunks(r);
     if (st == EMOTI_OK) st = decode_image(r, out);

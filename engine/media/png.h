@@ -24,5 +24,7 @@
 /* Decodes a whole PNG file held in memory into out (malloc'd RGB, free with
  * emoti_image_free). On failure out is left empty and emoti_last_error() says why. */
 emoti_status emoti_png_decode(const uint8_t *data, size_t size, emoti_image *out);
+emoti_status emoti_png_decode_max(const uint8_t *data, size_t size, uint64_t max_pixels,
+                                  emoti_image *out);
 
 #endif
