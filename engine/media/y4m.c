@@ -228,7 +228,7 @@ static emoti_status parse_header(emoti_y4m *y, const char *input, char *line) {
     if (y->w < 1 || y->h < 1)
         return emoti_fail(EMOTI_ERR_FORMAT, "%s: bad Y4M frame size %dx%d", y->name, y->w, y->h);
     if ((uint64_t)y->w * (uint64_t)y->h > y->max_pixels)
-        return emoti_fail(EMOTI_ERR_UNSUPPORTED,
+        return emoti_fail(EMOTI_ERR_FORMAT,
                           "%s: Y4M frame size %dx%d is too large (limit %llu pixels)", y->name,
                           y->w, y->h, (unsigned long long)y->max_pixels);
     return EMOTI_OK;
