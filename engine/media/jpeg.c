@@ -36,8 +36,8 @@
  * overflow 16 bits, IDCT results outside -512..511) follows libjpeg's C code; its SIMD code,
  * which djpeg uses on x86, saturates instead, so such garbage can decode differently.
  *
- * Every size is checked (at most the caller's pixel limit, 65535 per side by the format); the decoder
- * never reads outside the input buffer, also on corrupt data.
+ * Every size is checked (at most the caller's pixel limit, 65535 per side by the format); the
+ * decoder never reads outside the input buffer, also on corrupt data.
  */
 #include "jpeg.h"
 
