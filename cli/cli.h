@@ -48,8 +48,7 @@ int infer_opts_parse(infer_opts *o, const char *cmd, int argc, char **argv, int 
     "  -t, --threads N      threads (default $EMOTI_THREADS, else 1; needs make OPENMP=1)\n" \
     MAX_PIXELS_HELP
 #define MAX_PIXELS_HELP                                                                  \
-    "      --max-pixels N   refuse images and frames of more than N pixels, from their\n"  \
-    "                       header (default 16777216 = 4096x4096, at most 268435456)\n"
+    "      --max-pixels N   largest image or frame, in pixels (default 16777216 = 4096^2)\n"
 
 /* Opens the model and sets its threads, printing the library's message on failure. */
 int cli_open_model(const infer_opts *o, emoti_model **m);

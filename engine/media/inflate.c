@@ -677,8 +677,10 @@ static emoti_status run(inflater *s, int zlib, size_t *out_len, size_t *in_used)
     return EMOTI_OK;
 }
 
+/* Into out[0..out_cap) with output up to limit: out_cap = limit, or (with a sink) a window. */
 static emoti_status decompress_into(int zlib, const uint8_t *in, size_t in_size, uint8_t *out,
-                                    size_t out_cap, size_t *out_len, size_t *in_used) {
+                                    size_t out_cap, size_t limit, emoti_inflate_sink sink,
+                                    void *ctx, size_t *out_len, size_t *in_used) {
     emoti_status st = check_args(in, in_size, out, out_len);
     if (st != EMOTI_OK) return st;
     *out_len = 0;
@@ -686,7 +688,10 @@ static emoti_status decompress_into(int zlib, const uint8_t *in, size_t in_size,
     if (!s) return emoti_fail(EMOTI_ERR_NOMEM, "inflate: out of memory");
     init_inflater(s, in ? in : (const uint8_t *)"", in_size);
     s->out = out;
-    s->cap = s->limit = out_cap;
+    s->cap = out_cap;
+    s->limit = limit;
+    s->sink = sink;
+    s->sink_ctx = ctx;
     st = run(s, zlib, out_len, in_used);
     free(s);
     return st;
@@ -719,31 +724,18 @@ static emoti_status decompress_alloc(int zlib, const uint8_t *in, size_t in_size
 
 emoti_status emoti_zlib_decompress_to(const uint8_t *in, size_t in_size, size_t max_out,
                                       emoti_inflate_sink sink, void *ctx, size_t *out_len) {
-    emoti_status st = check_args(in, in_size, sink ? (const void *)1 : NULL, out_len);
-    if (st != EMOTI_OK) return st;
-    *out_len = 0;
-    inflater *s = malloc(sizeof *s);
-    uint8_t *window = malloc(WINDOW_BYTES);
-    if (!s || !window) {
-        free(s);
-        free(window);
-        return emoti_fail(EMOTI_ERR_NOMEM, "inflate: out of memory");
-    }
-    init_inflater(s, in ? in : (const uint8_t *)"", in_size);
-    s->out = window;
-    s->limit = max_out;
-    s->cap = max_out < WINDOW_BYTES ? max_out : WINDOW_BYTES;
-    s->sink = sink;
-    s->sink_ctx = ctx;
-    st = run(s, 1, out_len, NULL);
+    uint8_t *window = sink ? malloc(WINDOW_BYTES) : NULL;
+    if (sink && !window) return emoti_fail(EMOTI_ERR_NOMEM, "inflate: out of memory");
+    emoti_status st = decompress_into(1, in, in_size, window,
+                                      max_out < WINDOW_BYTES ? max_out : WINDOW_BYTES, max_out,
+                                      sink, ctx, out_len, NULL);
     free(window);
-    free(s);
     return st;
 }
 
 emoti_status emoti_zlib_decompress(const uint8_t *in, size_t in_size, uint8_t *out,
                                    size_t out_cap, size_t *out_len, size_t *in_used) {
-    return decompress_into(1, in, in_size, out, out_cap, out_len, in_used);
+    return decompress_into(1, in, in_size, out, out_cap, out_cap, NULL, NULL, out_len, in_used);
 }
 
 emoti_status emoti_zlib_decompress_alloc(const uint8_t *in, size_t in_size, size_t max_out,
@@ -753,7 +745,7 @@ emoti_status emoti_zlib_decompress_alloc(const uint8_t *in, size_t in_size, size
 
 emoti_status emoti_inflate(const uint8_t *in, size_t in_size, uint8_t *out, size_t out_cap,
                            size_t *out_len, size_t *in_used) {
-    return decompress_into(0, in, in_size, out, out_cap, out_len, in_used);
+    return decompress_into(0, in, in_size, out, out_cap, out_cap, NULL, NULL, out_len, in_used);
 }
 
 emoti_status emoti_inflate_alloc(const uint8_t *in, size_t in_size, size_t max_out,
