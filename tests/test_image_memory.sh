@@ -6,8 +6,10 @@
 set -u
 EMOTI=${EMOTI:-./emoti} MODELS=${MODELS:-build/models} PYTHON=${PYTHON:-python3}
 B0=$MODELS/b0_8_pt.emoti
+# As test_png: $PYTHON if it has Pillow, else /usr/bin/python3.
+$PYTHON -c 'import PIL' 2>/dev/null || PYTHON=/usr/bin/python3
 if ! $PYTHON -c 'import PIL' 2>/dev/null; then
-    echo "SKIPPED test_image_memory: $PYTHON with Pillow is needed to write the test images"
+    echo "SKIPPED test_image_memory: no Python with Pillow (\$PYTHON, /usr/bin/python3) to write the test images"
     exit 77
 fi
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
