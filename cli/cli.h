@@ -27,6 +27,7 @@ typedef struct {
     int threads; /* 0: $EMOTI_THREADS or 1 */
     int fps_num, fps_den; /* video --fps: the frame rate (replaces a stream's), 0 if not given */
     int time;             /* rows carry a time column: the input's frame rate is known */
+    emoti_decode_opts decode; /* --max-pixels */
 } infer_opts;
 
 /* Prints "emoti: message (try 'emoti CMD --help')" and exits with EXIT_USAGE. */
@@ -44,13 +45,17 @@ void cli_say(const char *fmt, ...)
     ;
 
 void infer_opts_init(infer_opts *o);
-/* Consumes argv[*i] (and its value) if it is one of -m/-f/-e; returns 0 if it is not. */
+/* Consumes argv[*i] (and its value) if it is one of -m/-f/-e/-t/--max-pixels; returns 0 if it
+ * is not. */
 int infer_opts_parse(infer_opts *o, const char *cmd, int argc, char **argv, int *i);
 #define INFER_OPTS_HELP                                                                  \
     MODEL_OPT_HELP                                                                       \
     "  -f, --format FMT     text, csv or jsonl\n"                                        \
     "  -e, --embeddings     also print the embedding (csv/jsonl)\n"                     \
-    "  -t, --threads N      threads (default $EMOTI_THREADS, else 1; needs make OPENMP=1)\n"
+    "  -t, --threads N      threads (default $EMOTI_THREADS, else 1; needs make OPENMP=1)\n" \
+    MAX_PIXELS_HELP
+#define MAX_PIXELS_HELP                                                                  \
+    "      --max-pixels N   largest image or frame, in pixels (default 16777216 = 4096^2)\n"
 
 /* Opens the model and sets its threads, printing the library's message on failure. */
 int cli_open_model(const infer_opts *o, emoti_model **m);
@@ -69,7 +74,8 @@ void write_row(const infer_opts *o, const emoti_info *in, emoti_row_key key, con
 /* Opens input (emoti_frames_open), printing the library's message on failure; for an input
  * that is not 8-bit Y4M it ends with "| reader", reader being how to pipe into this command
  * (e.g. "emoti video -"). */
-int cli_frames_open(const char *input, const char *reader, emoti_frames **s);
+int cli_frames_open(const char *input, const char *reader, const emoti_decode_opts *decode,
+                    emoti_frames **s);
 /* --fps (when given) onto s; then its frame rate in frames/s, 0 if unknown (rows get a time
  * column when it is known). */
 double cli_frames_rate(emoti_frames *s, const infer_opts *o);

@@ -25,6 +25,7 @@ static const char *EXTRACT_HELP =
     MODEL_OPT_HELP
     "  -o, --output OUT     output prefix (required)\n"
     "  -t, --threads N      threads (default $EMOTI_THREADS, else 1; needs make OPENMP=1)\n"
+    MAX_PIXELS_HELP
     "  -h, --help           this help\n";
 
 static int npy_header_at_start(FILE *f, long rows, int cols) {
@@ -64,6 +65,7 @@ typedef struct {
     emoti_outfile files[3];
     long rows;
     int failed;
+    const emoti_decode_opts *decode;
 } extract_out;
 
 /* A full disk or a size limit stops the run: the features, the largest file, fail first (the
@@ -75,7 +77,7 @@ static void extract_input(emoti_model *m, const emoti_info *in, const char *inpu
     emoti_frames *s;
     char buf[256];
     const char *video = video_name(input, buf, sizeof buf);
-    if (!cli_frames_open(input, "emoti extract -o OUT -", &s)) {
+    if (!cli_frames_open(input, "emoti extract -o OUT -", x->decode, &s)) {
         x->failed = 1;
         return;
     }
@@ -106,12 +108,12 @@ static void extract_input(emoti_model *m, const emoti_info *in, const char *inpu
 /* Checked before any work, so that a bad input leaves no output: every input opens, and the
  * frames of folders are named by their number from 1, the index's key and frame (annotations
  * are matched by it). Pipes ('-', a FIFO) can be read only once, so they are not opened here. */
-static int input_ok(const char *input) {
+static int input_ok(const char *input, const emoti_decode_opts *decode) {
     struct stat sb;
     if (!strcmp(input, "-") || (!stat(input, &sb) && !S_ISDIR(sb.st_mode) && !S_ISREG(sb.st_mode)))
         return 1;
     emoti_frames *s;
-    if (!cli_frames_open(input, "emoti extract -o OUT -", &s)) return 0;
+    if (!cli_frames_open(input, "emoti extract -o OUT -", decode, &s)) return 0;
     const char *name = NULL;
     for (long i = 0; (name = emoti_frames_file(s, i)) && emoti_key_frame(name) > 0; i++) continue;
     size_t len = strlen(input);
@@ -139,7 +141,8 @@ int cmd_extract(int argc, char **argv) {
             if (i + 1 >= argc) cli_usage_error("extract", "%s needs a value", a);
             out = argv[++i];
         } else if ((!strcmp(a, "-m") || !strcmp(a, "--model") || !strcmp(a, "-t") ||
-                    !strcmp(a, "--threads")) && infer_opts_parse(&o, "extract", argc, argv, &i)) {
+                    !strcmp(a, "--threads") || !strcmp(a, "--max-pixels")) &&
+                   infer_opts_parse(&o, "extract", argc, argv, &i)) {
             continue;
         } else if (a[0] == '-' && a[1]) {
             cli_usage_error("extract", "unknown option '%s'", a);
@@ -150,7 +153,7 @@ int cmd_extract(int argc, char **argv) {
     if (!out) cli_usage_error("extract", "-o OUT is required");
     if (n == 0) cli_usage_error("extract", "no INPUT given");
     for (int i = 0; i < n; i++)
-        if (!input_ok(inputs[i])) {
+        if (!input_ok(inputs[i], &o.decode)) {
             free(inputs);
             return EXIT_RUNTIME;
         }
@@ -162,6 +165,7 @@ int cmd_extract(int argc, char **argv) {
     emoti_info in;
     emoti_model_info(m, &in);
     extract_out x = {0};
+    x.decode = &o.decode;
     float *emb = malloc((size_t)in.features * sizeof *emb);
     emoti_outfile *f = x.files;
     int ok = (emb || (cli_say("out of memory"), 0)) && open_output(&f[0], out, ".features.npy") &&

@@ -5,8 +5,9 @@
 
 #include "cli.h"
 
-int cli_frames_open(const char *input, const char *reader, emoti_frames **s) {
-    emoti_status st = emoti_frames_open(input, s);
+int cli_frames_open(const char *input, const char *reader, const emoti_decode_opts *decode,
+                    emoti_frames **s) {
+    emoti_status st = emoti_frames_open_opts(input, decode, s);
     if (!st) return 1;
     /* The message ends with the ffmpeg command that makes a Y4M stream: pipe it into reader. */
     if (st == EMOTI_ERR_UNSUPPORTED) cli_say("%s | %s", emoti_last_error(), reader);

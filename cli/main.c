@@ -91,6 +91,11 @@ int infer_opts_parse(infer_opts *o, const char *cmd, int argc, char **argv, int 
         else o->threads = parse_threads(cmd, a, v);
         return 1;
     }
+    if (!strcmp(a, "--max-pixels")) {
+        if (*i + 1 >= argc) cli_usage_error(cmd, "%s needs a value", a);
+        o->decode.max_pixels = (uint64_t)parse_int_arg(cmd, a, argv[++*i], 1, 1 << 28);
+        return 1;
+    }
     if (!strcmp(a, "-e") || !strcmp(a, "--embeddings")) {
         o->embeddings = 1;
         return 1;

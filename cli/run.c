@@ -28,7 +28,7 @@ static int run_images(const infer_opts *o, emoti_model *m, char **files, int n) 
     for (int i = 0; i < n; i++) {
         emoti_image img = {0, 0, NULL};
         emoti_result r;
-        if (emoti_image_load(files[i], &img) ||
+        if (emoti_image_load_opts(files[i], &o->decode, &img) ||
             emoti_run_rgb(m, img.rgb, img.width, img.height, (size_t)img.width * 3, &r, emb)) {
             cli_say("%s", emoti_last_error());
             failed = 1;

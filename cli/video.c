@@ -101,7 +101,7 @@ int cmd_video(int argc, char **argv) {
     if (!cli_open_model(&o, &m)) return EXIT_RUNTIME;
     emoti_frames *s;
     int rc = EXIT_RUNTIME;
-    if (cli_frames_open(input, "emoti video -", &s)) {
+    if (cli_frames_open(input, "emoti video -", &o.decode, &s)) {
         o.time = cli_frames_rate(s, &o) > 0;
         rc = run_video(&o, m, s, input);
     }

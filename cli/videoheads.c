@@ -291,7 +291,7 @@ int video_heads(const infer_opts *o, const vh_opts *v, const char *input) {
         emoti_model_info(m, &c.in);
         if (open_timeline(&c) && (!v->plot || plot_probe(v->plot))) {
             plan_plot(&c);
-            if (cli_frames_open(input, "emoti video -", &c.src)) {
+            if (cli_frames_open(input, "emoti video -", &o->decode, &c.src)) {
                 c.plot.fps = cli_frames_rate(c.src, o);
                 c.flags = (v->values ? EMOTI_ROWS_AU_VALUES : 0) | (c.plot.fps > 0 ? EMOTI_ROWS_TIME : 0);
                 rc = run(&c, m, c.src);

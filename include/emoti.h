@@ -115,6 +115,27 @@ emoti_status emoti_image_load(const char *path, emoti_image *image);
 emoti_status emoti_image_decode(const uint8_t *data, size_t size, emoti_image *image);
 void emoti_image_free(emoti_image *image);
 
+/* Decoding limits. An image (or video frame) whose header gives more than max_pixels pixels
+ * (width * height) is refused from the header, before anything is allocated, with a message
+ * naming its size and the limit. 0 means EMOTI_MAX_PIXELS_DEFAULT: 4096x4096 (16.7 MP), four
+ * times a 4K UHD frame and far more than a face needs; values over EMOTI_MAX_PIXELS_LIMIT
+ * (2^28, 16384x16384) act as it. The functions without _opts use the default.
+ * Peak memory of a decode, beyond the file itself: the 3-byte-per-pixel RGB output plus
+ * O(width) for PNG (any colour type, depth or interlacing; the IDAT payloads are copied
+ * once when split over several chunks) and PPM/PGM; for JPEG the component planes as well
+ * (1.5 bytes per pixel for 4:2:0, 3 for 4:4:4, 1 for grey), and progressive JPEG first holds
+ * 2 bytes per sample of coefficients: peak 4.5 bytes per pixel for 4:2:0, 7 for 4:4:4. */
+#define EMOTI_MAX_PIXELS_DEFAULT ((uint64_t)4096 * 4096)
+#define EMOTI_MAX_PIXELS_LIMIT ((uint64_t)1 << 28)
+typedef struct {
+    uint64_t max_pixels;
+} emoti_decode_opts;
+/* opts may be NULL (the defaults). */
+emoti_status emoti_image_load_opts(const char *path, const emoti_decode_opts *opts,
+                                   emoti_image *image);
+emoti_status emoti_image_decode_opts(const uint8_t *data, size_t size,
+                                     const emoti_decode_opts *opts, emoti_image *image);
+
 /* ---- Video frames ----
  * The frames of a video, one at a time in constant memory: a YUV4MPEG2 stream (a .y4m file,
  * or a pipe such as `ffmpeg -i talk.mp4 -f yuv4mpegpipe -pix_fmt yuv420p -`) or a folder of
@@ -165,6 +186,9 @@ typedef struct {
  * and hidden ones are ignored), taken in natural order: runs of digits compare by value, so
  * 9.jpg comes before 10.jpg. */
 emoti_status emoti_frames_open(const char *input, emoti_frames **out);
+/* The same with decoding limits for every frame (opts may be NULL: the defaults). */
+emoti_status emoti_frames_open_opts(const char *input, const emoti_decode_opts *opts,
+                                    emoti_frames **out);
 /* Decodes the next frame: EMOTI_OK with *done = 0, the frame (owned by the reader: valid until
  * the next call or emoti_frames_close; not for emoti_image_free) and info; EMOTI_OK with
  * *done = 1 at the end (info left as it was); or the error of a frame that cannot be decoded,

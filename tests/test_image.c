@@ -249,7 +249,7 @@ static void test_header_value_errors(void) {
     expect_text_error("0x5", "P5 0 5 255\n", EMOTI_ERR_FORMAT, "image size 0x5 is empty");
     expect_text_error("5x0", "P3 5 0 255\n", EMOTI_ERR_FORMAT, "image size 5x0 is empty");
     expect_text_error("too large", "P6 100000 100000 255\n", EMOTI_ERR_FORMAT,
-                      "image size 100000x100000 is too large (limit 268435456 pixels)");
+                      "image size 100000x100000 is too large (limit 16777216 pixels)");
     expect_text_error("just over the limit", "P5 16385 16384 255\n", EMOTI_ERR_FORMAT,
                       "too large");
     /* Would overflow 32 bits (and saturates at 2^32-1 per dimension). */
@@ -443,7 +443,37 @@ static void test_fixtures(void) {
     CHECK(found > 0, "no .ppm fixtures in %s", dir);
 }
 
+/* emoti_decode_opts.max_pixels: 0 is the default (4096x4096), more than 2^28 acts as 2^28. */
+static void test_pixel_limit(void) {
+    static const char small[] = "P5 3 2 255\n\1\2\3\4\5\6";
+    struct {
+        uint64_t max;
+        const char *header, *needle; /* NULL: decodes */
+    } cases[] = {
+        {6, small, NULL},
+        {5, small, "bad P5 header: image size 3x2 is too large (limit 5 pixels)"},
+        {0, "P5 4097 4096 255\n", "image size 4097x4096 is too large (limit 16777216 pixels)"},
+        {(uint64_t)1 << 40, "P5 16385 16384 255\n", "16385x16384 is too large (limit 268435456"},
+        {(uint64_t)1 << 40, "P5 16384 16384 255\n", "truncated P5 data"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        emoti_decode_opts opts = {cases[i].max};
+        emoti_image im;
+        size_t n = cases[i].header == small ? sizeof small - 1 : strlen(cases[i].header);
+        emoti_status st = emoti_image_decode_opts((const uint8_t *)cases[i].header, n, &opts, &im);
+        if (!cases[i].needle) {
+            CHECK(st == EMOTI_OK && im.width == 3 && im.height == 2, "limit %d: %s", (int)i,
+                  emoti_last_error());
+            emoti_image_free(&im);
+            continue;
+        }
+        CHECK(st != EMOTI_OK && strstr(emoti_last_error(), cases[i].needle), "limit %d: \"%s\"",
+              (int)i, st ? emoti_last_error() : "decoded");
+    }
+}
+
 int main(void) {
+    test_pixel_limit();
     test_binary_ppm();
     test_ascii_ppm();
     test_maxvals();

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include "error.h"
+#include "image.h" /* emoti_max_pixels */
 #include "y4m.h"
 
 #define MAX_FRAME_NUMBER 999999999L
@@ -16,6 +17,7 @@ struct emoti_frames {
     const char *name;    /* in messages: the input, or "stdin" for "-" */
     FILE *f;             /* Y4M mode */
     emoti_y4m *y4m;
+    emoti_decode_opts opts;
     int broken;          /* a Y4M frame failed: the stream cannot be resynchronised */
     long count;          /* -1 if unknown */
     int rate_num, rate_den;
@@ -122,7 +124,8 @@ static emoti_status open_y4m(emoti_frames *s) {
     s->name = is_stdin ? "stdin" : s->input;
     s->f = is_stdin ? stdin : fopen(s->input, "rb");
     if (!s->f) return emoti_fail(EMOTI_ERR_IO, "%s: %s", s->input, strerror(errno));
-    emoti_status st = emoti_y4m_open_as(s->f, s->name, is_stdin ? "INPUT" : s->input, &s->y4m);
+    emoti_status st = emoti_y4m_open_as(s->f, s->name, is_stdin ? "INPUT" : s->input,
+                                        emoti_max_pixels(&s->opts), &s->y4m);
     if (st) return st;
     emoti_y4m_rate(s->y4m, &s->rate_num, &s->rate_den);
     struct stat sb;
@@ -134,6 +137,11 @@ static emoti_status open_y4m(emoti_frames *s) {
 }
 
 emoti_status emoti_frames_open(const char *input, emoti_frames **out) {
+    return emoti_frames_open_opts(input, NULL, out);
+}
+
+emoti_status emoti_frames_open_opts(const char *input, const emoti_decode_opts *opts,
+                                    emoti_frames **out) {
     *out = NULL;
     emoti_frames *s = calloc(1, sizeof *s);
     if (!s || !(s->input = strdup(input))) {
@@ -141,6 +149,7 @@ emoti_status emoti_frames_open(const char *input, emoti_frames **out) {
         return emoti_fail(EMOTI_ERR_NOMEM, "out of memory");
     }
     s->count = -1;
+    if (opts) s->opts = *opts;
     struct stat sb;
     int folder = strcmp(input, "-") && !stat(input, &sb) && S_ISDIR(sb.st_mode);
     emoti_status st = folder ? open_folder(s) : open_y4m(s);
@@ -181,7 +190,7 @@ static emoti_status next_image(emoti_frames *s, emoti_image *frame, emoti_frame_
     s->path = malloc(strlen(s->input) + strlen(s->files[i]) + 2);
     if (!s->path) return emoti_fail(EMOTI_ERR_NOMEM, "out of memory");
     sprintf(s->path, "%s/%s", s->input, s->files[i]);
-    emoti_status st = emoti_image_load(s->path, &s->img);
+    emoti_status st = emoti_image_load_opts(s->path, &s->opts, &s->img);
     if (st) return st;
     *frame = s->img;
     return EMOTI_OK;

@@ -45,15 +45,27 @@ static emoti_status reject_unknown_format(const uint8_t *data, size_t size) {
                       data[0], data[1]);
 }
 
-emoti_status emoti_image_decode(const uint8_t *data, size_t size, emoti_image *image) {
+uint64_t emoti_max_pixels(const emoti_decode_opts *opts) {
+    uint64_t m = opts ? opts->max_pixels : 0;
+    return m == 0 ? EMOTI_MAX_PIXELS_DEFAULT : m > EMOTI_IMAGE_MAX_PIXELS ? EMOTI_IMAGE_MAX_PIXELS : m;
+}
+
+emoti_status emoti_image_decode_opts(const uint8_t *data, size_t size,
+                                     const emoti_decode_opts *opts, emoti_image *image) {
     if (!image) return emoti_fail(EMOTI_ERR_ARG, "image decode: NULL image");
     image->width = image->height = 0;
     image->rgb = NULL;
     if (!data && size > 0) return emoti_fail(EMOTI_ERR_ARG, "image decode: NULL data");
-    if (size >= 2 && data[0] == 'P') return emoti_ppm_decode(data, size, image);
-    if (has_prefix(data, size, "\xFF\xD8\xFF", 3)) return emoti_jpeg_decode(data, size, image);
-    if (has_prefix(data, size, "\x89PNG\r\n\x1A\n", 8)) return emoti_png_decode(data, size, image);
+    uint64_t max = emoti_max_pixels(opts);
+    if (size >= 2 && data[0] == 'P') return emoti_ppm_decode_max(data, size, max, image);
+    if (has_prefix(data, size, "\xFF\xD8\xFF", 3)) return emoti_jpeg_decode_max(data, size, max, image);
+    if (has_prefix(data, size, "\x89PNG\r\n\x1A\n", 8))
+        return emoti_png_decode_max(data, size, max, image);
     return reject_unknown_format(data, size);
+}
+
+emoti_status emoti_image_decode(const uint8_t *data, size_t size, emoti_image *image) {
+    return emoti_image_decode_opts(data, size, NULL, image);
 }
 
 void emoti_image_free(emoti_image *image) {
@@ -67,7 +79,8 @@ void emoti_image_free(emoti_image *image) {
  * Reading a file
  * ====================================================================================== */
 
-emoti_status emoti_image_load(const char *path, emoti_image *image) {
+emoti_status emoti_image_load_opts(const char *path, const emoti_decode_opts *opts,
+                                   emoti_image *image) {
     if (!image) return emoti_fail(EMOTI_ERR_ARG, "image load: NULL image");
     image->width = image->height = 0;
     image->rgb = NULL;
@@ -78,10 +91,14 @@ emoti_status emoti_image_load(const char *path, emoti_image *image) {
     int in = !strcmp(path, "-");
     emoti_status st = emoti_file_read(path, in ? EMOTI_IMAGE_STDIN_MAX : 0, &data, &size);
     if (st) return st; /* the message names the file */
-    st = emoti_image_decode(data, size, image);
+    st = emoti_image_decode_opts(data, size, opts, image);
     free(data);
     if (st != EMOTI_OK) emoti_error_prefix(in ? "stdin" : path);
     return st;
+}
+
+emoti_status emoti_image_load(const char *path, emoti_image *image) {
+    return emoti_image_load_opts(path, NULL, image);
 }
 
 /* ======================================================================================
@@ -102,6 +119,7 @@ typedef struct {
     int ascii;    /* P2, P3 */
     int channels; /* 1 (PGM) or 3 (PPM) */
     uint32_t width, height, maxval;
+    uint64_t max_pixels;
 } ppm_header;
 
 static int is_space(uint8_t c) {
@@ -209,11 +227,10 @@ static emoti_status check_dimensions(const ppm_header *h) {
     if (h->width == 0 || h->height == 0)
         return emoti_fail(EMOTI_ERR_FORMAT, "bad P%c header: image size %ux%u is empty",
                           h->magic, h->width, h->height);
-    if ((uint64_t)h->width * h->height > EMOTI_IMAGE_MAX_PIXELS)
+    if ((uint64_t)h->width * h->height > h->max_pixels)
         return emoti_fail(EMOTI_ERR_FORMAT,
                           "bad P%c header: image size %ux%u is too large (limit %llu pixels)",
-                          h->magic, h->width, h->height,
-                          (unsigned long long)EMOTI_IMAGE_MAX_PIXELS);
+                          h->magic, h->width, h->height, (unsigned long long)h->max_pixels);
     return EMOTI_OK;
 }
 
@@ -308,8 +325,14 @@ static emoti_status decode_ascii_raster(cursor *c, const ppm_header *h, size_t s
 }
 
 emoti_status emoti_ppm_decode(const uint8_t *data, size_t size, emoti_image *image) {
+    return emoti_ppm_decode_max(data, size, EMOTI_IMAGE_MAX_PIXELS, image);
+}
+
+emoti_status emoti_ppm_decode_max(const uint8_t *data, size_t size, uint64_t max_pixels,
+                                  emoti_image *image) {
     cursor c = {data, size, 0};
     ppm_header h;
+    h.max_pixels = max_pixels;
     emoti_status st;
     image->width = image->height = 0;
     image->rgb = NULL;

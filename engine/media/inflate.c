@@ -183,6 +183,14 @@ typedef struct {
     size_t len, cap, limit; /* bytes written, allocated, allowed */
     int growable;           /* out is ours to realloc, up to limit */
 
+    /* Sink mode: out is a window of WINDOW_BYTES; flush() hands new bytes to the sink and
+     * slides the window, keeping the last HISTORY_BYTES that matches may reach. */
+    emoti_inflate_sink sink;
+    void *sink_ctx;
+    size_t base;    /* output bytes slid out of the window */
+    size_t flushed; /* bytes of the window already given to the sink */
+    uint32_t adler; /* of the bytes given to the sink */
+
     huff_table lit, dist, codelen;
     huff_entry lit_entry[LITLEN_CAPACITY], dist_entry[DIST_CAPACITY],
         codelen_entry[CODELEN_CAPACITY];
@@ -197,6 +205,10 @@ static void init_inflater(inflater *s, const uint8_t *in, size_t in_size) {
     s->out = NULL;
     s->len = s->cap = s->limit = 0;
     s->growable = 0;
+    s->sink = NULL;
+    s->sink_ctx = NULL;
+    s->base = s->flushed = 0;
+    s->adler = 1;
     s->lit = (huff_table){LITLEN_ROOT, LITLEN_CAPACITY, s->lit_entry};
     s->dist = (huff_table){DIST_ROOT, DIST_CAPACITY, s->dist_entry};
     s->codelen = (huff_table){CODELEN_ROOT, CODELEN_CAPACITY, s->codelen_entry};
@@ -272,9 +284,30 @@ static emoti_status grow_output(inflater *s, size_t want) {
     return EMOTI_OK;
 }
 
+#define HISTORY_BYTES 32768 /* the farthest a match reaches back (RFC 1951) */
+#define WINDOW_BYTES (HISTORY_BYTES + 65536 + FAST_OUT_MARGIN) /* + a whole stored block */
+
+/* Sink mode: passes the bytes not yet flushed to the sink, then slides the window. */
+static emoti_status flush(inflater *s) {
+    size_t fresh = s->len - s->flushed;
+    s->adler = emoti_adler32(s->adler, s->out + s->flushed, fresh);
+    emoti_status st = fresh ? s->sink(s->sink_ctx, s->out + s->flushed, fresh) : EMOTI_OK;
+    size_t keep = s->len < HISTORY_BYTES ? s->len : HISTORY_BYTES;
+    memmove(s->out, s->out + s->len - keep, keep);
+    s->base += s->len - keep;
+    s->len = s->flushed = keep;
+    s->cap = s->limit - s->base < WINDOW_BYTES ? s->limit - s->base : WINDOW_BYTES;
+    return st;
+}
+
 /* Makes room for n more output bytes, or fails if that would pass the limit. */
 static emoti_status ensure_room(inflater *s, size_t n) {
     if (s->cap - s->len >= n) return EMOTI_OK;
+    if (s->sink) {
+        emoti_status st = flush(s);
+        if (st != EMOTI_OK || s->cap - s->len >= n) return st;
+        return fail_output_limit(s);
+    }
     if (!s->growable || s->limit - s->len < n) return fail_output_limit(s);
     return grow_output(s, s->len + n);
 }
@@ -338,7 +371,7 @@ static int decode_fast(inflater *s, emoti_status *status) {
     const uint8_t *in = s->in, *const in_last = s->in_end - 8;
     uint8_t *const out = s->out;
     size_t len = s->len;
-    const size_t out_last = s->cap - FAST_OUT_MARGIN;
+    const size_t out_last = s->cap - FAST_OUT_MARGIN, base = s->base;
     uint64_t bits = s->bits;
     unsigned nbits = s->nbits;
     int result = STEP_MORE;
@@ -390,8 +423,8 @@ static int decode_fast(inflater *s, emoti_status *status) {
         size_t dist = dist_base[d.value] + (size_t)(bits & ((1u << dist_extra[d.value]) - 1));
         bits >>= dist_extra[d.value];
         nbits -= dist_extra[d.value];
-        if (dist > len) {
-            result = fail_step(status, fail_distance(dist, len));
+        if (dist > base + len) {
+            result = fail_step(status, fail_distance(dist, base + len));
             break;
         }
         copy_match_fast(out + len, dist, length);
@@ -428,7 +461,7 @@ static int decode_one_slow(inflater *s, emoti_status *status) {
     take_bits(s, d.bits);
     size_t dist = dist_base[d.value] + take_bits(s, dist_extra[d.value]);
     if (overran(s)) return fail_step(status, fail_truncated());
-    if (dist > s->len) return fail_step(status, fail_distance(dist, s->len));
+    if (dist > s->base + s->len) return fail_step(status, fail_distance(dist, s->base + s->len));
     emoti_status st = ensure_room(s, length);
     if (st != EMOTI_OK) return fail_step(status, st);
     uint8_t *dst = s->out + s->len;
@@ -446,6 +479,10 @@ static emoti_status inflate_codes(inflater *s) {
         if (s->growable && s->cap - s->len < FAST_OUT_MARGIN && s->cap < s->limit) {
             size_t want = s->len + FAST_OUT_MARGIN;
             emoti_status st = grow_output(s, want < s->limit ? want : s->limit);
+            if (st != EMOTI_OK) return st;
+        }
+        if (s->sink && s->cap - s->len < FAST_OUT_MARGIN && s->len > HISTORY_BYTES) {
+            emoti_status st = flush(s);
             if (st != EMOTI_OK) return st;
         }
         int r = decode_fast(s, &status);
@@ -607,7 +644,7 @@ static emoti_status check_zlib_trailer(inflater *s) {
         return emoti_fail(EMOTI_ERR_FORMAT, "zlib: truncated stream (Adler-32 trailer missing)");
     uint32_t stored = (uint32_t)s->in[0] << 24 | (uint32_t)s->in[1] << 16 |
                       (uint32_t)s->in[2] << 8 | s->in[3];
-    uint32_t computed = emoti_adler32(1, s->out, s->len);
+    uint32_t computed = s->sink ? s->adler : emoti_adler32(1, s->out, s->len);
     if (stored != computed)
         return emoti_fail(EMOTI_ERR_FORMAT,
                           "zlib: Adler-32 mismatch (stored 0x%08X, computed 0x%08X)", stored,
@@ -632,15 +669,18 @@ static emoti_status run(inflater *s, int zlib, size_t *out_len, size_t *in_used)
     emoti_status st = EMOTI_OK;
     if (zlib) st = read_zlib_header(s);
     if (st == EMOTI_OK) st = inflate_blocks(s);
+    if (st == EMOTI_OK && s->sink) st = flush(s);
     if (st == EMOTI_OK && zlib) st = check_zlib_trailer(s);
     if (st != EMOTI_OK) return st;
-    *out_len = s->len;
+    *out_len = s->base + s->len;
     if (in_used) *in_used = (size_t)(s->in - s->in_start);
     return EMOTI_OK;
 }
 
+/* Into out[0..out_cap) with output up to limit: out_cap = limit, or (with a sink) a window. */
 static emoti_status decompress_into(int zlib, const uint8_t *in, size_t in_size, uint8_t *out,
-                                    size_t out_cap, size_t *out_len, size_t *in_used) {
+                                    size_t out_cap, size_t limit, emoti_inflate_sink sink,
+                                    void *ctx, size_t *out_len, size_t *in_used) {
     emoti_status st = check_args(in, in_size, out, out_len);
     if (st != EMOTI_OK) return st;
     *out_len = 0;
@@ -648,7 +688,10 @@ static emoti_status decompress_into(int zlib, const uint8_t *in, size_t in_size,
     if (!s) return emoti_fail(EMOTI_ERR_NOMEM, "inflate: out of memory");
     init_inflater(s, in ? in : (const uint8_t *)"", in_size);
     s->out = out;
-    s->cap = s->limit = out_cap;
+    s->cap = out_cap;
+    s->limit = limit;
+    s->sink = sink;
+    s->sink_ctx = ctx;
     st = run(s, zlib, out_len, in_used);
     free(s);
     return st;
@@ -679,9 +722,20 @@ static emoti_status decompress_alloc(int zlib, const uint8_t *in, size_t in_size
     return st;
 }
 
+emoti_status emoti_zlib_decompress_to(const uint8_t *in, size_t in_size, size_t max_out,
+                                      emoti_inflate_sink sink, void *ctx, size_t *out_len) {
+    uint8_t *window = sink ? malloc(WINDOW_BYTES) : NULL;
+    if (sink && !window) return emoti_fail(EMOTI_ERR_NOMEM, "inflate: out of memory");
+    emoti_status st = decompress_into(1, in, in_size, window,
+                                      max_out < WINDOW_BYTES ? max_out : WINDOW_BYTES, max_out,
+                                      sink, ctx, out_len, NULL);
+    free(window);
+    return st;
+}
+
 emoti_status emoti_zlib_decompress(const uint8_t *in, size_t in_size, uint8_t *out,
                                    size_t out_cap, size_t *out_len, size_t *in_used) {
-    return decompress_into(1, in, in_size, out, out_cap, out_len, in_used);
+    return decompress_into(1, in, in_size, out, out_cap, out_cap, NULL, NULL, out_len, in_used);
 }
 
 emoti_status emoti_zlib_decompress_alloc(const uint8_t *in, size_t in_size, size_t max_out,
@@ -691,7 +745,7 @@ emoti_status emoti_zlib_decompress_alloc(const uint8_t *in, size_t in_size, size
 
 emoti_status emoti_inflate(const uint8_t *in, size_t in_size, uint8_t *out, size_t out_cap,
                            size_t *out_len, size_t *in_used) {
-    return decompress_into(0, in, in_size, out, out_cap, out_len, in_used);
+    return decompress_into(0, in, in_size, out, out_cap, out_cap, NULL, NULL, out_len, in_used);
 }
 
 emoti_status emoti_inflate_alloc(const uint8_t *in, size_t in_size, size_t max_out,

@@ -26,6 +26,16 @@ emoti_status emoti_zlib_decompress(const uint8_t *in, size_t in_size, uint8_t *o
 emoti_status emoti_zlib_decompress_alloc(const uint8_t *in, size_t in_size, size_t max_out,
                                          uint8_t **out, size_t *out_len, size_t *in_used);
 
+/* Receives decompressed bytes in order, in pieces of any size; a status other than EMOTI_OK
+ * stops the decompression with it. */
+typedef emoti_status (*emoti_inflate_sink)(void *ctx, const uint8_t *data, size_t n);
+
+/* As emoti_zlib_decompress_alloc, but the output goes to sink as it is made, through a
+ * fixed window of about 100 KiB: memory does not grow with the output. *out_len gets the
+ * total length. */
+emoti_status emoti_zlib_decompress_to(const uint8_t *in, size_t in_size, size_t max_out,
+                                      emoti_inflate_sink sink, void *ctx, size_t *out_len);
+
 /* Raw DEFLATE data (no zlib header or trailer), otherwise as above. */
 emoti_status emoti_inflate(const uint8_t *in, size_t in_size, uint8_t *out, size_t out_cap,
                            size_t *out_len, size_t *in_used);

@@ -36,8 +36,8 @@
  * overflow 16 bits, IDCT results outside -512..511) follows libjpeg's C code; its SIMD code,
  * which djpeg uses on x86, saturates instead, so such garbage can decode differently.
  *
- * Every size is checked (at most 2^28 pixels, 65535 per side by the format); the decoder
- * never reads outside the input buffer, also on corrupt data.
+ * Every size is checked (at most the caller's pixel limit, 65535 per side by the format); the
+ * decoder never reads outside the input buffer, also on corrupt data.
  */
 #include "jpeg.h"
 
@@ -47,8 +47,8 @@
 #include <string.h>
 
 #include "error.h"
+#include "image.h" /* EMOTI_IMAGE_MAX_PIXELS */
 
-#define JPEG_MAX_PIXELS ((uint64_t)1 << 28)
 #define JPEG_MAX_SCANS 1000 /* guards against files of endless empty scans */
 
 enum {
@@ -144,6 +144,7 @@ typedef struct {
 typedef struct {
     const uint8_t *data;
     size_t size, pos; /* pos: next byte to parse between segments */
+    uint64_t max_pixels;
 
     int frame_seen, progressive, scans;
     int width, height, ncomp;
@@ -354,9 +355,10 @@ static emoti_status parse_sof(jpeg_decoder *d, int marker, const uint8_t *p, siz
                           d->width, d->height, ncomp);
     emoti_status st = check_frame_kind(precision, ncomp);
     if (st != EMOTI_OK) return st;
-    if ((uint64_t)d->width * (uint64_t)d->height > JPEG_MAX_PIXELS)
-        return emoti_fail(EMOTI_ERR_UNSUPPORTED, "JPEG too large: %dx%d (limit 2^28 pixels)",
-                          d->width, d->height);
+    if ((uint64_t)d->width * (uint64_t)d->height > d->max_pixels)
+        return emoti_fail(EMOTI_ERR_UNSUPPORTED,
+                          "JPEG: image size %dx%d is too large (limit %llu pixels)", d->width,
+                          d->height, (unsigned long long)d->max_pixels);
     d->ncomp = ncomp;
     d->progressive = marker == M_SOF2;
     for (int i = 0; i < ncomp; i++) {
@@ -764,16 +766,20 @@ static void idct_to_plane(const component *c, const int16_t blk[64], int bx, int
  * Scans (T.81 B.2.3, G.1.1)
  * ====================================================================================== */
 
-static emoti_status allocate_component(jpeg_decoder *d, component *c) {
+/* Baseline: the sample plane that scans decode into. Progressive: the coefficients only (64
+ * per 64 samples); finish_planes makes the plane from them one component at a time and frees
+ * them, so samples and coefficients of the whole image never coexist. */
+static emoti_status allocate_component(jpeg_decoder *d, component *c, int plane) {
     size_t samples, bytes;
     if (!mul_size(c->stride, (size_t)c->bh * 8, &samples)) return fail_nomem(SIZE_MAX);
-    c->plane = malloc(samples);
-    if (!c->plane) return fail_nomem(samples);
-    if (d->progressive) {
-        if (!mul_size(samples, sizeof(int16_t), &bytes)) return fail_nomem(SIZE_MAX);
-        c->coefs = calloc(samples, sizeof(int16_t)); /* 64 coefficients per 64 samples */
-        if (!c->coefs) return fail_nomem(bytes);
+    if (plane || !d->progressive) {
+        c->plane = malloc(samples);
+        if (!c->plane) return fail_nomem(samples);
+        return EMOTI_OK;
     }
+    if (!mul_size(samples, sizeof(int16_t), &bytes)) return fail_nomem(SIZE_MAX);
+    c->coefs = calloc(samples, sizeof(int16_t));
+    if (!c->coefs) return fail_nomem(bytes);
     return EMOTI_OK;
 }
 
@@ -853,7 +859,7 @@ static emoti_status start_component(jpeg_decoder *d, component *c) {
         return emoti_fail(EMOTI_ERR_FORMAT, "bad JPEG: quantisation table %d not defined", c->tq);
     for (int k = 0; k < 64; k++) c->q[k] = (int16_t)d->qt[c->tq][k];
     c->scanned = 1;
-    return allocate_component(d, c);
+    return allocate_component(d, c, 0);
 }
 
 /* Records which coefficients each component has now received (libjpeg's coef_bits). */
@@ -1098,16 +1104,18 @@ static emoti_status parse_stream(jpeg_decoder *d) {
 static emoti_status finish_planes(jpeg_decoder *d) {
     for (int i = 0; i < d->ncomp; i++) {
         component *c = &d->comp[i];
+        if (c->scanned && !d->progressive) continue;
+        emoti_status st = allocate_component(d, c, 1);
+        if (st != EMOTI_OK) return st;
         if (!c->scanned) { /* never in a scan: all coefficients 0, i.e. mid-grey */
-            emoti_status st = allocate_component(d, c);
-            if (st != EMOTI_OK) return st;
             memset(c->plane, 128, c->stride * (size_t)c->bh * 8);
             continue;
         }
-        if (!d->progressive) continue;
         for (int by = 0; by < c->hib; by++)
             for (int bx = 0; bx < c->wib; bx++)
                 idct_to_plane(c, c->coefs + ((size_t)by * (size_t)c->bw + (size_t)bx) * 64, bx, by);
+        free(c->coefs);
+        c->coefs = NULL;
     }
     return EMOTI_OK;
 }
@@ -1284,6 +1292,11 @@ static void free_decoder(jpeg_decoder *d) {
 }
 
 emoti_status emoti_jpeg_decode(const uint8_t *data, size_t size, emoti_image *out) {
+    return emoti_jpeg_decode_max(data, size, EMOTI_IMAGE_MAX_PIXELS, out);
+}
+
+emoti_status emoti_jpeg_decode_max(const uint8_t *data, size_t size, uint64_t max_pixels,
+                                   emoti_image *out) {
     if (!out) return emoti_fail(EMOTI_ERR_ARG, "JPEG decode: NULL image");
     out->width = out->height = 0;
     out->rgb = NULL;
@@ -1292,6 +1305,7 @@ emoti_status emoti_jpeg_decode(const uint8_t *data, size_t size, emoti_image *ou
     if (!d) return fail_nomem(sizeof *d);
     d->data = data;
     d->size = size;
+    d->max_pixels = max_pixels;
     emoti_status st = parse_stream(d);
     if (st == EMOTI_OK) st = finish_planes(d);
     if (st == EMOTI_OK) st = produce_rgb(d, out);

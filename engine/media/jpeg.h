@@ -16,5 +16,11 @@
 /* Decodes a whole JPEG file held in memory into malloc'd interleaved RGB (grey is expanded
  * to R=G=B). On failure *out is left empty (width = height = 0, rgb = NULL). */
 emoti_status emoti_jpeg_decode(const uint8_t *data, size_t size, emoti_image *out);
+/* The same, refusing more than max_pixels pixels from the frame header. Memory beyond the
+ * input: the RGB output (3 bytes per pixel) and every component's sample plane (4:2:0: 1.5
+ * bytes per pixel); progressive files first hold 2 bytes of coefficients per sample, turned
+ * into planes one component at a time: peak 4.5 bytes per pixel for 4:2:0, 7 for 4:4:4. */
+emoti_status emoti_jpeg_decode_max(const uint8_t *data, size_t size, uint64_t max_pixels,
+                                   emoti_image *out);
 
 #endif

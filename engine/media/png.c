@@ -2,8 +2,10 @@
  *
  * Steps: check the signature; walk the chunks once, verifying each CRC and collecting the
  * header, the palette and where the IDAT chunks are; join the IDAT payloads; inflate them
- * into a buffer no larger than the header implies; undo the per-row filters pass by pass and
- * write each pixel, converted to RGB, to its place in the output image.
+ * as a stream (up to the length the header implies), undoing each row's filter as it
+ * completes and writing its pixels, converted to RGB, to their place in the output image.
+ * Memory beyond the file and the RGB output: the joined IDAT payloads (only when there are
+ * several), the inflater's ~100 KiB window and two rows.
  */
 #include "png.h"
 
@@ -37,6 +39,7 @@ typedef struct {
 typedef struct {
     const uint8_t *data;
     size_t size;
+    uint64_t max_pixels;
     png_header h;
     int have_header, have_palette, have_end;
     uint8_t palette[256][3]; /* PLTE entries, then Pillow's grey ramp (i, i, i) */
@@ -165,7 +168,7 @@ static unsigned channels_of(unsigned colour) {
     }
 }
 
-static emoti_status parse_ihdr(const png_chunk *c, png_header *h) {
+static emoti_status parse_ihdr(const png_chunk *c, png_header *h, uint64_t max_pixels) {
     if (c->length != 13)
         return emoti_fail(EMOTI_ERR_FORMAT, "PNG: IHDR chunk is %u bytes, not 13", c->length);
     const uint8_t *b = c->body;
@@ -177,10 +180,10 @@ static emoti_status parse_ihdr(const png_chunk *c, png_header *h) {
     if (h->width == 0 || h->height == 0 || h->width > 0x7FFFFFFFu || h->height > 0x7FFFFFFFu)
         return emoti_fail(EMOTI_ERR_FORMAT, "PNG: bad IHDR: image size %ux%u", h->width,
                           h->height);
-    if ((uint64_t)h->width * h->height > EMOTI_IMAGE_MAX_PIXELS)
+    if ((uint64_t)h->width * h->height > max_pixels)
         return emoti_fail(EMOTI_ERR_UNSUPPORTED,
                           "PNG: image size %ux%u is too large (limit %llu pixels)", h->width,
-                          h->height, (unsigned long long)EMOTI_IMAGE_MAX_PIXELS);
+                          h->height, (unsigned long long)max_pixels);
     if (h->colour > 6 || h->colour == 1 || h->colour == 5)
         return emoti_fail(EMOTI_ERR_FORMAT, "PNG: bad IHDR: colour type %u", h->colour);
     if (!depth_allowed(h->colour, h->depth))
@@ -252,7 +255,7 @@ static emoti_status read_chunks(png_reader *r) {
         if (!r->have_header) {
             if (!type_is(&c, "IHDR"))
                 return emoti_fail(EMOTI_ERR_FORMAT, "PNG: first chunk is '%s', not IHDR", c.type);
-            if ((st = parse_ihdr(&c, &r->h)) != EMOTI_OK) return st;
+            if ((st = parse_ihdr(&c, &r->h, r->max_pixels)) != EMOTI_OK) return st;
             r->have_header = 1;
         } else if ((st = handle_chunk(r, &c)) != EMOTI_OK) {
             return st;
@@ -488,42 +491,79 @@ static void convert_line(const png_reader *r, const uint8_t *line, uint32_t n, u
  * Image assembly
  * ====================================================================================== */
 
-/* Unfilters the rows of one pass (its filtered bytes at `data`) and writes their pixels. */
-static emoti_status decode_pass(const png_reader *r, int pass_index, uint8_t *data,
-                                emoti_image *img) {
-    const png_header *h = &r->h;
-    const png_pass *p = pass_at(h, pass_index);
-    uint32_t w = pass_extent(h->width, p->x0, p->dx), rows = pass_extent(h->height, p->y0, p->dy);
-    if (w == 0 || rows == 0) return EMOTI_OK;
-    size_t n = (size_t)line_bytes(h, w);
-    size_t bpp = h->bits_per_pixel >= 8 ? h->bits_per_pixel / 8 : 1;
-    const uint8_t *prev = NULL;
-    for (uint32_t y = 0; y < rows; y++, data += n + 1) {
-        unsigned filter = data[0];
-        uint8_t *line = data + 1;
-        if (filter > 4) {
-            if (h->interlaced)
-                return emoti_fail(EMOTI_ERR_FORMAT,
-                                  "PNG: bad filter type %u on row %u of interlace pass %d",
-                                  filter, y, pass_index + 1);
-            return emoti_fail(EMOTI_ERR_FORMAT, "PNG: bad filter type %u on row %u", filter, y);
-        }
-        unfilter_line(filter, line, prev, n, bpp);
-        size_t first_pixel = ((size_t)(p->y0 + y * p->dy) * h->width + p->x0) * 3;
-        convert_line(r, line, w, img->rgb + first_pixel, (size_t)p->dx * 3);
-        prev = line;
+/* The rows as the inflater hands them over: each filtered row is gathered into `cur`, then
+ * unfiltered against `prev` (the row above in the same pass) and converted straight into the
+ * output image, so memory beyond the image is two rows. */
+typedef struct {
+    const png_reader *r;
+    emoti_image *img;
+    uint8_t *cur, *prev; /* 1 filter byte + the widest line, each */
+    size_t have;         /* bytes of cur filled */
+    size_t n;            /* line bytes of the current pass */
+    uint32_t w, rows, y; /* the current pass's size and row */
+    int pass;            /* pass_count when every row is in */
+    int bad;             /* a row had a bad filter type (the rest is ignored) */
+    unsigned bad_filter;
+} png_rows;
+
+/* Moves to the next pass with pixels (or past the last one). */
+static void start_pass(png_rows *s, int pass) {
+    const png_header *h = &s->r->h;
+    s->pass = pass;
+    s->y = 0;
+    for (; s->pass < pass_count(h); s->pass++) {
+        const png_pass *p = pass_at(h, s->pass);
+        s->w = pass_extent(h->width, p->x0, p->dx);
+        s->rows = pass_extent(h->height, p->y0, p->dy);
+        if (s->w && s->rows) break;
     }
-    return EMOTI_OK;
+    if (s->pass < pass_count(h)) s->n = (size_t)line_bytes(h, s->w);
 }
 
-/* Inflates the image data into *raw (exactly `expected` bytes, else an error). */
-static emoti_status inflate_image_data(const png_reader *r, size_t expected, uint8_t **raw) {
+/* Unfilters and converts the complete row in cur. */
+static void finish_row(png_rows *s) {
+    const png_header *h = &s->r->h;
+    const png_pass *p = pass_at(h, s->pass);
+    unsigned filter = s->cur[0];
+    if (filter > 4) {
+        s->bad = 1;
+        s->bad_filter = filter;
+        return;
+    }
+    size_t bpp = h->bits_per_pixel >= 8 ? h->bits_per_pixel / 8 : 1;
+    unfilter_line(filter, s->cur + 1, s->y ? s->prev + 1 : NULL, s->n, bpp);
+    size_t first_pixel = ((size_t)(p->y0 + s->y * p->dy) * h->width + p->x0) * 3;
+    convert_line(s->r, s->cur + 1, s->w, s->img->rgb + first_pixel, (size_t)p->dx * 3);
+    uint8_t *t = s->prev;
+    s->prev = s->cur;
+    s->cur = t;
+    s->have = 0;
+    if (++s->y == s->rows) start_pass(s, s->pass + 1);
+}
+
+static emoti_status take_rows(void *ctx, const uint8_t *data, size_t n) {
+    png_rows *s = ctx;
+    while (n > 0 && !s->bad && s->pass < pass_count(&s->r->h)) {
+        size_t k = s->n + 1 - s->have;
+        if (k > n) k = n;
+        memcpy(s->cur + s->have, data, k);
+        s->have += k;
+        data += k;
+        n -= k;
+        if (s->have == s->n + 1) finish_row(s);
+    }
+    return EMOTI_OK; /* the header bounds the data: the inflater stops at that length */
+}
+
+/* Errors in the order the data gives them: inflation first, then length, then filters. */
+static emoti_status inflate_rows(png_rows *s, size_t expected) {
+    const png_reader *r = s->r;
     const uint8_t *stream = NULL;
     uint8_t *owned = NULL;
     emoti_status st = join_idat(r, &stream, &owned);
     if (st != EMOTI_OK) return st;
     size_t got = 0;
-    st = emoti_zlib_decompress_alloc(stream, r->idat_bytes, expected, raw, &got, NULL);
+    st = emoti_zlib_decompress_to(stream, r->idat_bytes, expected, take_rows, s, &got);
     free(owned);
     if (st != EMOTI_OK) {
         char prefix[96];
@@ -532,14 +572,15 @@ static emoti_status inflate_image_data(const png_reader *r, size_t expected, uin
         emoti_error_prefix(prefix);
         return st;
     }
-    if (got != expected) {
-        free(*raw);
-        *raw = NULL;
+    if (got != expected)
         return emoti_fail(EMOTI_ERR_FORMAT,
                           "PNG: image data too short: %zu bytes, the header implies %zu", got,
                           expected);
-    }
-    return EMOTI_OK;
+    if (!s->bad) return EMOTI_OK;
+    if (r->h.interlaced)
+        return emoti_fail(EMOTI_ERR_FORMAT, "PNG: bad filter type %u on row %u of interlace pass %d",
+                          s->bad_filter, s->y, s->pass + 1);
+    return emoti_fail(EMOTI_ERR_FORMAT, "PNG: bad filter type %u on row %u", s->bad_filter, s->y);
 }
 
 static emoti_status decode_image(const png_reader *r, emoti_image *out) {
@@ -548,23 +589,20 @@ static emoti_status decode_image(const png_reader *r, emoti_image *out) {
     if (expected > SIZE_MAX)
         return emoti_fail(EMOTI_ERR_UNSUPPORTED, "PNG: image data of %llu bytes is too large",
                           (unsigned long long)expected);
-    uint8_t *raw = NULL;
-    emoti_status st = inflate_image_data(r, (size_t)expected, &raw);
-    if (st != EMOTI_OK) return st;
-
     size_t rgb_bytes = (size_t)h->width * h->height * 3; /* <= 3 * 2^28 */
+    size_t row = (size_t)line_bytes(h, h->width) + 1;
     emoti_image img = {(int)h->width, (int)h->height, malloc(rgb_bytes)};
-    if (!img.rgb) {
-        free(raw);
-        return emoti_fail(EMOTI_ERR_NOMEM, "PNG: out of memory for a %ux%u image", h->width,
-                          h->height);
+    png_rows s = {r, &img, malloc(row), malloc(row), 0, 0, 0, 0, 0, 0, 0, 0};
+    emoti_status st = EMOTI_OK;
+    if (!img.rgb || !s.cur || !s.prev)
+        st = emoti_fail(EMOTI_ERR_NOMEM, "PNG: out of memory for a %ux%u image", h->width,
+                        h->height);
+    if (st == EMOTI_OK) {
+        start_pass(&s, 0);
+        st = inflate_rows(&s, (size_t)expected);
     }
-    uint8_t *data = raw;
-    for (int i = 0; i < pass_count(h) && st == EMOTI_OK; i++) {
-        st = decode_pass(r, i, data, &img);
-        data += pass_bytes(h, pass_at(h, i));
-    }
-    free(raw);
+    free(s.cur);
+    free(s.prev);
     if (st != EMOTI_OK) {
         free(img.rgb);
         return st;
@@ -590,6 +628,11 @@ static emoti_status check_signature(const uint8_t *data, size_t size) {
 }
 
 emoti_status emoti_png_decode(const uint8_t *data, size_t size, emoti_image *out) {
+    return emoti_png_decode_max(data, size, EMOTI_IMAGE_MAX_PIXELS, out);
+}
+
+emoti_status emoti_png_decode_max(const uint8_t *data, size_t size, uint64_t max_pixels,
+                                  emoti_image *out) {
     if (!out) return emoti_fail(EMOTI_ERR_ARG, "PNG decode: NULL image");
     out->width = out->height = 0;
     out->rgb = NULL;
@@ -602,6 +645,7 @@ emoti_status emoti_png_decode(const uint8_t *data, size_t size, emoti_image *out
     if (!r) return emoti_fail(EMOTI_ERR_NOMEM, "PNG: out of memory");
     r->data = data;
     r->size = size;
+    r->max_pixels = max_pixels;
     for (int i = 0; i < 256; i++) r->palette[i][0] = r->palette[i][1] = r->palette[i][2] = (uint8_t)i;
     st = read_chunks(r);
     if (st == EMOTI_OK) st = decode_image(r, out);

@@ -10,8 +10,10 @@
  *     saturates: 0x0064 -> 100, 0x0100 -> 255);
  *   - palette indices past the PLTE entries give grey (i, i, i), Pillow's default palette.
  * Every chunk CRC and the zlib Adler-32 are checked; unknown critical chunks are refused,
- * ancillary chunks skipped. width * height is capped at EMOTI_IMAGE_MAX_PIXELS, and the
- * decompressed data may not exceed what the header implies.
+ * ancillary chunks skipped. width * height is capped (at max_pixels, EMOTI_IMAGE_MAX_PIXELS
+ * without it), and the decompressed data may not exceed what the header implies. Memory
+ * beyond the input: the RGB output, two rows and a ~100 KiB inflate window (plus a copy of
+ * the compressed data when it is split over several IDAT chunks).
  */
 #ifndef EMOTI_PNG_H
 #define EMOTI_PNG_H
@@ -24,5 +26,8 @@
 /* Decodes a whole PNG file held in memory into out (malloc'd RGB, free with
  * emoti_image_free). On failure out is left empty and emoti_last_error() says why. */
 emoti_status emoti_png_decode(const uint8_t *data, size_t size, emoti_image *out);
+/* The same, refusing more than max_pixels pixels from the header. */
+emoti_status emoti_png_decode_max(const uint8_t *data, size_t size, uint64_t max_pixels,
+                                  emoti_image *out);
 
 #endif

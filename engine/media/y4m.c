@@ -9,9 +9,9 @@
 #include <string.h>
 
 #include "error.h"
+#include "image.h" /* emoti_max_pixels */
 
 #define MAX_HEADER 4096
-#define MAX_PIXELS (1u << 28)
 #define MAGIC_BYTES 12 /* enough to name the common containers; a valid header is longer */
 
 /* YCbCr -> RGB coefficients as swscale derives them for one range (see range_coeffs). */
@@ -23,6 +23,7 @@ typedef struct {
 struct emoti_y4m {
     FILE *f;
     char *name;
+    uint64_t max_pixels;
     int w, h, cw, ch, sx, sy, mono, full_range;
     int rate_num, rate_den;
     int index;              /* frames returned so far - 1 */
@@ -224,8 +225,12 @@ static emoti_status parse_header(emoti_y4m *y, const char *input, char *line) {
         default: break; /* I (interlacing), A (aspect): not needed */
         }
     }
-    if (y->w < 1 || y->h < 1 || (uint64_t)y->w * (uint64_t)y->h > MAX_PIXELS)
+    if (y->w < 1 || y->h < 1)
         return emoti_fail(EMOTI_ERR_FORMAT, "%s: bad Y4M frame size %dx%d", y->name, y->w, y->h);
+    if ((uint64_t)y->w * (uint64_t)y->h > y->max_pixels)
+        return emoti_fail(EMOTI_ERR_FORMAT,
+                          "%s: Y4M frame size %dx%d is too large (limit %llu pixels)", y->name,
+                          y->w, y->h, (unsigned long long)y->max_pixels);
     return EMOTI_OK;
 }
 
@@ -247,7 +252,8 @@ static emoti_status read_header(emoti_y4m *y, const char *input, char *line) {
     return parse_header(y, input, line);
 }
 
-emoti_status emoti_y4m_open_as(FILE *f, const char *name, const char *input, emoti_y4m **out) {
+emoti_status emoti_y4m_open_as(FILE *f, const char *name, const char *input,
+                               uint64_t max_pixels, emoti_y4m **out) {
     *out = NULL;
     emoti_y4m *y = calloc(1, sizeof *y);
     char *line = malloc(MAX_HEADER);
@@ -258,6 +264,7 @@ emoti_status emoti_y4m_open_as(FILE *f, const char *name, const char *input, emo
     }
     strcpy(y->name, name);
     y->f = f;
+    y->max_pixels = max_pixels;
     y->index = -1;
     emoti_status st = read_header(y, input, line);
     free(line);
@@ -279,7 +286,7 @@ emoti_status emoti_y4m_open_as(FILE *f, const char *name, const char *input, emo
 }
 
 emoti_status emoti_y4m_open(FILE *f, const char *name, emoti_y4m **out) {
-    return emoti_y4m_open_as(f, name, name, out);
+    return emoti_y4m_open_as(f, name, name, emoti_max_pixels(NULL), out);
 }
 
 static void convert_frame(emoti_y4m *y) {
