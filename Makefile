@@ -13,13 +13,18 @@ STATIC  ?=
 OPENMP  ?=
 
 WARN     = -Wall -Wextra -Werror
+, := ,
 # engine/ is layered: base (errors, files), media (decoders), net (container, forward pass),
 # heads, timeline (post-processing), train (training, metrics, dataset formats).
 ENGINE_DIRS = $(sort $(dir $(wildcard engine/*/*.c)))
 CPPFLAGS = -Iinclude $(patsubst %,-I%,$(ENGINE_DIRS)) -Ikernels -Icli -D_POSIX_C_SOURCE=200809L
 # No unwind tables: C needs none (debuggers use -g's .debug_frame); they were 6% of the binary.
-CFLAGS   = -std=c11 $(OPT) $(WARN) $(SAN) $(if $(OPENMP),-fopenmp) -fno-asynchronous-unwind-tables
-LDFLAGS  = $(SAN) $(if $(STATIC),-static) $(if $(OPENMP),-fopenmp)
+# A section per function and object, so that the linker drops what no command calls (GNU and
+# LLVM linkers: --gc-sections; Apple's: -dead_strip).
+CFLAGS   = -std=c11 $(OPT) $(WARN) $(SAN) $(if $(OPENMP),-fopenmp) -fno-asynchronous-unwind-tables \
+           -ffunction-sections -fdata-sections
+GC_SECTIONS = $(if $(filter Darwin,$(shell uname -s)),-Wl$(,)-dead_strip,-Wl$(,)--gc-sections)
+LDFLAGS  = $(SAN) $(if $(STATIC),-static) $(if $(OPENMP),-fopenmp) $(GC_SECTIONS)
 LDLIBS   = -lm
 # Each object's header dependencies, written by the compiler next to it and included below.
 DEPFLAGS = -MMD -MP
