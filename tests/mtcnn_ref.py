@@ -28,11 +28,12 @@ class Graph:
                  for c in self._tables(m, 1) for p, q in [(self._field(c, 0), self._field(c, 3))]]
         bufs = [self._bytes(b, 0) for b in self._tables(m, 4)]
         g = self._tables(m, 2)[0]
-        self.consts, self.shapes = {}, []
+        self.consts, self.shapes, self.names = {}, [], []
         for k, t in enumerate(self._tables(g, 0)):
             shape, kind = self._ints(t, 0), self._scalar(t, 1, "b")
             raw = bufs[self._scalar(t, 2, "I")]
             self.shapes.append(shape)
+            self.names.append(self._bytes(t, 3).decode())
             if raw:
                 self.consts[k] = np.frombuffer(raw, "<f4" if kind == 0 else "<i4").astype(
                     np.float64 if kind == 0 else np.int64).reshape(shape)
@@ -81,8 +82,8 @@ class Graph:
         return self.d[p:p + n]
 
     def weights(self):
-        """{tensor index: float64 constant}."""
-        return {k: v for k, v in self.consts.items() if v.dtype == np.float64}
+        """{tensor name: float64 constant}."""
+        return {self.names[k]: v for k, v in self.consts.items() if v.dtype == np.float64}
 
     def run(self, x):
         v = dict(self.consts)
