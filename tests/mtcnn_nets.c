@@ -15,8 +15,11 @@
 
 static void *slurp(const char *path, size_t *size) {
     FILE *f = fopen(path, "rb");
-    if (!f || fseek(f, 0, SEEK_END) || (*size = (size_t)ftell(f)) == 0 || fseek(f, 0, SEEK_SET))
+    if (!f) return NULL;
+    if (fseek(f, 0, SEEK_END) || (*size = (size_t)ftell(f)) == 0 || fseek(f, 0, SEEK_SET)) {
+        fclose(f);
         return NULL;
+    }
     void *buf = aligned_alloc(64, (*size + 63) / 64 * 64);
     if (buf && fread(buf, 1, *size, f) != *size) free(buf), buf = NULL;
     fclose(f);
@@ -32,6 +35,7 @@ int main(int argc, char **argv) {
     if (!blob || !ref || emoti_container_parse(&c, blob, size) || emoti_mtcnn_init(&m, &c)) {
         fprintf(stderr, "usage: mtcnn_nets MTCNN.emoti REF.bin (cannot load them: %s)\n",
                 emoti_last_error());
+        free(blob), free(ref);
         return 2;
     }
     const emoti_kernels *tables[4];

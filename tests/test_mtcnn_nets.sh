@@ -14,3 +14,12 @@ trap 'rm -rf "$tmp"' EXIT
 $PYTHON tools/export.py --mtcnn "$MTCNN" -o "$tmp/mtcnn.emoti" >/dev/null || exit 1
 $PYTHON tests/mtcnn_nets_ref.py "$MTCNN" "$FIXTURES/img" "$tmp/ref.bin" || exit 1
 "$BUILD/tests/mtcnn_nets" "$tmp/mtcnn.emoti" "$tmp/ref.bin"
+rc=$?
+# An EfficientNet container is not a detector: refused by name.
+model=${MODELS:-build/models}/b0_8_pt.emoti
+if [ -f "$model" ]; then
+    err=$("$BUILD/tests/mtcnn_nets" "$model" "$tmp/ref.bin" 2>&1)
+    case $? in 2) ;; *) echo "FAIL: $model accepted as the detector"; rc=1 ;; esac
+    case $err in *"is not mtcnn"*) ;; *) echo "FAIL: message '$err'"; rc=1 ;; esac
+fi
+exit $rc
