@@ -1183,11 +1183,12 @@ def _parse_table(section, n_tensors):
 TFLITE_OPS = {0: "ADD", 3: "CONV_2D", 9: "FULLY_CONNECTED", 17: "MAX_POOL_2D", 18: "MUL",
               19: "RELU", 41: "SUB", 42: "DIV", 47: "EXP", 59: "NEG", 74: "SUM", 82: "REDUCE_MAX"}
 TFLITE_MAX_ITEMS = 100000  # tensors, operators, buffers per file: far above any MTCNN net
+TFLITE_MAX_BYTES = 64 << 20  # the nets are 32 KB, 408 KB and 1.6 MB
 
 
 class _Flat:
     def __init__(self, data):
-        self.data = data
+        self.data, self.view = data, memoryview(data)  # slices of the view copy nothing
 
     def get(self, fmt, pos):
         size = struct.calcsize("<" + fmt)
@@ -1236,7 +1237,7 @@ class _Flat:
 
     def raw(self, table, i):
         pos, n = self.vector(table, i, 1)
-        return self.data[pos:pos + n]
+        return self.view[pos:pos + n]
 
 
 TfliteOp = collections.namedtuple("TfliteOp", "op inputs outputs options")
@@ -1281,7 +1282,7 @@ def read_tflite(data):
     tensors = []
     for t in fb.tables(graph, 0):
         shape, kind, buf = fb.ints(t, 0), fb.scalar(t, 1, "b"), fb.scalar(t, 2, "I")
-        name = fb.raw(t, 3).decode("utf-8", "replace")
+        name = bytes(fb.raw(t, 3)[:256]).decode("utf-8", "replace")
         if buf >= len(buffers) or min(shape, default=1) < 1 or len(shape) > 4:
             raise ExportError("tensor %r: buffer %d or shape %s invalid" % (name, buf, shape))
         raw = buffers[buf]
@@ -1423,9 +1424,11 @@ def convert_mtcnn(paths):
         path = paths[net]
         try:
             with open(path, "rb") as f:
-                data = f.read()
+                data = f.read(TFLITE_MAX_BYTES + 1)
         except OSError as e:
             raise ExportError(e.strerror or str(e), path)
+        if len(data) > TFLITE_MAX_BYTES:
+            raise ExportError("larger than %d MB: not an MTCNN net" % (TFLITE_MAX_BYTES >> 20), path)
         try:
             tensors += read_mtcnn_net(net, data)
         except ExportError as e:
