@@ -32,9 +32,11 @@ int main(int argc, char **argv) {
     unsigned char *ref = argc == 3 ? slurp(argv[2], &rsize) : NULL;
     emoti_container c;
     emoti_mtcnn m;
-    if (!blob || !ref || emoti_container_parse(&c, blob, size) || emoti_mtcnn_init(&m, &c)) {
+    const int parsed = blob && ref && !emoti_container_parse(&c, blob, size);
+    if (!parsed || emoti_mtcnn_init(&m, &c)) {
         fprintf(stderr, "usage: mtcnn_nets MTCNN.emoti REF.bin (cannot load them: %s)\n",
                 emoti_last_error());
+        if (parsed) emoti_container_free(&c);
         free(blob), free(ref);
         return 2;
     }
