@@ -1169,6 +1169,304 @@ def _parse_table(section, n_tensors):
 
 
 # ---------------------------------------------------------------------------------------
+# MTCNN detector: TFLite flatbuffers (schema.fbs of TensorFlow Lite, read by hand)
+# ---------------------------------------------------------------------------------------
+# A flatbuffer holds tables reached by u32 offsets relative to where the offset is stored;
+# a table starts with an i32 distance back to its vtable (u16 vtable size, u16 table size,
+# then one u16 offset per field, 0 = absent). Every offset and length is checked against
+# the file before it is followed, so a corrupt file is refused rather than misread.
+# Fields used (schema field numbers): Model 1 operator_codes, 2 subgraphs, 4 buffers;
+# OperatorCode 0 deprecated_builtin_code (byte), 3 builtin_code (int); SubGraph 0 tensors,
+# 1 inputs, 2 outputs, 3 operators; Tensor 0 shape, 1 type (0 = float32), 2 buffer, 3 name;
+# Operator 0 opcode_index, 1 inputs, 2 outputs, 4 builtin_options; Buffer 0 data.
+
+TFLITE_OPS = {0: "ADD", 3: "CONV_2D", 9: "FULLY_CONNECTED", 17: "MAX_POOL_2D", 18: "MUL",
+              19: "RELU", 41: "SUB", 42: "DIV", 47: "EXP", 59: "NEG", 74: "SUM", 82: "REDUCE_MAX"}
+TFLITE_MAX_ITEMS = 100000  # tensors, operators, buffers per file: far above any MTCNN net
+TFLITE_MAX_BYTES = 64 << 20  # the nets are 32 KB, 408 KB and 1.6 MB
+
+
+class _Flat:
+    def __init__(self, data):
+        self.data, self.view = data, memoryview(data)  # slices of the view copy nothing
+
+    def get(self, fmt, pos):
+        size = struct.calcsize("<" + fmt)
+        if not 0 <= pos <= len(self.data) - size:
+            raise ExportError("flatbuffer offset %d out of the file (%d bytes)" % (pos, len(self.data)))
+        return struct.unpack_from("<" + fmt, self.data, pos)[0]
+
+    def table(self, pos):
+        vtable = pos - self.get("i", pos)
+        vsize = self.get("H", vtable)
+        if vsize < 4 or vsize % 2 or vtable + vsize > len(self.data):
+            raise ExportError("flatbuffer vtable at %d is malformed" % vtable)
+        return pos, vtable, vsize
+
+    def field(self, table, i):
+        pos, vtable, vsize = table
+        if 4 + 2 * i >= vsize:
+            return None
+        off = self.get("H", vtable + 4 + 2 * i)
+        return pos + off if off else None
+
+    def scalar(self, table, i, fmt, default=0):
+        pos = self.field(table, i)
+        return default if pos is None else self.get(fmt, pos)
+
+    def ref(self, table, i):
+        pos = self.field(table, i)
+        return None if pos is None else pos + self.get("I", pos)
+
+    def vector(self, table, i, esize):
+        pos = self.ref(table, i)
+        if pos is None:
+            return 0, 0
+        n = self.get("I", pos)
+        if n * esize > len(self.data) - pos - 4 or (esize == 4 and n > TFLITE_MAX_ITEMS):
+            raise ExportError("flatbuffer vector of %d items at %d runs past the file" % (n, pos))
+        return pos + 4, n
+
+    def tables(self, table, i):
+        pos, n = self.vector(table, i, 4)
+        return [self.table(pos + 4 * k + self.get("I", pos + 4 * k)) for k in range(n)]
+
+    def ints(self, table, i):
+        pos, n = self.vector(table, i, 4)
+        return list(struct.unpack_from("<%di" % n, self.data, pos))
+
+    def raw(self, table, i):
+        pos, n = self.vector(table, i, 1)
+        return self.view[pos:pos + n]
+
+
+TfliteOp = collections.namedtuple("TfliteOp", "op inputs outputs options")
+TfliteTensor = collections.namedtuple("TfliteTensor", "name shape type data")
+
+
+def _tflite_options(fb, op, kind):
+    """The builtin options the MTCNN ops carry, as a tuple (schema field order)."""
+    pos = fb.ref(op, 4)
+    if pos is None:
+        return ()
+    t = fb.table(pos)
+    if kind == "CONV_2D":  # padding, stride_w, stride_h, fused activation, dilation w, h
+        return (fb.scalar(t, 0, "b"), fb.scalar(t, 1, "i"), fb.scalar(t, 2, "i"), fb.scalar(t, 3, "b"),
+                fb.scalar(t, 4, "i", 1), fb.scalar(t, 5, "i", 1))
+    if kind == "MAX_POOL_2D":  # padding, stride_w, stride_h, filter_w, filter_h, activation
+        return tuple(fb.scalar(t, i, "b" if i in (0, 5) else "i") for i in range(6))
+    if kind in ("SUM", "REDUCE_MAX"):  # keep_dims
+        return (fb.scalar(t, 0, "B"),)
+    if kind == "FULLY_CONNECTED":  # activation, weights format, keep_num_dims
+        return (fb.scalar(t, 0, "b"), fb.scalar(t, 1, "b"), fb.scalar(t, 2, "B"))
+    return (fb.scalar(t, 0, "b"),)  # ADD, MUL, SUB, DIV: fused activation
+
+
+def read_tflite(data):
+    """One-subgraph float32 TFLite model -> (tensors, operators, inputs, outputs)."""
+    if len(data) < 8 or data[4:8] != b"TFL3":
+        raise ExportError("not a TFLite model (no TFL3 identifier)")
+    fb = _Flat(data)
+    model = fb.table(fb.get("I", 0))
+    codes = []
+    for code in fb.tables(model, 1):
+        op = max(fb.scalar(code, 0, "b"), fb.scalar(code, 3, "i"))
+        if op not in TFLITE_OPS:
+            raise ExportError("unsupported TFLite operator %d" % op)
+        codes.append(TFLITE_OPS[op])
+    buffers = [fb.raw(b, 0) for b in fb.tables(model, 4)]
+    graphs = fb.tables(model, 2)
+    if len(graphs) != 1:
+        raise ExportError("%d subgraphs (expected 1)" % len(graphs))
+    graph = graphs[0]
+    tensors = []
+    for t in fb.tables(graph, 0):
+        shape, kind, buf = fb.ints(t, 0), fb.scalar(t, 1, "b"), fb.scalar(t, 2, "I")
+        name = bytes(fb.raw(t, 3)[:256]).decode("utf-8", "replace")
+        if buf >= len(buffers) or min(shape, default=1) < 1 or len(shape) > 4:
+            raise ExportError("tensor %r: buffer %d or shape %s invalid" % (name, buf, shape))
+        raw = buffers[buf]
+        if raw and len(raw) != 4 * math.prod(shape):
+            raise ExportError("tensor %r: %d bytes for shape %s" % (name, len(raw), _fmt(shape)))
+        tensors.append(TfliteTensor(name, tuple(shape), kind, raw))
+    ops = []
+    for op in fb.tables(graph, 3):
+        index = fb.scalar(op, 0, "I")
+        if index >= len(codes):
+            raise ExportError("operator code %d out of range" % index)
+        ins, outs = fb.ints(op, 1), fb.ints(op, 2)
+        if not all(0 <= i < len(tensors) for i in ins + outs):
+            raise ExportError("operator %s uses a tensor out of range" % codes[index])
+        ops.append(TfliteOp(codes[index], ins, outs, _tflite_options(fb, op, codes[index])))
+    inputs, outputs = fb.ints(graph, 1), fb.ints(graph, 2)
+    if not all(0 <= i < len(tensors) for i in inputs + outputs):
+        raise ExportError("graph input/output out of range")
+    return tensors, ops, inputs, outputs
+
+
+# The three nets as the layer walk below sees them: convs (out, kh, kw, in, stride), PReLU
+# (channels), max-pools (kernel, stride, TFLite padding 0 SAME / 1 VALID: with these sizes
+# both equal Caffe's ceil-mode pooling), fully connected (out, in), heads (the last
+# layers, all reading the trunk's output), softmax over the 2 face/non-face logits.
+MTCNN_NETS = {
+    "pnet": ((12, 12), [("conv", 10, 3, 3, 3, 1), ("prelu", 10), ("pool", 2, 2, 0),
+                        ("conv", 16, 3, 3, 10, 1), ("prelu", 16), ("conv", 32, 3, 3, 16, 1),
+                        ("prelu", 32)],
+             [("conv", 2, 1, 1, 32, 1), ("conv", 4, 1, 1, 32, 1)]),
+    "rnet": ((24, 24), [("conv", 28, 3, 3, 3, 1), ("prelu", 28), ("pool", 3, 2, 0),
+                        ("conv", 48, 3, 3, 28, 1), ("prelu", 48), ("pool", 3, 2, 1),
+                        ("conv", 64, 2, 2, 48, 1), ("prelu", 64), ("fc", 128, 576), ("prelu", 128)],
+             [("fc", 2, 128), ("fc", 4, 128)]),
+    "onet": ((48, 48), [("conv", 32, 3, 3, 3, 1), ("prelu", 32), ("pool", 3, 2, 0),
+                        ("conv", 64, 3, 3, 32, 1), ("prelu", 64), ("pool", 3, 2, 1),
+                        ("conv", 64, 3, 3, 64, 1), ("prelu", 64), ("pool", 2, 2, 0),
+                        ("conv", 128, 2, 2, 64, 1), ("prelu", 128), ("fc", 256, 1152),
+                        ("prelu", 256)],
+             [("fc", 2, 256), ("fc", 4, 256), ("fc", 10, 256)]),
+}
+MTCNN_HEADS = ("prob", "box", "landmarks")
+PRELU_OPS = ("RELU", "NEG", "RELU", "NEG", "MUL", "ADD")
+SOFTMAX_OPS = ("REDUCE_MAX", "SUB", "EXP", "SUM", "DIV")
+
+
+def _const(tensors, index, what):
+    t = tensors[index]
+    if not t.data or t.type != 0:
+        raise ExportError("%s %r is not a float32 constant" % (what, t.name))
+    values = array("f")
+    values.frombytes(t.data)
+    if sys.byteorder == "big":
+        values.byteswap()
+    return t, values
+
+
+def _prelu(tensors, ops, x):
+    """Checks the TOCO decomposition relu(x) - alpha * relu(-x); returns (alpha tensor, output)."""
+    r1, n1, r2, n2, mul, add = ops
+    if not (r1.inputs == [x] and n1.inputs == [x] and r2.inputs == n1.outputs
+            and n2.inputs == r2.outputs and n2.outputs[0] in mul.inputs and len(mul.inputs) == 2
+            and sorted(add.inputs) == sorted(r1.outputs + mul.outputs)):
+        raise ExportError("PReLU after tensor %r is not relu(x) - alpha * relu(-x)" % tensors[x].name)
+    alpha = [i for i in mul.inputs if i != n2.outputs[0]][0]
+    name = tensors[alpha].name.lower()
+    if "prelu" not in name or "alpha" not in name or mul.options[:1] not in ((), (0,)):
+        raise ExportError("PReLU multiplier %r is not a */PReLU*/alpha constant" % tensors[alpha].name)
+    return _const(tensors, alpha, "PReLU alpha"), add.outputs[0]
+
+
+def _mtcnn_layer(tensors, op, x, name):
+    if op.op == "MAX_POOL_2D":
+        pad, sw, sh, fw, fh, act = op.options
+        if sw != sh or fw != fh or act or op.inputs != [x]:
+            raise ExportError("%s: unsupported max-pool %s" % (name, op.options))
+        return ("pool", fw, sw, pad), [], op.outputs[0]
+    if op.inputs[:1] != [x] or len(op.inputs) != 3:
+        raise ExportError("%s: %s does not read the previous layer with weights and bias" % (name, op.op))
+    (wt, w), (bt, b) = _const(tensors, op.inputs[1], "weights"), _const(tensors, op.inputs[2], "bias")
+    if op.op == "CONV_2D":
+        pad, sw, sh, act, dw, dh = op.options
+        if len(wt.shape) != 4 or (pad != 1 and wt.shape[1:3] != (1, 1)) or sw != sh or act \
+                or (dw, dh) != (1, 1):  # SAME padding only where it is VALID too (1x1)
+            raise ExportError("%s: unsupported convolution %s" % (name, op.options))
+        desc = ("conv",) + wt.shape + (sw,)
+    else:
+        if op.options[:2] != (0, 0) or len(wt.shape) != 2:
+            raise ExportError("%s: unsupported fully connected layer %s" % (name, op.options))
+        desc = ("fc",) + wt.shape
+    if bt.shape != wt.shape[:1]:
+        raise ExportError("%s: bias shape %s for weights %s" % (name, _fmt(bt.shape), _fmt(wt.shape)))
+    return desc, [("w", wt.shape, w), ("b", bt.shape, b)], op.outputs[0]
+
+
+def read_mtcnn_net(net, data):
+    """One MTCNN .tflite -> [(container name, shape, array('f'))], checked layer by layer."""
+    size, trunk, heads = MTCNN_NETS[net]
+    tensors, ops, inputs, outputs = read_tflite(data)
+    if len(inputs) != 1 or len(tensors[inputs[0]].shape) != 4 or tensors[inputs[0]].shape[3] != 3:
+        raise ExportError("%s: expected one NHWC RGB input" % net)
+    x, pos, out, convs, fcs = inputs[0], 0, [], 0, 0
+    for want in trunk:
+        if pos >= len(ops):
+            raise ExportError("%s: graph ends before layer %s" % (net, want))
+        if want[0] == "prelu":
+            if tuple(o.op for o in ops[pos:pos + 6]) != PRELU_OPS:
+                raise ExportError("%s: expected a PReLU at operator %d" % (net, pos))
+            (at, alpha), x = _prelu(tensors, ops[pos:pos + 6], x)
+            desc, got, pos = ("prelu",) + at.shape, [("alpha", at.shape, alpha)], pos + 6
+        else:
+            desc, got, x = _mtcnn_layer(tensors, ops[pos], x, net)
+            pos += 1
+        if desc != want:
+            raise ExportError("%s: layer %s where %s was expected" % (net, desc, want))
+        if want[0] == "conv":
+            convs += 1
+        if want[0] in ("conv", "fc"):
+            fcs += want[0] == "fc"
+            layer = "conv%d" % convs if want[0] == "conv" else "fc%d" % fcs
+        out += [("%s.%s.%s" % (net, layer, suffix), shape, values) for suffix, shape, values in got]
+    for head, want in zip(MTCNN_HEADS, heads):
+        if pos >= len(ops):
+            raise ExportError("%s: graph ends before the %s head" % (net, head))
+        desc, got, _ = _mtcnn_layer(tensors, ops[pos], x, net)
+        if desc != want:
+            raise ExportError("%s: %s head %s where %s was expected" % (net, head, desc, want))
+        out += [("%s.%s.%s" % (net, head, suffix), shape, values) for suffix, shape, values in got]
+        pos += 1
+    if tuple(o.op for o in ops[pos:]) != SOFTMAX_OPS or len(outputs) != len(heads):
+        raise ExportError("%s: expected the heads to end in a softmax, %d outputs" % (net, len(heads)))
+    return out
+
+
+def convert_mtcnn(paths):
+    """{'pnet': path, ...} -> (container bytes, summary)."""
+    tensors = []
+    for net in MTCNN_NETS:
+        path = paths[net]
+        try:
+            with open(path, "rb") as f:
+                data = f.read(TFLITE_MAX_BYTES + 1)
+        except OSError as e:
+            raise ExportError(e.strerror or str(e), path)
+        if len(data) > TFLITE_MAX_BYTES:
+            raise ExportError("larger than %d MB: not an MTCNN net" % (TFLITE_MAX_BYTES >> 20), path)
+        try:
+            tensors += read_mtcnn_net(net, data)
+        except ExportError as e:
+            e.path = e.path or path
+            raise
+        except (struct.error, UnicodeDecodeError, IndexError, ValueError, TypeError) as e:
+            raise ExportError("malformed TFLite model: %s" % e, path)
+    meta = [
+        ("general.arch", "str", "mtcnn"),
+        ("general.name", "str", "mtcnn"),
+        ("general.source", "str", ",".join(os.path.basename(paths[n]) for n in MTCNN_NETS)),
+        ("general.exporter", "str", EXPORTER),
+        ("input.mean", "f64", 127.5),
+        ("input.scale", "f64", 0.0078125),
+        ("input.layout", "str", "transposed"),
+        ("net.nets", "strs", list(MTCNN_NETS)),
+    ]
+    n_params = sum(len(v) for _, _, v in tensors)
+    return build_container(meta, tensors), "mtcnn p/r/o-net, %d tensors, %d parameters" % (len(tensors), n_params)
+
+
+def mtcnn_paths(args):
+    """--mtcnn DIR, or the three files (named by p/r/onet in their file names, in any order)."""
+    if len(args) == 1 and os.path.isdir(args[0]):
+        return {net: os.path.join(args[0], net + ".tflite") for net in MTCNN_NETS}
+    found = {}
+    for path in args:
+        nets = [n for n in MTCNN_NETS if n in os.path.basename(path).lower()]
+        if len(nets) != 1 or nets[0] in found:
+            raise ExportError("give a folder or pnet/rnet/onet .tflite files, once each", path)
+        found[nets[0]] = path
+    missing = [n for n in MTCNN_NETS if n not in found]
+    if missing:
+        raise ExportError("missing %s.tflite" % missing[0], args[0] if args else "--mtcnn")
+    return found
+
+
+# ---------------------------------------------------------------------------------------
 # Command line
 # ---------------------------------------------------------------------------------------
 
@@ -1188,6 +1486,8 @@ def convert(path, labels=None):
                 data = head + f.read()
     except OSError as e:
         raise ExportError(e.strerror or str(e))
+    if data is not None and data[4:8] == b"TFL3":
+        raise ExportError("a TFLite model: convert the MTCNN detector with --mtcnn")
     if data is None:
         spec, params, fc, eps = read_torch(path)
     else:
@@ -1253,18 +1553,26 @@ def main(argv=None):
     parser.add_argument("-o", "--output", help="the .emoti file to write")
     parser.add_argument("--labels", type=_labels, help="class names in output order, comma-separated")
     parser.add_argument("--info", metavar="FILE.emoti", help="validate and describe a container")
+    parser.add_argument("--mtcnn", nargs="+", metavar="TFLITE",
+                        help="the MTCNN detector: a folder holding pnet/rnet/onet.tflite, or the three files")
     args = parser.parse_args(argv)
     try:
         if args.info:
-            if args.input or args.output or args.labels:
+            if args.input or args.output or args.labels or args.mtcnn:
                 parser.error("--info takes no other arguments")
             show_info(args.info)
             return 0
-        if not args.input or not args.output:
+        if args.mtcnn and (args.input or args.labels):
+            parser.error("--mtcnn takes the detector's files only")
+        if not (args.input or args.mtcnn) or not args.output:
             parser.error("INPUT and -o OUTPUT are required")
         start = time.perf_counter()
+        args.input = args.input or " ".join(args.mtcnn)
         try:
-            blob, summary = convert(args.input, args.labels)
+            if args.mtcnn:
+                blob, summary = convert_mtcnn(mtcnn_paths(args.mtcnn))
+            else:
+                blob, summary = convert(args.input, args.labels)
         except ExportError:
             raise
         except Exception as e:  # malformed input that slipped past the checks: still one line

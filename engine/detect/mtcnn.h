@@ -1,0 +1,46 @@
+/* MTCNN's three nets (P-Net, R-Net, O-Net) over a validated `mtcnn` container
+ * (weights/FORMAT.md, docs/MTCNN.md). Inputs are NHWC float32 tensors already normalised
+ * ((v - 127.5) * 0.0078125) and transposed as the nets expect (axis 0 = image x). */
+#ifndef EMOTI_MTCNN_H
+#define EMOTI_MTCNN_H
+
+#include <stddef.h>
+
+#include "container.h"
+#include "emoti.h"
+#include "kernels.h"
+
+enum { MTCNN_PNET, MTCNN_RNET, MTCNN_ONET, MTCNN_NETS };
+
+typedef struct {
+    int cout, k, cin;    /* conv k x k (fc: k = 0, cin = inputs) */
+    int pool_k, pool_s;  /* max-pool after the PReLU (0: none) */
+    float *w;            /* [k k cin][cout] in 16-column strips (kernels.h) */
+    const float *b, *alpha;
+} mtcnn_layer;
+
+typedef struct {
+    int n_layers, n_out; /* trunk layers; head outputs: prob 2, box 4 (, landmarks 10) */
+    mtcnn_layer layer[5];
+    float *head_w, *head_b; /* the heads as one [features][n_out] matrix (strips) */
+} mtcnn_net;
+
+typedef struct {
+    mtcnn_net net[MTCNN_NETS];
+    float *arena;        /* activations and im2col rows; grows, never per call once sized */
+    size_t arena_floats;
+} emoti_mtcnn;
+
+emoti_status emoti_mtcnn_init(emoti_mtcnn *m, const emoti_container *c);
+void emoti_mtcnn_free(emoti_mtcnn *m);
+
+/* Runs one net on x [h][w][3] (R-Net 24 x 24, O-Net 48 x 48; P-Net any h, w >= 12).
+ * out: per output position (P-Net: oh x ow of them, oh = (h - 12) / 2 + 1 ceil-mode
+ * aware, see emoti_mtcnn_pnet_size), n_out floats: face probabilities [2] (softmax), box
+ * regression [4], O-Net landmarks [10]. */
+emoti_status emoti_mtcnn_run(emoti_mtcnn *m, const emoti_kernels *kern, int net, const float *x,
+                             int h, int w, float *out);
+/* P-Net's output grid for an h x w input; returns its floats per position (6). */
+int emoti_mtcnn_pnet_size(int h, int w, int *oh, int *ow);
+
+#endif
