@@ -187,7 +187,7 @@ size_t emoti_head_scratch_floats(const emoti_head *h, size_t n) {
 void emoti_head_forward_scratch(const emoti_head *h, const float *x, size_t n, float *out,
                                 float *scratch) {
     size_t chunk = n < HEAD_CHUNK ? n : HEAD_CHUNK, widest = (size_t)widest_hidden(h);
-    float *tmp[2] = {scratch, scratch + chunk * widest};
+    float *tmp[2] = {scratch, widest ? scratch + chunk * widest : NULL}; /* 1 layer: no scratch */
     int n_out = emoti_head_outputs(h);
     for (size_t r = 0; r < n; r += chunk) {
         size_t m = n - r < chunk ? n - r : chunk;
