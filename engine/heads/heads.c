@@ -283,7 +283,7 @@ static emoti_status parse_head(const emoti_container *c, emoti_head **out) {
     }
     emoti_head *h;
     if ((st = emoti_head_create(&h, task, input, n_layers, sizes, acts))) {
-        return st == EMOTI_ERR_ARG ? emoti_fail(EMOTI_ERR_FORMAT, "%s", emoti_last_error()) : st;
+        return st == EMOTI_ERR_ARG ? EMOTI_ERR_FORMAT : st; /* its message stands */
     }
     int n_out = sizes[n_layers];
     for (int l = 0; l < n_layers; l++) {
