@@ -20,7 +20,7 @@ PYTHON=${PYTHON:-python3}
 FUZZ_SECONDS=${FUZZ_SECONDS:-60}
 FUZZ_JOBS=${FUZZ_JOBS:-2}
 FUZZ_FLAGS=${FUZZ_FLAGS:-}
-TARGETS="jpeg png ppm y4m container"
+TARGETS="jpeg png ppm y4m container npy annot heads"
 F=$BUILD/fuzz
 SAN="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
 

@@ -12,17 +12,9 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-    /* fmemopen wants a writable buffer and (before glibc 2.22) a non-zero size. */
-    uint8_t *copy = malloc(size ? size : 1);
-    if (!copy) return 0;
-    if (size) memcpy(copy, data, size);
-    else copy[0] = 0;
-    FILE *f = fmemopen(copy, size ? size : 1, "rb");
-    if (!f) {
-        free(copy);
-        return 0;
-    }
-    if (!size) getc(f); /* a 1-byte stream read to its end: empty */
+    uint8_t *copy;
+    FILE *f = fuzz_stream(data, size, &copy);
+    if (!f) return 0;
 
     emoti_y4m *y = (emoti_y4m *)1;
     fuzz_clear_error();

@@ -447,6 +447,8 @@ void emoti_decide(int task, const double *vals, int k, const double *thresholds,
 
 /* Reads a [rows, cols] (or [rows], taken as cols = 1) float32 array into malloc'd memory. */
 emoti_status emoti_npy_read(const char *path, float **data, long *rows, int *cols);
+/* The same from an open stream positioned at the array; name is the file name for messages. */
+emoti_status emoti_npy_fread(FILE *f, const char *name, float **data, long *rows, int *cols);
 
 /* The 128-byte header of a [rows, cols] '<f4' array (format 1.0): for writers that stream rows
  * after it (rows must be known, or the header rewritten at the end). Returns its size. */
@@ -483,6 +485,8 @@ typedef struct {
 /* Values per frame line of a task: 2, 1, 12. */
 int emoti_annot_cols(int task);
 emoti_status emoti_annot_read_file(const char *path, int task, emoti_annot_video *out);
+/* The same from an open stream; path is the name that messages and out->video come from. */
+emoti_status emoti_annot_fread(FILE *f, const char *path, int task, emoti_annot_video *out);
 /* Reads every *.txt in dir (error if none). */
 emoti_status emoti_annot_read_dir(const char *dir, int task, emoti_annot *out);
 const emoti_annot_video *emoti_annot_find(const emoti_annot *a, const char *video);
@@ -499,6 +503,7 @@ typedef struct {
     long *frame;         /* frame number from the key's file name (1-based, Aff-Wild2 style) */
 } emoti_index;
 emoti_status emoti_index_read(const char *path, emoti_index *out);
+emoti_status emoti_index_fread(FILE *f, const char *path, emoti_index *out); /* open stream */
 void emoti_index_free(emoti_index *x);
 
 /* ---- ABAW metrics ---- */

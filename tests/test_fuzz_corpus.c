@@ -28,6 +28,15 @@
 #define LLVMFuzzerTestOneInput fuzz_container_one
 #include "../fuzz/fuzz_container.c"
 #undef LLVMFuzzerTestOneInput
+#define LLVMFuzzerTestOneInput fuzz_npy_one
+#include "../fuzz/fuzz_npy.c"
+#undef LLVMFuzzerTestOneInput
+#define LLVMFuzzerTestOneInput fuzz_annot_one
+#include "../fuzz/fuzz_annot.c"
+#undef LLVMFuzzerTestOneInput
+#define LLVMFuzzerTestOneInput fuzz_heads_one
+#include "../fuzz/fuzz_heads.c"
+#undef LLVMFuzzerTestOneInput
 
 /* The public dispatcher over every image corpus (it hands each format to the targets'
  * decoders by the first bytes, and names the formats it refuses). */
@@ -45,7 +54,8 @@ typedef struct {
 
 static const target targets[] = {
     {"jpeg", fuzz_jpeg_one}, {"png", fuzz_png_one}, {"ppm", fuzz_ppm_one},
-    {"y4m", fuzz_y4m_one},   {"container", fuzz_container_one},
+    {"y4m", fuzz_y4m_one},   {"container", fuzz_container_one}, {"npy", fuzz_npy_one},
+    {"annot", fuzz_annot_one}, {"heads", fuzz_heads_one},
     {"jpeg", fuzz_image_one}, {"png", fuzz_image_one}, {"ppm", fuzz_image_one},
 };
 

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "container.h"
 #include "emoti.h"
 #include "heads.h"
 #include "testutil.h"
@@ -292,6 +293,36 @@ static void test_roundtrip(void) {
     emoti_head_free(h);
 }
 
+/* A head whose file holds a NaN weight is refused at load, naming the file and tensor
+ * (emoti_head_serialize refuses to write one; the checksum is no protection). */
+static void test_nonfinite_load(void) {
+    int sizes[] = {3, 2}, acts[] = {EMOTI_ACT_TANH};
+    emoti_head *h, *g = NULL;
+    CHECK(!emoti_head_create(&h, EMOTI_TASK_VA, EMOTI_INPUT_EMBEDDING, 1, sizes, acts), "create");
+    h->w[0][3] = 1.5f;
+    unsigned char *img;
+    size_t size;
+    CHECK(!emoti_head_serialize(h, &img, &size), "serialize: %s", emoti_last_error());
+    emoti_head_free(h);
+    const float one_half = 1.5f, nan = NAN;
+    for (size_t i = 64; i + 4 <= size; i += 4)
+        if (!memcmp(img + i, &one_half, 4)) memcpy(img + i, &nan, 4);
+    uint64_t sum = emoti_container_checksum(img, size);
+    memcpy(img + 56, &sum, 8);
+    char path[] = "/tmp/emoti_nanhead_XXXXXX";
+    int fd = mkstemp(path);
+    close(fd);
+    FILE *f = fopen(path, "wb");
+    fwrite(img, 1, size, f);
+    fclose(f);
+    free(img);
+    CHECK(emoti_head_load(path, &g) == EMOTI_ERR_FORMAT && !g && strstr(emoti_last_error(), path) &&
+          strstr(emoti_last_error(), "dense0.w has a NaN or infinite value"), "NaN head: '%s'",
+          emoti_last_error());
+    emoti_head_free(g);
+    remove(path);
+}
+
 static void test_smoother_stream(void) {
     enum { N = 57, D = 3 };
     double in[N * D], batch[N * D], out[D];
@@ -433,6 +464,15 @@ static void test_npy(void) {
     free(r);
     write_text(path, "not numpy");
     CHECK(emoti_npy_read(path, &r, &rows, &cols) == EMOTI_ERR_FORMAT, "bad npy accepted");
+    /* A shape of 2^40 floats in a 128-byte file fails on the file, allocating nothing. */
+    unsigned char head[EMOTI_NPY_HEADER];
+    emoti_npy_header(head, 1L << 30, 1024);
+    FILE *f = fopen(path, "wb");
+    fwrite(head, 1, sizeof head, f);
+    fclose(f);
+    CHECK(emoti_npy_read(path, &r, &rows, &cols) == EMOTI_ERR_FORMAT &&
+          strstr(emoti_last_error(), "truncated data"), "npy shape beyond the file: '%s'",
+          emoti_last_error());
     remove(path);
 }
 
@@ -448,6 +488,7 @@ int main(int argc, char **argv) {
     int s4[] = {10, 5, 4, 2}, a4[] = {EMOTI_ACT_RELU, EMOTI_ACT_SIGMOID, EMOTI_ACT_NONE};
     test_stack_gradient(EMOTI_TASK_VA, 3, s4, a4, 0.01);
     test_roundtrip();
+    test_nonfinite_load();
     test_smoother_stream();
     test_annotations();
     test_training();

@@ -187,7 +187,7 @@ size_t emoti_head_scratch_floats(const emoti_head *h, size_t n) {
 void emoti_head_forward_scratch(const emoti_head *h, const float *x, size_t n, float *out,
                                 float *scratch) {
     size_t chunk = n < HEAD_CHUNK ? n : HEAD_CHUNK, widest = (size_t)widest_hidden(h);
-    float *tmp[2] = {scratch, scratch + chunk * widest};
+    float *tmp[2] = {scratch, widest ? scratch + chunk * widest : NULL}; /* 1 layer: no scratch */
     int n_out = emoti_head_outputs(h);
     for (size_t r = 0; r < n; r += chunk) {
         size_t m = n - r < chunk ? n - r : chunk;
@@ -267,22 +267,28 @@ static emoti_status parse_head(const emoti_container *c, emoti_head **out) {
     for (int l = 0; l <= n_layers; l++)
         if (sizes[l] < 1 || sizes[l] > EMOTI_HEAD_MAX_WIDTH)
             return emoti_fail(EMOTI_ERR_FORMAT, "head.layers[%d] = %d out of range", l, sizes[l]);
+    /* Every tensor is found, shaped as head.layers says and finite before anything is
+     * allocated: the sizes alone could ask for 8 x 16 GiB. */
+    const float *w[EMOTI_HEAD_MAX_LAYERS], *b[EMOTI_HEAD_MAX_LAYERS];
+    for (int l = 0; l < 2 * n_layers; l++) {
+        char name[32];
+        int bias = l & 1, i = l / 2;
+        uint32_t dims[3] = {(uint32_t)sizes[i], (uint32_t)sizes[i + 1], 0};
+        snprintf(name, sizeof name, "dense%d.%c", i, bias ? 'b' : 'w');
+        if ((st = emoti_tensor_get(c, name, dims + bias, bias ? &b[i] : &w[i]))) return st;
+        size_t n = bias ? (size_t)sizes[i + 1] : (size_t)sizes[i] * (size_t)sizes[i + 1];
+        for (size_t k = 0; k < n; k++)
+            if (!isfinite((bias ? b : w)[i][k]))
+                return emoti_fail(EMOTI_ERR_FORMAT, "%s has a NaN or infinite value", name);
+    }
     emoti_head *h;
     if ((st = emoti_head_create(&h, task, input, n_layers, sizes, acts))) {
-        return st == EMOTI_ERR_ARG ? emoti_fail(EMOTI_ERR_FORMAT, "%s", emoti_last_error()) : st;
+        return st == EMOTI_ERR_ARG ? EMOTI_ERR_FORMAT : st; /* its message stands */
     }
     int n_out = sizes[n_layers];
-    for (int l = 0; l < n_layers && !st; l++) {
-        char name[32];
-        const float *w, *b;
-        uint32_t wd[3] = {(uint32_t)sizes[l], (uint32_t)sizes[l + 1], 0};
-        uint32_t bd[2] = {(uint32_t)sizes[l + 1], 0};
-        snprintf(name, sizeof name, "dense%d.w", l);
-        if ((st = emoti_tensor_get(c, name, wd, &w))) break;
-        snprintf(name, sizeof name, "dense%d.b", l);
-        if ((st = emoti_tensor_get(c, name, bd, &b))) break;
-        memcpy(h->w[l], w, (size_t)sizes[l] * (size_t)sizes[l + 1] * sizeof *w);
-        memcpy(h->b[l], b, (size_t)sizes[l + 1] * sizeof *b);
+    for (int l = 0; l < n_layers; l++) {
+        memcpy(h->w[l], w[l], (size_t)sizes[l] * (size_t)sizes[l + 1] * sizeof *w[l]);
+        memcpy(h->b[l], b[l], (size_t)sizes[l + 1] * sizeof *b[l]);
     }
     int64_t k = h->smooth_k;
     if (!st && emoti_meta_find(c, "post.smooth_k") && !(st = emoti_meta_i64(c, "post.smooth_k", &k)) &&

@@ -67,12 +67,10 @@ static int parse_num(const char *s, const char *e, double *v) {
     return *end == 0 && errno == 0 && isfinite(*v);
 }
 
-emoti_status emoti_annot_read_file(const char *path, int task, emoti_annot_video *out) {
+emoti_status emoti_annot_fread(FILE *f, const char *path, int task, emoti_annot_video *out) {
     memset(out, 0, sizeof *out);
     int cols = emoti_annot_cols(task);
     if (!cols) return emoti_fail(EMOTI_ERR_ARG, "unknown annotation task %d", task);
-    FILE *f;
-    if (emoti_file_open(path, 0, &f, NULL)) return EMOTI_ERR_IO;
     char *line = NULL;
     size_t cap = 0, alloc = 0;
     long len, lineno = 0;
@@ -153,7 +151,6 @@ emoti_status emoti_annot_read_file(const char *path, int task, emoti_annot_video
     if (!st && len == -2) st = emoti_fail(EMOTI_ERR_NOMEM, "%s: out of memory", path);
     if (!st && lineno == 0) st = emoti_fail(EMOTI_ERR_FORMAT, "%s:1: empty file (no header)", path);
     if (!st && ferror(f)) st = emoti_fail(EMOTI_ERR_IO, "%s: read error", path);
-    fclose(f);
     free(line);
     if (st) {
         free(values), free(valid);
@@ -171,6 +168,16 @@ emoti_status emoti_annot_read_file(const char *path, int task, emoti_annot_video
     if (dot && dot != out->video) *dot = 0;
     out->n_frames = n, out->cols = cols, out->values = values, out->valid = valid;
     return EMOTI_OK;
+}
+
+emoti_status emoti_annot_read_file(const char *path, int task, emoti_annot_video *out) {
+    memset(out, 0, sizeof *out);
+    if (!emoti_annot_cols(task)) return emoti_fail(EMOTI_ERR_ARG, "unknown annotation task %d", task);
+    FILE *f;
+    if (emoti_file_open(path, 0, &f, NULL)) return EMOTI_ERR_IO; /* the message names the file */
+    emoti_status st = emoti_annot_fread(f, path, task, out);
+    fclose(f);
+    return st;
 }
 
 void emoti_annot_video_free(emoti_annot_video *v) {
@@ -272,10 +279,8 @@ void emoti_index_free(emoti_index *x) {
     memset(x, 0, sizeof *x);
 }
 
-emoti_status emoti_index_read(const char *path, emoti_index *out) {
+emoti_status emoti_index_fread(FILE *f, const char *path, emoti_index *out) {
     memset(out, 0, sizeof *out);
-    FILE *f;
-    if (emoti_file_open(path, 0, &f, NULL)) return EMOTI_ERR_IO;
     char *line = NULL;
     size_t cap = 0;
     long len, lineno = 0, alloc = 0;
@@ -335,8 +340,16 @@ emoti_status emoti_index_read(const char *path, emoti_index *out) {
         out->n++;
     }
     if (!st && lineno == 0) st = emoti_fail(EMOTI_ERR_FORMAT, "%s:1: empty index", path);
-    fclose(f);
     free(line);
     if (st) emoti_index_free(out);
+    return st;
+}
+
+emoti_status emoti_index_read(const char *path, emoti_index *out) {
+    memset(out, 0, sizeof *out);
+    FILE *f;
+    if (emoti_file_open(path, 0, &f, NULL)) return EMOTI_ERR_IO; /* the message names the file */
+    emoti_status st = emoti_index_fread(f, path, out);
+    fclose(f);
     return st;
 }

@@ -23,11 +23,16 @@ static const char *dict_value(const char *dict, const char *key) {
     return *p == ':' ? skip_ws(p + 1) : NULL;
 }
 
-emoti_status emoti_npy_read(const char *path, float **data, long *rows, int *cols) {
+/* The bytes left in a seekable stream, or -1 (a pipe: the read itself finds a short file). */
+static long bytes_left(FILE *f) {
+    long at = ftell(f), end;
+    if (at < 0 || fseek(f, 0, SEEK_END)) return -1;
+    end = ftell(f);
+    return fseek(f, at, SEEK_SET) || end < at ? -1 : end - at;
+}
+
+emoti_status emoti_npy_fread(FILE *f, const char *path, float **data, long *rows, int *cols) {
     *data = NULL;
-    FILE *f;
-    size_t fsize;
-    if (emoti_file_open(path, 0, &f, &fsize)) return EMOTI_ERR_IO;
     unsigned char pre[12];
     emoti_status st = EMOTI_OK;
     char *dict = NULL;
@@ -98,8 +103,8 @@ emoti_status emoti_npy_read(const char *path, float **data, long *rows, int *col
         goto done;
     }
     size_t n = (size_t)values;
-    long at = ftell(f); /* a shape the file cannot hold fails before the allocation */
-    if (at < 0 || fsize - (size_t)at < n * sizeof *buf) {
+    long left = bytes_left(f); /* a forged shape must not allocate what the file cannot hold */
+    if (left >= 0 && (unsigned long long)left / sizeof *buf < values) {
         st = emoti_fail(EMOTI_ERR_FORMAT, "%s: truncated data (%ld x %d floats expected)", path, r, c);
         goto done;
     }
@@ -117,6 +122,14 @@ emoti_status emoti_npy_read(const char *path, float **data, long *rows, int *col
 done:
     free(buf);
     free(dict);
+    return st;
+}
+
+emoti_status emoti_npy_read(const char *path, float **data, long *rows, int *cols) {
+    *data = NULL;
+    FILE *f;
+    if (emoti_file_open(path, 0, &f, NULL)) return EMOTI_ERR_IO; /* the message names the file */
+    emoti_status st = emoti_npy_fread(f, path, data, rows, cols);
     fclose(f);
     return st;
 }
