@@ -579,7 +579,7 @@ class TorchArchive:
                 raise ExportError("zip directory of %d entries / %d bytes; at most %d entries are read"
                                   % (end[zipfile._ECD_ENTRIES_TOTAL], end[zipfile._ECD_SIZE], MAX_MEMBERS))
             self.zip = zipfile.ZipFile(f)
-        except (zipfile.BadZipFile, EOFError, ValueError, OSError, struct.error) as e:
+        except (zipfile.BadZipFile, EOFError, ValueError, OSError, struct.error, NotImplementedError) as e:
             raise ExportError("not a readable zip archive (truncated or damaged?): %s" % e)
         total = 0
         for info in self.zip.infolist():
@@ -712,14 +712,15 @@ def check_storage_use(state):
     """Each float storage no bigger than what the state's tensors reach into it (slack for
     alignment), so a padded storage is refused before it is read."""
     reach = {}
-    for tensor in state.values():
+    for name, tensor in state.items():
         if isinstance(tensor, TensorRef) and tensor.storage.numel is not None:
             end = tensor.offset + sum((n - 1) * s for n, s in zip(tensor.size, tensor.stride)) + 1
-            reach[id(tensor.storage)] = max(reach.get(id(tensor.storage), (0, None))[0], end), tensor.storage
-    for end, storage in reach.values():
+            if end > reach.get(id(tensor.storage), (0,))[0]:
+                reach[id(tensor.storage)] = end, tensor.storage, name
+    for end, storage, name in reach.values():
         if storage.numel > 2 * end + 4096:
-            raise ExportError("storage %s holds %d elements but its tensors use %d (padded?)"
-                              % (storage.member[:100], storage.numel, end))
+            raise ExportError("%s: its storage %s holds %d elements but the tensors use %d (padded?)"
+                              % (str(name)[:100], storage.member[:100], storage.numel, end))
 
 
 def _contiguous(size, stride):
