@@ -646,18 +646,28 @@ def _walk_module(module, prefix, state, modules, depth=0):
         raise ExportError("module tree nested too deeply, too big or with a module twice")
     attrs = module.__dict__
     modules[prefix[:-1]] = module
-    for name, tensor in (attrs.get("_parameters") or {}).items():
+    for name, tensor in _named(attrs, "_parameters", prefix).items():
         if tensor is not None:
             state[prefix + name] = tensor
     skip = attrs.get("_non_persistent_buffers_set") or ()
-    for name, tensor in (attrs.get("_buffers") or {}).items():
+    if not isinstance(skip, (set, frozenset, list, tuple)):
+        raise ExportError("%s_non_persistent_buffers_set is a %s" % (prefix, type(skip).__name__))
+    for name, tensor in _named(attrs, "_buffers", prefix).items():
         if tensor is not None and name not in skip:
             state[prefix + name] = tensor
-    for name, child in attrs["_modules"].items():
+    for name, child in _named(attrs, "_modules", prefix).items():
         if child is not None:
             if not _is_module(child):
                 raise ExportError("%s%s is not a module" % (prefix, name))
             _walk_module(child, prefix + name + ".", state, modules, depth + 1)
+
+
+def _named(attrs, key, prefix):
+    """A module's _parameters, _buffers or _modules: a dict keyed by names."""
+    value = attrs.get(key) or {}
+    if not isinstance(value, dict) or not all(isinstance(k, str) and len(k) < 256 for k in value):
+        raise ExportError("%s%s is not a dict of names" % (prefix, key))
+    return value
 
 
 def _find_state(obj, depth=0):
@@ -668,6 +678,8 @@ def _find_state(obj, depth=0):
         return state, modules
     if isinstance(obj, dict):
         if obj and all(isinstance(v, TensorRef) for v in obj.values()):
+            if not all(isinstance(k, str) and len(k) < 256 for k in obj):
+                raise ExportError("the state dict has keys that are not names")
             return _strip_prefix(obj), {}
         for key in ("state_dict", "model_state_dict", "model", "net"):
             if depth < 2 and key in obj:
@@ -837,27 +849,32 @@ def _check_module_geometry(spec, modules):
             continue
         attrs, k = conv.__dict__, layer.shape[2]
         stride = _pair(attrs.get("stride"))
+        padding = _pair(attrs.get("padding"))
         if stride is not None and stride != (layer.stride, layer.stride):
             raise ExportError("%s has stride %s; %s uses %d" % (layer.pt_conv, stride, spec.arch.name, layer.stride))
         same = "Same" in type(conv).qualname
-        padding = attrs.get("padding")
         if layer.stride == 2 and not same:
             raise ExportError("%s is a %s with padding %s, not TF 'SAME' padding (a non-tf_ EfficientNet?)"
                               % (layer.pt_conv, type(conv).qualname, padding))
-        if layer.stride == 1 and not same and padding not in (None, "same") and _pair(padding) != (k // 2, k // 2):
+        if layer.stride == 1 and not same and padding not in (None, "same") and padding != (k // 2, k // 2):
             raise ExportError("%s has padding %s; expected %s" % (layer.pt_conv, padding, (k // 2, k // 2)))
 
 
 def _pair(value):
-    """A conv attribute (int or 2-sequence) as a tuple, None when absent."""
-    if value is None or isinstance(value, tuple):
+    """A conv attribute (int, 2-sequence of ints, or a padding name) as a tuple, None when
+    absent; anything else (which could be a huge shared structure) is refused unprinted."""
+    if value is None or isinstance(value, str) and len(value) < 16:
         return value
-    return tuple(value) if isinstance(value, list) else (value, value)
+    if type(value) is int:
+        return (value, value)
+    if isinstance(value, (tuple, list)) and len(value) <= 4 and all(type(v) is int for v in value):
+        return tuple(value)
+    raise ExportError("a conv has a malformed stride or padding (a %s)" % type(value).__name__)
 
 
 def _bn_eps(module):
     eps = module.__dict__.get("eps") if module is not None else None
-    return float(eps) if isinstance(eps, (int, float)) else BN_EPS
+    return float(eps) if isinstance(eps, float) or type(eps) is int and abs(eps) < 1 << 53 else BN_EPS
 
 
 def fold_batchnorm(bias, gamma, beta, mean, var, eps, name):
@@ -985,7 +1002,7 @@ class OnnxTensor:
                 if len(self.dims) > 8 or min(self.dims, default=0) < 0:
                     raise ProtoError("tensor with %d dimensions or a negative one" % len(self.dims))
             elif number == 2:
-                self.dtype = value
+                self.dtype = value if wire == 0 else -1
             elif number == 4:
                 self.float_data += _floats(wire, value)
             elif number == 8:
@@ -1091,7 +1108,7 @@ class OnnxGraph:
         for node in self.nodes:
             for out in node.outputs:
                 self.producer[out] = node
-            if node.op == "Constant" and isinstance(node.attrs.get("value"), OnnxTensor):
+            if node.op == "Constant" and node.outputs and isinstance(node.attrs.get("value"), OnnxTensor):
                 self.consts[node.outputs[0]] = node.attrs["value"]
 
     def const(self, name, what):
@@ -1133,7 +1150,7 @@ def read_onnx(data):
 def _check_residual(graph, block, next_conv):
     """The conv after a block reads the residual Add exactly when the block has a skip."""
     want = "Add" if block.skip else "Conv"
-    got = graph.producer_op(next_conv.inputs[0])
+    got = graph.producer_op(next_conv.inputs[0]) if next_conv.inputs else None
     if got != want:
         raise ExportError("%s reads the output of %s; expected %s (block in %d -> out %d, stride %d)"
                           % (next_conv.label(), got, want, block.cin, block.cout, block.stride))
@@ -1152,11 +1169,11 @@ def _onnx_conv(graph, node, layer, spec):
     attrs = node.attrs
     checks = (
         ("group", attrs.get("group", 1), layer.shape[0] if layer.role == "dw" else 1),
-        ("strides", list(attrs.get("strides") or [1, 1]), [s, s]),
-        ("dilations", list(attrs.get("dilations") or [1, 1]), [1, 1]),
-        ("kernel_shape", list(attrs.get("kernel_shape") or [k, k]), [k, k]),
+        ("strides", _ints_attr(attrs, "strides", [1, 1]), [s, s]),
+        ("dilations", _ints_attr(attrs, "dilations", [1, 1]), [1, 1]),
+        ("kernel_shape", _ints_attr(attrs, "kernel_shape", [k, k]), [k, k]),
         ("auto_pad", attrs.get("auto_pad") or b"NOTSET", b"NOTSET"),
-        ("pads", list(attrs.get("pads") or [0, 0, 0, 0]), [k // 2] * 4 if s == 1 else [0] * 4),
+        ("pads", _ints_attr(attrs, "pads", [0, 0, 0, 0]), [k // 2] * 4 if s == 1 else [0] * 4),
     )
     for attr, got, want in checks:
         if got != want:
@@ -1176,6 +1193,12 @@ def _onnx_conv(graph, node, layer, spec):
     return w.values(what), bias
 
 
+def _ints_attr(attrs, name, default):
+    """An INTS attribute as a list (`default` when absent); another type compares unequal."""
+    value = attrs.get(name)
+    return default if not value else list(value) if isinstance(value, list) else type(value).__name__
+
+
 def _onnx_classifier(graph, spec):
     """(shape [out, in], weight, bias) of the Gemm or MatMul + Add producing the graph output."""
     if len(graph.outputs) != 1 or graph.outputs[0] not in graph.producer:
@@ -1191,7 +1214,7 @@ def _onnx_classifier(graph, spec):
         inner = [graph.producer.get(i) for i in node.inputs]
         mm = [n for n in inner if n is not None and n.op == "MatMul"]
         bias_name = [i for i in node.inputs if i in graph.consts]
-        if len(mm) != 1 or len(bias_name) != 1:
+        if len(mm) != 1 or len(bias_name) != 1 or len(mm[0].inputs) != 2:
             raise ExportError("%s is not a classifier (MatMul + bias)" % what)
         w, b, trans = graph.const(mm[0].inputs[1], what), graph.consts[bias_name[0]], 0
     else:
