@@ -4,12 +4,14 @@
     fuzz_export.py seeds DIR                      write the starting corpus (.pt and .onnx)
     fuzz_export.py run [-t SECONDS] CORPUS...     fuzz; new inputs go to the first CORPUS folder
     fuzz_export.py replay FILE|DIR...             run each input once (tests/test_export_fuzz.py)
+    fuzz_export.py minimize OUT CORPUS...         a small covering subset of CORPUS into OUT
 
 atheris is not available, so this is a plain mutation loop: pick an input, mutate it (bytes,
 pickle opcodes, or one zip member unpacked, mutated and re-zipped so that the CRC still
 holds), run the exporter in-process (`export.convert_file`) and keep the input when its
-outcome is new: success, or the refusal message with its numbers and names blanked out (a
-cheap stand-in for coverage). Any exception other than export.ExportError, more than
+outcome is new (success, or the refusal message with its numbers and names blanked out: a
+coarse signal) or when it covers a new pair of consecutive lines in tools/export.py (line
+tracing with sys.settrace, the coverage feedback). Any exception other than export.ExportError, more than
 LIMIT_S seconds or the address-space limit (MemoryError) is a finding: the input is written
 to ARTIFACTS (build/fuzz/artifacts/export-*) with its traceback, and the run exits 1.
 
@@ -258,6 +260,34 @@ def outcome(message):
     return re.sub(r"'[^']*'|\[[^\]]*\]|\d+|0x[0-9a-f]+", "#", message)[:120]
 
 
+EXPORT_FILE = export.__file__
+EDGES = set()   # (previous line, line) pairs seen in tools/export.py: the coverage
+_last = [0]
+
+
+def _trace_line(frame, event, _arg):
+    if event == "line":
+        here = frame.f_code.co_firstlineno << 16 | frame.f_lineno
+        EDGES.add(_last[0] << 32 | here)
+        _last[0] = here
+    return _trace_line
+
+
+def _trace_call(frame, _event, _arg):
+    return _trace_line if frame.f_code.co_filename == EXPORT_FILE else None
+
+
+def covered(data):
+    """check(data) with line-edge tracing of tools/export.py: (outcome, finding, new edges)."""
+    before = len(EDGES)
+    sys.settrace(_trace_call)
+    try:
+        result, finding = check(data)
+    finally:
+        sys.settrace(None)
+    return result, finding, len(EDGES) - before
+
+
 def check(data):
     """(outcome, None) or (None, finding text)."""
     start = time.perf_counter()
@@ -381,19 +411,20 @@ def fuzz(seconds, folders, seed=None):
             continue
         with open(path, "rb") as f:
             data = f.read()
-        result, finding = check(data)
+        result, finding, _ = covered(data)
         if finding:
             print("fuzz_export: corpus input %s fails:\n%s" % (path, finding))
             return 1
         seen[result] += 1
         pool.append(data)
-    print("fuzz_export: %d inputs, %d outcomes, %d s" % (len(pool), len(seen), seconds), flush=True)
+    print("fuzz_export: %d inputs, %d outcomes, %d edges, %d s" % (len(pool), len(seen), len(EDGES), seconds),
+          flush=True)
     start = last = time.time()
     runs = found = 0
     while time.time() - start < seconds:
         data = mutate(rnd, rnd.choice(pool), pool)
         runs += 1
-        result, finding = check(data)
+        result, finding, new = covered(data)
         if finding:
             path = save(ARTIFACTS, "export-crash-", data, finding)
             print("fuzz_export: FOUND after %d runs: %s\n%s" % (runs, path, finding), flush=True)
@@ -401,18 +432,58 @@ def fuzz(seconds, folders, seed=None):
             if found >= 5:
                 break
             continue
-        if result not in seen and len(data) < 1 << 20:
+        if (new or result not in seen) and len(data) < 1 << 20:
             save(folders[0], "", data)
             pool.append(data)
         seen[result] += 1
         if time.time() - last > 60:
             last = time.time()
-            print("fuzz_export: %d runs, %.0f/s, %d outcomes, pool %d" % (runs, runs / (last - start), len(seen),
-                                                                          len(pool)), flush=True)
+            print("fuzz_export: %d runs, %.0f/s, %d outcomes, %d edges, pool %d"
+                  % (runs, runs / (last - start), len(seen), len(EDGES), len(pool)), flush=True)
     took = time.time() - start
-    print("fuzz_export: DONE %d runs in %.0f s (%.0f/s), %d outcomes, pool %d, %d findings"
-          % (runs, took, runs / max(took, 1e-9), len(seen), len(pool), found))
+    print("fuzz_export: DONE %d runs in %.0f s (%.0f/s), %d outcomes, %d edges, pool %d, %d findings"
+          % (runs, took, runs / max(took, 1e-9), len(seen), len(EDGES), len(pool), found))
     return 1 if found else 0
+
+
+def minimize(out, paths, budget=2 << 20):
+    """Copies to `out` a small set of the inputs under `paths` that covers what they cover:
+    greedily the input with the most uncovered edges per byte, until nothing new or
+    `budget` bytes (the named regression inputs, crash-* / seed-*, are always kept)."""
+    register_tiny()
+    cover, total = {}, 0
+    for path in read_inputs(paths):
+        if path.endswith(".txt"):
+            continue
+        with open(path, "rb") as f:
+            data = f.read()
+        EDGES.clear()
+        _last[0] = 0
+        result, finding, _ = covered(data)
+        if finding:
+            print("%s: %s" % (path, finding))
+            return 1
+        cover[path] = (frozenset(EDGES) | {result}, data)
+    keep = [p for p in cover if os.path.basename(p).startswith(("crash-", "seed-"))]
+    have = set().union(*(cover[p][0] for p in keep)) if keep else set()
+    total = sum(len(cover[p][1]) for p in keep)
+    while True:
+        gain = {p: len(e - have) / (len(d) + 256) for p, (e, d) in cover.items() if p not in keep}
+        best = max(gain, key=gain.get, default=None)
+        if best is None or not gain[best] or total + len(cover[best][1]) > budget:
+            break
+        keep.append(best)
+        have |= cover[best][0]
+        total += len(cover[best][1])
+    os.makedirs(out, exist_ok=True)
+    for p in keep:
+        name = os.path.basename(p)
+        if not name.startswith(("crash-", "seed-")):
+            name = hashlib.sha1(cover[p][1]).hexdigest()
+        with open(os.path.join(out, name), "wb") as f:
+            f.write(cover[p][1])
+    print("fuzz_export: kept %d of %d inputs, %d bytes, %d edges" % (len(keep), len(cover), total, len(have)))
+    return 0
 
 
 def replay(paths):
@@ -438,6 +509,8 @@ def main(argv):
         if rest[:1] == ["-t"]:
             seconds, rest = int(rest[1]), rest[2:]
         return fuzz(seconds, rest or [os.path.join(HERE, "corpus", "export")])
+    if len(argv) >= 3 and argv[0] == "minimize":
+        return minimize(argv[1], argv[2:])
     if argv and argv[0] == "replay":
         return 1 if replay(argv[1:] or [os.path.join(HERE, "corpus", "export")]) else 0
     print(__doc__.split("\n\n")[1], file=sys.stderr)

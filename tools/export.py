@@ -714,10 +714,13 @@ def tensor_values(tensor, name):
     data = tensor.storage.floats()
     if _contiguous(size, stride):
         return data[offset:offset + count]
-    index = [offset]
-    for n, s in zip(size, stride):
-        index = [i + k * s for i in index for k in range(n)]
-    return array("f", map(data.__getitem__, index))
+    # row by row along the last dimension: a strided slice each, no index list
+    *lead, (n, s) = zip(size, stride)
+    out = array("f")
+    for idx in itertools.product(*(range(k) for k, _ in lead)):
+        base = offset + sum(i * st for i, (_, st) in zip(idx, lead))
+        out.extend(data[base:base + n * s:s] if s else array("f", data[base:base + 1]) * n)
+    return out
 
 
 def check_storage_use(state):
@@ -1202,7 +1205,7 @@ def _ints_attr(attrs, name, default):
 def _onnx_classifier(graph, spec):
     """(shape [out, in], weight, bias) of the Gemm or MatMul + Add producing the graph output."""
     if len(graph.outputs) != 1 or graph.outputs[0] not in graph.producer:
-        raise ExportError("expected one graph output, found %s" % graph.outputs)
+        raise ExportError("expected one graph output, found %d" % len(graph.outputs))
     node = graph.producer[graph.outputs[0]]
     what = node.label()
     if node.op == "Gemm":
@@ -1632,6 +1635,12 @@ def _labels(text):
     return names
 
 
+def _one_line(text, limit=1000):
+    """A message that may quote names from the input: printable, one line, bounded."""
+    text = "".join(c if c.isprintable() else "?" for c in text)
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="export.py", description="Convert EmotiEffNet .pt/.onnx "
                                      "checkpoints (tf_efficientnet_b0/b2) to the emoti container.")
@@ -1660,7 +1669,7 @@ def main(argv=None):
               % (args.input, args.output, summary, len(blob), time.perf_counter() - start))
         return 0
     except ExportError as e:
-        print("export: %s: %s" % (e.path or args.input or args.info, e), file=sys.stderr)
+        print("export: %s: %s" % (e.path or args.input or args.info, _one_line(str(e))), file=sys.stderr)
         return 1
 
 
