@@ -285,6 +285,8 @@ def covered(data):
         result, finding = check(data)
     finally:
         sys.settrace(None)
+    if finding and finding.startswith("slow"):  # tracing is slow: time it again without
+        result, finding = check(data)
     return result, finding, len(EDGES) - before
 
 

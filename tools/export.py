@@ -202,12 +202,12 @@ def read_bounded(f, limit=MAX_INPUT):
     return data
 
 
-# torch storage class -> (dtype, bytes per element)
+# torch storage class -> dtype of its elements
 STORAGE_DTYPES = {
-    "FloatStorage": ("float32", 4), "DoubleStorage": ("float64", 8), "HalfStorage": ("float16", 2),
-    "BFloat16Storage": ("bfloat16", 2), "LongStorage": ("int64", 8), "IntStorage": ("int32", 4),
-    "ShortStorage": ("int16", 2), "CharStorage": ("int8", 1), "ByteStorage": ("uint8", 1),
-    "BoolStorage": ("bool", 1), "UntypedStorage": ("uint8", 1),
+    "FloatStorage": "float32", "DoubleStorage": "float64", "HalfStorage": "float16",
+    "BFloat16Storage": "bfloat16", "LongStorage": "int64", "IntStorage": "int32",
+    "ShortStorage": "int16", "CharStorage": "int8", "ByteStorage": "uint8",
+    "BoolStorage": "bool", "UntypedStorage": "uint8",
 }
 
 
@@ -232,7 +232,7 @@ class StorageType:
 
     def __init__(self, name):
         self.name = name
-        self.dtype, self.itemsize = STORAGE_DTYPES.get(name, (name[:40], 0))
+        self.dtype = STORAGE_DTYPES.get(name, name[:40])
 
 
 class Storage:
@@ -375,6 +375,8 @@ class PickleVM:
                 if not all(isinstance(a, ATOMS) and len(a if isinstance(a, (str, bytes, bytearray)) else "") < 4096
                            and (type(a) is not int or -MAX_CELLS <= a <= MAX_CELLS) for a in args):
                     raise ExportError("%s() with arguments other than small scalars or strings" % fn.__name__)
+                # bytes(n), bytearray(n): n zero bytes, counted like n objects
+                self.charge(sum(a if type(a) is int and fn in (bytes, bytearray) else 1 for a in args))
                 return fn(*args)
             if len(args) != 1 or not isinstance(args[0], (list, tuple, set, frozenset, dict)):
                 raise ExportError("%s() of something other than one list, tuple, set or dict" % fn.__name__)
