@@ -938,6 +938,8 @@ def _varint(buf, pos):
 
 def _fields(buf):
     """(field number, wire type, value) of a protobuf message; value is an int or a memoryview."""
+    if isinstance(buf, int):
+        raise ProtoError("a message sent as a varint, not length-delimited")
     pos, end = 0, len(buf)
     while pos < end:
         _FIELDS_LEFT[0] -= 1
@@ -1013,7 +1015,7 @@ class OnnxTensor:
             elif number == 8:
                 self.name = _text(wire, value)
             elif number == 9:
-                self.raw = value
+                self.raw = value if wire == 2 else b"?"
             elif number == 13 or (number == 14 and value == 1):
                 self.external = True
 
