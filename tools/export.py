@@ -11,7 +11,7 @@ validates it completely (tests use it, and so does `--info`).
 Three readers, chosen by the file's content (not its name):
 
 * Whole pickled models (`torch.save(model)`, a zip holding `<prefix>/data.pkl` and raw
-  storages `<prefix>/data/<key>`). The pickle is read by an Unpickler whose find_class
+  storages `<prefix>/data/<key>`). The pickle is read by a pickle reader of its own (PickleVM) that
   returns an inert stub class for every module class, so neither torch nor timm is needed
   and the timm version that saved the file does not matter. Only torch's tensor rebuild
   functions, storage types and a few harmless builtins are recognised. The module tree is
@@ -37,18 +37,18 @@ Layouts written (PyTorch -> container, NHWC kernels):
     Linear     [out, in]         -> [in, out]        (ONNX Gemm B is [out, in] when transB=1)
 """
 import argparse
-import io
 import collections
 import itertools
 import math
 import operator
 import os
-import pickle
+import stat
 import struct
 import sys
 import tempfile
 import time
 import zipfile
+import zlib
 from array import array
 
 try:
@@ -165,6 +165,43 @@ def output_layout(count, labels):
 # Reader 1+2: torch zip checkpoints (whole pickled model or state dict)
 # ---------------------------------------------------------------------------------------
 
+# Bounds on what an input may declare, checked before anything is read or allocated. The
+# largest real input (tf_efficientnet_b2, float32) is 31 MB; its pickle 0.2 MB, 400 members.
+MAX_INPUT = 256 << 20        # bytes of an input file, and of all zip members unpacked
+MAX_MEMBERS = 65536          # zip entries
+MAX_PICKLE = 16 << 20        # bytes of data.pkl
+MAX_CELLS = 4 << 20          # objects and container slots one pickle may build
+MAX_TENSOR = 16 << 20        # elements of one tensor
+
+
+def open_input(path, limit=MAX_INPUT):
+    """(binary file, size) of a regular file no bigger than `limit`; never blocks on a FIFO."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError as e:
+        raise ExportError(e.strerror or str(e), path)
+    st = os.fstat(fd)
+    why = None
+    if stat.S_ISDIR(st.st_mode):
+        why = "is a directory, not a model file"
+    elif not stat.S_ISREG(st.st_mode):
+        why = "not a regular file (a FIFO, device or socket)"
+    elif st.st_size > limit:
+        why = "%d bytes; files over %d MiB are refused (the largest model is 31 MB)" % (st.st_size, limit >> 20)
+    if why:
+        os.close(fd)
+        raise ExportError(why, path)
+    os.set_blocking(fd, True)
+    return os.fdopen(fd, "rb"), st.st_size
+
+
+def read_bounded(f, limit=MAX_INPUT):
+    data = f.read(limit + 1)
+    if len(data) > limit:
+        raise ExportError("file grew past %d MiB while being read" % (limit >> 20))
+    return data
+
+
 # torch storage class -> dtype of its elements
 STORAGE_DTYPES = {
     "FloatStorage": "float32", "DoubleStorage": "float64", "HalfStorage": "float16",
@@ -172,9 +209,6 @@ STORAGE_DTYPES = {
     "ShortStorage": "int16", "CharStorage": "int8", "ByteStorage": "uint8",
     "BoolStorage": "bool", "UntypedStorage": "uint8",
 }
-SAFE_BUILTINS = {"set": set, "frozenset": frozenset, "list": list, "dict": dict, "tuple": tuple,
-                 "int": int, "float": float, "bool": bool, "str": str, "bytes": bytes,
-                 "bytearray": bytearray, "complex": complex, "slice": slice}
 
 
 class Stub:
@@ -198,26 +232,22 @@ class StorageType:
 
     def __init__(self, name):
         self.name = name
-        self.dtype = STORAGE_DTYPES.get(name, name)
+        self.dtype = STORAGE_DTYPES.get(name, name[:40])
 
 
 class Storage:
-    """One raw storage file of the zip, read on first use."""
+    """One raw storage file of the zip, read on first use; `numel` as the pickle declares it."""
 
-    def __init__(self, archive, member, stype):
-        self.archive, self.member, self.dtype = archive, member, stype.dtype
+    def __init__(self, archive, member, stype, numel=None):
+        self.archive, self.member, self.dtype, self.numel = archive, member, stype.dtype, numel
         self._floats = None
+
+    def count(self):
+        return self.numel if self.numel is not None else len(self.floats())
 
     def floats(self):
         if self._floats is None:
-            try:
-                raw = self.archive.zip.read(self.member)
-            except KeyError:
-                raise ExportError("storage %s is missing from the archive" % self.member)
-            except (zipfile.BadZipFile, OSError, EOFError, ValueError) as e:
-                raise ExportError("cannot read %s: %s" % (self.member, e))
-            if len(raw) % 4:
-                raise ExportError("storage %s has %d bytes, not a whole number of float32" % (self.member, len(raw)))
+            raw = self.archive.read(self.member, 4 * self.numel)
             values = array("f")
             values.frombytes(raw)
             if self.archive.byteorder != sys.byteorder:
@@ -233,9 +263,20 @@ class TensorRef:
         self.storage, self.offset, self.size, self.stride = storage, offset, tuple(size), tuple(stride)
 
 
+def _dims(value, what):
+    """A pickled size or stride: up to 8 non-negative ints below 2**40."""
+    if not isinstance(value, (tuple, list)) or len(value) > 8 or not all(
+            type(v) is int and 0 <= v < 1 << 40 for v in value):
+        raise ExportError("tensor with a malformed %s" % what)
+    return tuple(value)
+
+
 def _rebuild_tensor_v2(storage, storage_offset, size, stride, *_ignored):
     if not isinstance(storage, Storage):
-        raise pickle.UnpicklingError("tensor without a storage")
+        raise ExportError("tensor without a storage")
+    size, stride = _dims(size, "size"), _dims(stride, "stride")
+    if type(storage_offset) is not int or not 0 <= storage_offset < 1 << 40 or len(size) != len(stride):
+        raise ExportError("tensor with a malformed offset or stride")
     return TensorRef(storage, storage_offset, size, stride)
 
 
@@ -244,6 +285,8 @@ def _rebuild_parameter(data, *_ignored):
 
 
 def _rebuild_from_type_v2(func, _new_type, args, _state):
+    if not callable(func) or not isinstance(args, tuple):
+        raise ExportError("malformed _rebuild_from_type_v2")
     return func(*args)
 
 
@@ -252,74 +295,347 @@ REBUILDERS = {
     ("torch._utils", "_rebuild_parameter"): _rebuild_parameter,
     ("torch._utils", "_rebuild_parameter_with_state"): _rebuild_parameter,
     ("torch._tensor", "_rebuild_from_type_v2"): _rebuild_from_type_v2,
-    ("collections", "OrderedDict"): collections.OrderedDict,
-    ("torch", "Size"): tuple,
 }
+# Callable builtins (and torch.Size, OrderedDict) a pickle may name, and how their
+# arguments are checked: 'atoms' (scalars and strings only), 'items' (one list, tuple, set
+# or dict), 'pairs' (nothing, a dict, or a list of key-value pairs).
+SAFE_BUILTINS = {"set": (set, "items"), "frozenset": (frozenset, "items"), "list": (list, "items"),
+                 "tuple": (tuple, "items"), "dict": (dict, "pairs"), "int": (int, "atoms"),
+                 "float": (float, "atoms"), "bool": (bool, "atoms"), "str": (str, "atoms"),
+                 "bytes": (bytes, "atoms"), "bytearray": (bytearray, "atoms"),
+                 "complex": (complex, "atoms"), "slice": (slice, "atoms")}
+ATOMS = (str, bytes, bytearray, int, float, complex, bool, type(None))
 
 
-class TorchUnpickler(pickle.Unpickler):
-    """Unpickles torch's data.pkl without torch: classes become stubs, tensors TensorRefs."""
+def _hashable(key):
+    """Keys and set members whose hash costs O(1): no nested tuples (a shared-tuple graph
+    hashes in exponential time)."""
+    if isinstance(key, tuple):
+        return len(key) <= 16 and not any(isinstance(k, (tuple, list, dict, set)) for k in key)
+    return not isinstance(key, (list, dict, set, bytearray))
 
-    def __init__(self, file, archive):
-        super().__init__(file)
-        self.archive = archive
-        self.storages = {}
-        self.stubs = {}
+
+class PickleVM:
+    """A pickle reader that builds only inert objects: classes become Stub subclasses, torch
+    tensors TensorRefs and storages Storage; no other code is called. Every length is checked
+    against the data left, every object counts against MAX_CELLS, dict keys and set members
+    must be cheap to hash, so a small pickle cannot make it allocate or work without bound."""
+
+    def __init__(self, data, archive):
+        self.data, self.pos, self.archive = data, 0, archive
+        self.stack, self.marks, self.memo = [], [], {}
+        self.storages, self.stubs, self.cells = {}, {}, 0
+
+    def charge(self, n):
+        self.cells += n
+        if self.cells > MAX_CELLS:
+            raise ExportError("the pickle builds more than %d objects" % MAX_CELLS)
+
+    def take(self, n):
+        if n > len(self.data) - self.pos:
+            raise ExportError("pickle truncated (an item of %d bytes at offset %d)" % (n, self.pos))
+        self.pos += n
+        return self.data[self.pos - n:self.pos]
+
+    def uint(self, n):
+        return int.from_bytes(self.take(n), "little")
+
+    def line(self):
+        end = self.data.find(b"\n", self.pos, self.pos + 256)
+        if end < 0:
+            raise ExportError("pickle text argument without an end of line at offset %d" % self.pos)
+        return self.take(end + 1 - self.pos)[:-1].decode("ascii")
+
+    def pop_mark(self):
+        if not self.marks:
+            raise ExportError("pickle without a MARK")
+        at = self.marks.pop()
+        items = self.stack[at:]
+        del self.stack[at:]
+        return items
 
     def find_class(self, module, name):
         if (module, name) in REBUILDERS:
             return REBUILDERS[(module, name)]
+        if (module, name) in (("collections", "OrderedDict"), ("torch", "Size")):
+            fn, kind = (collections.OrderedDict, "pairs") if name == "OrderedDict" else (tuple, "items")
+            return self.safe_call(fn, kind)
         if module in ("builtins", "__builtin__") and name in SAFE_BUILTINS:
-            return SAFE_BUILTINS[name]
+            return self.safe_call(*SAFE_BUILTINS[name])
         if module in ("torch", "torch.storage") and name.endswith("Storage"):
             return StorageType(name)
-        key = module + "." + name
+        key = module[:200] + "." + name[:200]
         if key not in self.stubs:
-            self.stubs[key] = type(name, (Stub,), {"qualname": key})
+            self.stubs[key] = type("Stub", (Stub,), {"qualname": key})
         return self.stubs[key]
+
+    def safe_call(self, fn, kind):
+        def call(*args):
+            if kind == "atoms" or not args:
+                if not all(isinstance(a, ATOMS) and len(a if isinstance(a, (str, bytes, bytearray)) else "") < 4096
+                           and (type(a) is not int or -MAX_CELLS <= a <= MAX_CELLS) for a in args):
+                    raise ExportError("%s() with arguments other than small scalars or strings" % fn.__name__)
+                # bytes(n), bytearray(n): n zero bytes, counted like n objects
+                self.charge(sum(a if type(a) is int and fn in (bytes, bytearray) else 1 for a in args))
+                return fn(*args)
+            if len(args) != 1 or not isinstance(args[0], (list, tuple, set, frozenset, dict)):
+                raise ExportError("%s() of something other than one list, tuple, set or dict" % fn.__name__)
+            items = args[0]
+            self.charge(len(items))
+            if kind == "pairs" and not isinstance(items, dict):
+                if not all(isinstance(p, (list, tuple)) and len(p) == 2 for p in items):
+                    raise ExportError("%s() of something other than key-value pairs" % fn.__name__)
+                keys = [p[0] for p in items]
+            else:
+                keys = items if fn in (set, frozenset) else ()
+            if not all(map(_hashable, keys)):
+                raise ExportError("%s() with nested tuples as keys" % fn.__name__)
+            return fn(items)
+        return call
 
     def persistent_load(self, pid):
         if not (isinstance(pid, tuple) and len(pid) >= 5 and pid[0] == "storage"
-                and isinstance(pid[1], StorageType)):
-            raise pickle.UnpicklingError("unsupported persistent id %r" % (pid[:2],))
+                and isinstance(pid[1], StorageType) and isinstance(pid[2], (str, int))
+                and len(str(pid[2])) <= 64 and type(pid[4]) is int and 0 <= pid[4] <= MAX_INPUT):
+            raise ExportError("unsupported persistent id (not a torch storage)")
         key = str(pid[2])
         if key not in self.storages:
-            self.storages[key] = Storage(self.archive, self.archive.prefix + "data/" + key, pid[1])
-        return self.storages[key]
+            self.storages[key] = Storage(self.archive, self.archive.prefix + "data/" + key, pid[1], pid[4])
+        storage = self.storages[key]
+        if storage.numel != pid[4]:
+            raise ExportError("storage %s declared with %d and %d elements" % (key, storage.numel, pid[4]))
+        return storage
+
+    def load(self):
+        while True:
+            op = self.take(1)
+            if op == b".":
+                if len(self.stack) != 1 or self.marks:
+                    raise ExportError("pickle ends with %d objects on its stack" % len(self.stack))
+                return self.stack[0]
+            self.charge(1)
+            handler = PICKLE_OPS.get(op)
+            if handler is None:
+                raise ExportError("unsupported pickle opcode 0x%02x at offset %d" % (op[0], self.pos - 1))
+            handler(self)
+
+    def push(self, value):
+        self.stack.append(value)
+
+    def pop(self):
+        if len(self.stack) <= (self.marks[-1] if self.marks else 0):
+            raise ExportError("pickle stack underflow at offset %d" % self.pos)
+        return self.stack.pop()
+
+    def top(self):
+        if not self.stack:
+            raise ExportError("pickle stack underflow at offset %d" % self.pos)
+        return self.stack[-1]
+
+    def string(self, n, decode):
+        raw = self.take(n)
+        return raw.decode("utf-8", "surrogatepass") if decode else raw
+
+    def memo_get(self, key):
+        if key not in self.memo:
+            raise ExportError("pickle refers to memo entry %d that was never stored" % key)
+        self.push(self.memo[key])
+
+    def memo_put(self, key):
+        self.memo[key] = self.top()
+
+    def set_items(self, items):
+        target = self.pop()
+        if not isinstance(target, dict) or len(items) % 2:
+            raise ExportError("pickle SETITEMS on a %s" % type(target).__name__)
+        self.charge(len(items))
+        for k, v in zip(items[::2], items[1::2]):
+            if not _hashable(k):
+                raise ExportError("pickle dict with a nested tuple as key")
+            target[k] = v
+        self.push(target)
+
+    def append_items(self, items):
+        target = self.pop()
+        if not isinstance(target, list):
+            raise ExportError("pickle APPENDS on a %s" % type(target).__name__)
+        self.charge(len(items))
+        target.extend(items)
+        self.push(target)
+
+    def add_items(self, items):
+        target = self.pop()
+        if not isinstance(target, set) or not all(map(_hashable, items)):
+            raise ExportError("pickle ADDITEMS on a %s or with nested tuples" % type(target).__name__)
+        self.charge(len(items))
+        target.update(items)
+        self.push(target)
+
+    def reduce(self):
+        args, func = self.pop(), self.pop()
+        if not callable(func) or not isinstance(args, tuple):
+            raise ExportError("pickle calls a %s" % type(func).__name__)
+        self.push(func(*args))
+
+    def new_object(self, cls):
+        if not (isinstance(cls, type) and issubclass(cls, Stub)):
+            raise ExportError("pickle NEWOBJ of a %s" % type(cls).__name__)
+        self.push(object.__new__(cls))
+
+    def build(self):
+        state, obj = self.pop(), self.top()
+        if not isinstance(obj, Stub):
+            raise ExportError("pickle BUILD on a %s" % type(obj).__name__)
+        obj.__setstate__(state)
+
+    def glob(self, module, name):
+        if not isinstance(module, str) or not isinstance(name, str):
+            raise ExportError("pickle STACK_GLOBAL without two strings")
+        self.push(self.find_class(module, name))
+
+
+def _int_line(vm):
+    text = vm.line().rstrip("L")
+    if len(text) > 40:
+        raise ExportError("pickle integer of %d digits" % len(text))
+    vm.push({"00": False, "01": True}.get(text) if text in ("00", "01") else int(text))
+
+
+def _fresh(vm, container, fill):
+    """DICT / FROZENSET: the items since the mark, into a new container."""
+    items = vm.pop_mark()
+    vm.push(container)
+    fill(items)
+
+
+def _tuple_of(n):
+    def op(vm):
+        items = [vm.pop() for _ in range(n)][::-1]
+        vm.push(tuple(items))
+    return op
+
+
+def _long(width):
+    def op(vm):
+        n = vm.uint(width)
+        if n > 64:
+            raise ExportError("pickle integer of %d bytes" % n)
+        vm.push(int.from_bytes(vm.take(n), "little", signed=True))
+    return op
+
+
+def _text(width, decode, kind=None):
+    def op(vm):
+        raw = vm.string(vm.uint(width), decode)
+        vm.push(bytearray(raw) if kind == "bytearray" else raw.decode("ascii") if kind == "ascii" else raw)
+    return op
+
+
+PICKLE_OPS = {
+    b"\x80": lambda vm: vm.take(1), b"\x95": lambda vm: vm.take(8),     # PROTO, FRAME
+    b"(": lambda vm: vm.marks.append(len(vm.stack)), b"0": lambda vm: vm.pop(),
+    b"1": lambda vm: vm.pop_mark(), b"2": lambda vm: vm.push(vm.top()),
+    b"N": lambda vm: vm.push(None), b"\x88": lambda vm: vm.push(True), b"\x89": lambda vm: vm.push(False),
+    b"J": lambda vm: vm.push(int.from_bytes(vm.take(4), "little", signed=True)),
+    b"K": lambda vm: vm.push(vm.uint(1)), b"M": lambda vm: vm.push(vm.uint(2)),
+    b"\x8a": _long(1), b"\x8b": _long(4), b"I": _int_line, b"L": _int_line,
+    b"G": lambda vm: vm.push(struct.unpack(">d", vm.take(8))[0]),
+    b"F": lambda vm: vm.push(float(vm.line())),
+    b"X": _text(4, True), b"\x8c": _text(1, True), b"\x8d": _text(8, True),
+    b"T": _text(4, False, "ascii"), b"U": _text(1, False, "ascii"),
+    b"B": _text(4, False), b"C": _text(1, False), b"\x8e": _text(8, False), b"\x96": _text(8, False, "bytearray"),
+    b")": lambda vm: vm.push(()), b"t": lambda vm: vm.push(tuple(vm.pop_mark())),
+    b"\x85": _tuple_of(1), b"\x86": _tuple_of(2), b"\x87": _tuple_of(3),
+    b"]": lambda vm: vm.push([]), b"l": lambda vm: vm.push(vm.pop_mark()),
+    b"a": lambda vm: vm.append_items([vm.pop()]), b"e": lambda vm: vm.append_items(vm.pop_mark()),
+    b"}": lambda vm: vm.push({}), b"d": lambda vm: _fresh(vm, {}, vm.set_items),
+    b"s": lambda vm: vm.set_items([vm.pop(), vm.pop()][::-1]), b"u": lambda vm: vm.set_items(vm.pop_mark()),
+    b"\x8f": lambda vm: vm.push(set()), b"\x90": lambda vm: vm.add_items(vm.pop_mark()),
+    b"\x91": lambda vm: (_fresh(vm, set(), vm.add_items), vm.push(frozenset(vm.pop()))),
+    b"c": lambda vm: vm.push(vm.find_class(vm.line(), vm.line())),
+    b"\x93": lambda vm: (lambda name, module: vm.glob(module, name))(vm.pop(), vm.pop()),
+    b"R": lambda vm: vm.reduce(),
+    b"\x81": lambda vm: (vm.pop(), vm.new_object(vm.pop())),
+    b"\x92": lambda vm: (vm.pop(), vm.pop(), vm.new_object(vm.pop())),
+    b"b": lambda vm: vm.build(),
+    b"q": lambda vm: vm.memo_put(vm.uint(1)), b"r": lambda vm: vm.memo_put(vm.uint(4)),
+    b"\x94": lambda vm: vm.memo_put(len(vm.memo)), b"p": lambda vm: vm.memo_put(int(vm.line())),
+    b"h": lambda vm: vm.memo_get(vm.uint(1)), b"j": lambda vm: vm.memo_get(vm.uint(4)),
+    b"g": lambda vm: vm.memo_get(int(vm.line())),
+    b"Q": lambda vm: vm.push(vm.persistent_load(vm.pop())),
+}
 
 
 class TorchArchive:
-    """The zip of torch.save: `<prefix>/data.pkl`, `<prefix>/data/<key>`, `<prefix>/byteorder`."""
+    """The zip of torch.save: `<prefix>/data.pkl`, `<prefix>/data/<key>`, `<prefix>/byteorder`.
+    `source` is a path or a binary file; the zip's directory and every member's declared
+    sizes are checked before anything is read."""
 
-    def __init__(self, path):
+    def __init__(self, source):
+        f, size = open_input(source) if isinstance(source, str) else (source, _file_size(source))
         try:
-            self.zip = zipfile.ZipFile(path)
-        except (zipfile.BadZipFile, EOFError, ValueError) as e:
+            end = zipfile._EndRecData(f)
+            if end is None:
+                raise zipfile.BadZipFile("File is not a zip file")
+            if end[zipfile._ECD_ENTRIES_TOTAL] > MAX_MEMBERS or end[zipfile._ECD_SIZE] > 256 * MAX_MEMBERS:
+                raise ExportError("zip directory of %d entries / %d bytes; at most %d entries are read"
+                                  % (end[zipfile._ECD_ENTRIES_TOTAL], end[zipfile._ECD_SIZE], MAX_MEMBERS))
+            self.zip = zipfile.ZipFile(f)
+        except (zipfile.BadZipFile, EOFError, ValueError, OSError, struct.error, NotImplementedError) as e:
             raise ExportError("not a readable zip archive (truncated or damaged?): %s" % e)
+        total = 0
+        for info in self.zip.infolist():
+            total += info.file_size
+            if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+                raise ExportError("zip member %s uses compression method %d; torch.save stores members"
+                                  % (info.filename[:100], info.compress_type))
+            if (info.header_offset + info.compress_size > size or info.file_size > 1100 * info.compress_size + 1024
+                    or (info.compress_type == zipfile.ZIP_STORED and info.file_size != info.compress_size)):
+                raise ExportError("zip member %s declares %d bytes from %d stored: inconsistent or a zip bomb"
+                                  % (info.filename[:100], info.file_size, info.compress_size))
+        if total > MAX_INPUT:
+            raise ExportError("zip members unpack to %d bytes; more than %d MiB is refused" % (total, MAX_INPUT >> 20))
         pickles = [n for n in self.zip.namelist() if n.endswith("data.pkl") and n.count("/") == 1]
         if len(pickles) != 1:
             raise ExportError("zip archive without a single <name>/data.pkl: not a torch.save checkpoint")
         self.prefix = pickles[0][:-len("data.pkl")]
         self.byteorder = "little"
         if self.prefix + "byteorder" in self.zip.namelist():
-            self.byteorder = self._read(self.prefix + "byteorder").decode("ascii", "replace").strip()
+            self.byteorder = self.read(self.prefix + "byteorder", None, 16).decode("ascii", "replace").strip()
             if self.byteorder not in ("little", "big"):
                 raise ExportError("unknown byteorder %r" % self.byteorder)
 
-    def _read(self, member):
+    def read(self, member, nbytes, limit=MAX_INPUT):
+        """A member's bytes; exactly `nbytes` of them when that is not None."""
         try:
-            return self.zip.read(member)
-        except (zipfile.BadZipFile, OSError, EOFError, ValueError) as e:
-            raise ExportError("cannot read %s: %s" % (member, e))
+            info = self.zip.getinfo(member)
+        except KeyError:
+            raise ExportError("%s is missing from the archive" % member[:100])
+        if (nbytes is not None and info.file_size != nbytes) or info.file_size > limit:
+            raise ExportError("%s holds %d bytes; %s" % (member[:100], info.file_size, "expected %d" % nbytes
+                                                        if nbytes is not None else "the limit is %d" % limit))
+        try:
+            return self.zip.read(info)
+        except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError, zlib.error) as e:
+            raise ExportError("cannot read %s: %s" % (member[:100], e))
 
     def load(self):
-        data = self._read(self.prefix + "data.pkl")
+        data = self.read(self.prefix + "data.pkl", None, MAX_PICKLE)
         try:
-            return TorchUnpickler(io.BytesIO(data), self).load()
+            return PickleVM(data, self).load()
         except ExportError:
             raise
-        except Exception as e:  # any malformed pickle: UnpicklingError, EOFError, TypeError, ...
-            raise ExportError("cannot unpickle %sdata.pkl: %s: %s" % (self.prefix, type(e).__name__, e))
+        except (MemoryError, RecursionError):
+            raise
+        except Exception as e:  # any malformed pickle: bad types, bad text, ...
+            raise ExportError("cannot unpickle %sdata.pkl: %s: %s" % (self.prefix, type(e).__name__, str(e)[:200]))
+
+
+def _file_size(f):
+    f.seek(0, 2)
+    size = f.tell()
+    f.seek(0)
+    return size
 
 
 def _is_module(obj):
@@ -328,22 +644,32 @@ def _is_module(obj):
 
 def _walk_module(module, prefix, state, modules, depth=0):
     """state_dict() of a stubbed nn.Module: parameters, persistent buffers, then children."""
-    if depth > 64:
-        raise ExportError("module tree nested too deeply")
+    if depth > 64 or len(modules) >= 4096 or module in modules.values():
+        raise ExportError("module tree nested too deeply, too big or with a module twice")
     attrs = module.__dict__
     modules[prefix[:-1]] = module
-    for name, tensor in (attrs.get("_parameters") or {}).items():
+    for name, tensor in _named(attrs, "_parameters", prefix).items():
         if tensor is not None:
             state[prefix + name] = tensor
     skip = attrs.get("_non_persistent_buffers_set") or ()
-    for name, tensor in (attrs.get("_buffers") or {}).items():
+    if not isinstance(skip, (set, frozenset, list, tuple)):
+        raise ExportError("%s_non_persistent_buffers_set is a %s" % (prefix, type(skip).__name__))
+    for name, tensor in _named(attrs, "_buffers", prefix).items():
         if tensor is not None and name not in skip:
             state[prefix + name] = tensor
-    for name, child in attrs["_modules"].items():
+    for name, child in _named(attrs, "_modules", prefix).items():
         if child is not None:
             if not _is_module(child):
                 raise ExportError("%s%s is not a module" % (prefix, name))
             _walk_module(child, prefix + name + ".", state, modules, depth + 1)
+
+
+def _named(attrs, key, prefix):
+    """A module's _parameters, _buffers or _modules: a dict keyed by names."""
+    value = attrs.get(key) or {}
+    if not isinstance(value, dict) or not all(isinstance(k, str) and len(k) < 256 for k in value):
+        raise ExportError("%s%s is not a dict of names" % (prefix, key))
+    return value
 
 
 def _find_state(obj, depth=0):
@@ -354,6 +680,8 @@ def _find_state(obj, depth=0):
         return state, modules
     if isinstance(obj, dict):
         if obj and all(isinstance(v, TensorRef) for v in obj.values()):
+            if not all(isinstance(k, str) and len(k) < 256 for k in obj):
+                raise ExportError("the state dict has keys that are not names")
             return _strip_prefix(obj), {}
         for key in ("state_dict", "model_state_dict", "model", "net"):
             if depth < 2 and key in obj:
@@ -370,25 +698,46 @@ def _strip_prefix(state):
 
 
 def tensor_values(tensor, name):
-    """The float32 values of a TensorRef in row-major order (array('f'))."""
+    """The float32 values of a TensorRef in row-major order (array('f')). The view is checked
+    against the storage's declared size before the storage is read."""
     if not isinstance(tensor, TensorRef):
         raise ExportError("%s is not a tensor" % name)
     if tensor.storage.dtype != "float32":
         raise ExportError("%s is %s; only float32 checkpoints are supported" % (name, tensor.storage.dtype))
-    data = tensor.storage.floats()
     size, stride, offset = tensor.size, tensor.stride, tensor.offset
-    count = math.prod(size)
+    count, numel = math.prod(size), tensor.storage.count()
     if (len(stride) != len(size) or not isinstance(offset, int) or offset < 0
             or any(s < 0 for s in stride)
-            or offset + sum((n - 1) * s for n, s in zip(size, stride)) >= len(data)):
+            or (count and offset + sum((n - 1) * s for n, s in zip(size, stride)) >= numel)):
         raise ExportError("%s: view (offset %r, size %r, stride %r) lies outside its storage of %d floats"
-                          % (name, offset, size, stride, len(data)))
+                          % (name, offset, size, stride, numel))
+    if count > min(numel, MAX_TENSOR):
+        raise ExportError("%s: %d elements from a storage of %d (a broadcast view or too big)" % (name, count, numel))
+    data = tensor.storage.floats()
     if _contiguous(size, stride):
         return data[offset:offset + count]
-    index = [offset]
-    for n, s in zip(size, stride):
-        index = [i + k * s for i in index for k in range(n)]
-    return array("f", map(data.__getitem__, index))
+    # row by row along the last dimension: a strided slice each, no index list
+    *lead, (n, s) = zip(size, stride)
+    out = array("f")
+    for idx in itertools.product(*(range(k) for k, _ in lead)):
+        base = offset + sum(i * st for i, (_, st) in zip(idx, lead))
+        out.extend(data[base:base + n * s:s] if s else array("f", data[base:base + 1]) * n)
+    return out
+
+
+def check_storage_use(state):
+    """Each float storage no bigger than what the state's tensors reach into it (slack for
+    alignment), so a padded storage is refused before it is read."""
+    reach = {}
+    for name, tensor in state.items():
+        if isinstance(tensor, TensorRef) and tensor.storage.numel is not None:
+            end = tensor.offset + sum((n - 1) * s for n, s in zip(tensor.size, tensor.stride)) + 1
+            if end > reach.get(id(tensor.storage), (0,))[0]:
+                reach[id(tensor.storage)] = end, tensor.storage, name
+    for end, storage, name in reach.values():
+        if storage.numel > 2 * end + 4096:
+            raise ExportError("%s: its storage %s holds %d elements but the tensors use %d (padded?)"
+                              % (str(name)[:100], storage.member[:100], storage.numel, end))
 
 
 def _contiguous(size, stride):
@@ -400,14 +749,17 @@ def _contiguous(size, stride):
     return True
 
 
-def load_state(path):
-    """(state dict {name: TensorRef}, modules {prefix: stub}) of a torch zip checkpoint."""
-    return _find_state(TorchArchive(path).load())
+def load_state(source):
+    """(state dict {name: TensorRef}, modules {prefix: stub}) of a torch zip checkpoint
+    (a path or a binary file)."""
+    state, modules = _find_state(TorchArchive(source).load())
+    check_storage_use(state)
+    return state, modules
 
 
-def read_torch(path):
+def read_torch(source):
     """Reads a torch zip checkpoint; returns the parameters ready for the container."""
-    state, modules = load_state(path)
+    state, modules = load_state(source)
     spec = _detect_from_state(state)
     _check_state_keys(state, spec)
     if modules:
@@ -472,6 +824,7 @@ def _check_state_keys(state, spec):
     if fc_shape is None or len(fc_shape) != 2 or fc_shape[1] != spec.features:
         raise ExportError("%s.weight has shape %s; expected [outputs, %d] for %s"
                           % (fc, _fmt(fc_shape), spec.features, spec.arch.name))
+    output_layout(fc_shape[0], None)  # before any tensor is read: a huge classifier is refused here
     expected[fc + ".weight"] = fc_shape
     expected[fc + ".bias"] = fc_shape[:1]
     for key, shape in expected.items():
@@ -501,27 +854,32 @@ def _check_module_geometry(spec, modules):
             continue
         attrs, k = conv.__dict__, layer.shape[2]
         stride = _pair(attrs.get("stride"))
+        padding = _pair(attrs.get("padding"))
         if stride is not None and stride != (layer.stride, layer.stride):
             raise ExportError("%s has stride %s; %s uses %d" % (layer.pt_conv, stride, spec.arch.name, layer.stride))
         same = "Same" in type(conv).qualname
-        padding = attrs.get("padding")
         if layer.stride == 2 and not same:
             raise ExportError("%s is a %s with padding %s, not TF 'SAME' padding (a non-tf_ EfficientNet?)"
                               % (layer.pt_conv, type(conv).qualname, padding))
-        if layer.stride == 1 and not same and padding not in (None, "same") and _pair(padding) != (k // 2, k // 2):
+        if layer.stride == 1 and not same and padding not in (None, "same") and padding != (k // 2, k // 2):
             raise ExportError("%s has padding %s; expected %s" % (layer.pt_conv, padding, (k // 2, k // 2)))
 
 
 def _pair(value):
-    """A conv attribute (int or 2-sequence) as a tuple, None when absent."""
-    if value is None or isinstance(value, tuple):
+    """A conv attribute (int, 2-sequence of ints, or a padding name) as a tuple, None when
+    absent; anything else (which could be a huge shared structure) is refused unprinted."""
+    if value is None or isinstance(value, str) and len(value) < 16:
         return value
-    return tuple(value) if isinstance(value, list) else (value, value)
+    if type(value) is int:
+        return (value, value)
+    if isinstance(value, (tuple, list)) and len(value) <= 4 and all(type(v) is int for v in value):
+        return tuple(value)
+    raise ExportError("a conv has a malformed stride or padding (a %s)" % type(value).__name__)
 
 
 def _bn_eps(module):
     eps = module.__dict__.get("eps") if module is not None else None
-    return float(eps) if isinstance(eps, (int, float)) else BN_EPS
+    return float(eps) if isinstance(eps, float) or type(eps) is int and abs(eps) < 1 << 53 else BN_EPS
 
 
 def fold_batchnorm(bias, gamma, beta, mean, var, eps, name):
@@ -556,6 +914,13 @@ class ProtoError(ValueError):
     pass
 
 
+# The b2 graph has 10,164 protobuf fields, 736 nodes, 4-D tensors and 4-element attributes.
+MAX_FIELDS = 1 << 20     # protobuf fields read from one file, in all messages together
+MAX_NODES = 1 << 16
+MAX_LIST = 1024          # entries of one repeated int or float attribute
+_FIELDS_LEFT = [0]
+
+
 def _varint(buf, pos):
     result = shift = 0
     while True:
@@ -573,8 +938,13 @@ def _varint(buf, pos):
 
 def _fields(buf):
     """(field number, wire type, value) of a protobuf message; value is an int or a memoryview."""
+    if isinstance(buf, int):
+        raise ProtoError("a message sent as a varint, not length-delimited")
     pos, end = 0, len(buf)
     while pos < end:
+        _FIELDS_LEFT[0] -= 1
+        if _FIELDS_LEFT[0] < 0:
+            raise ProtoError("more than %d protobuf fields" % MAX_FIELDS)
         key, pos = _varint(buf, pos)
         number, wire = key >> 3, key & 7
         if wire == 0:
@@ -598,13 +968,16 @@ def _signed(v):
     return v - (1 << 64) if v >= 1 << 63 else v
 
 
-def _ints(wire, value):
+def _ints(wire, value, limit=MAX_LIST):
+    """A (packed) repeated int field's values; more than `limit` of them is an error."""
     if wire == 0:
         return [_signed(value)]
     if wire != 2:
         raise ProtoError("bad encoding of an integer field")
     out, pos = [], 0
     while pos < len(value):
+        if len(out) >= limit:
+            raise ProtoError("more than %d values in a repeated integer field" % limit)
         v, pos = _varint(value, pos)
         out.append(_signed(v))
     return out
@@ -632,15 +1005,17 @@ class OnnxTensor:
         self.float_data, self.external = array("f"), False
         for number, wire, value in _fields(buf):
             if number == 1:
-                self.dims += _ints(wire, value)
+                self.dims += _ints(wire, value, 8)
+                if len(self.dims) > 8 or min(self.dims, default=0) < 0:
+                    raise ProtoError("tensor with %d dimensions or a negative one" % len(self.dims))
             elif number == 2:
-                self.dtype = value
+                self.dtype = value if wire == 0 else -1
             elif number == 4:
                 self.float_data += _floats(wire, value)
             elif number == 8:
                 self.name = _text(wire, value)
             elif number == 9:
-                self.raw = value
+                self.raw = value if wire == 2 else b"?"
             elif number == 13 or (number == 14 and value == 1):
                 self.external = True
 
@@ -693,6 +1068,8 @@ def _attribute(buf):
         elif number == 20:
             kind = value
         elif number == 2:
+            if wire != 5:
+                raise ProtoError("bad encoding of a float attribute")
             found[1] = struct.unpack("<f", value)[0]
         elif number == 3:
             found[2] = _signed(value)
@@ -704,6 +1081,8 @@ def _attribute(buf):
             found.setdefault(6, array("f")).extend(_floats(wire, value))
         elif number == 8:
             found.setdefault(7, []).extend(_ints(wire, value))
+        if len(found.get(6, ())) + len(found.get(7, ())) > MAX_LIST:
+            raise ProtoError("attribute %s has more than %d values" % (name[:100], MAX_LIST))
     if kind == 0 and len(found) == 1:  # very old files leave the type out
         kind = next(iter(found))
     return name, found.get(kind, [] if kind in (6, 7) else None)
@@ -714,6 +1093,7 @@ class OnnxGraph:
     graph output names, and the node producing each value."""
 
     def __init__(self, data):
+        _FIELDS_LEFT[0] = MAX_FIELDS
         graph = None
         for number, wire, value in _fields(memoryview(data)):
             if number == 7 and wire == 2:
@@ -723,6 +1103,8 @@ class OnnxGraph:
         self.nodes, self.consts, self.outputs = [], {}, []
         for number, wire, value in _fields(graph):
             if number == 1:
+                if len(self.nodes) >= MAX_NODES:
+                    raise ProtoError("more than %d nodes" % MAX_NODES)
                 self.nodes.append(OnnxNode(value))
             elif number == 5:
                 tensor = OnnxTensor(value)
@@ -733,7 +1115,7 @@ class OnnxGraph:
         for node in self.nodes:
             for out in node.outputs:
                 self.producer[out] = node
-            if node.op == "Constant" and isinstance(node.attrs.get("value"), OnnxTensor):
+            if node.op == "Constant" and node.outputs and isinstance(node.attrs.get("value"), OnnxTensor):
                 self.consts[node.outputs[0]] = node.attrs["value"]
 
     def const(self, name, what):
@@ -750,7 +1132,7 @@ def read_onnx(data):
     """Reads an ONNX model's bytes; returns the parameters ready for the container."""
     try:
         graph = OnnxGraph(data)
-    except ProtoError as e:
+    except (ProtoError, struct.error) as e:
         raise ExportError("not a PyTorch checkpoint (zip) or a readable ONNX model: %s" % e)
     if not graph.nodes:
         raise ExportError("ONNX graph without nodes")
@@ -775,7 +1157,7 @@ def read_onnx(data):
 def _check_residual(graph, block, next_conv):
     """The conv after a block reads the residual Add exactly when the block has a skip."""
     want = "Add" if block.skip else "Conv"
-    got = graph.producer_op(next_conv.inputs[0])
+    got = graph.producer_op(next_conv.inputs[0]) if next_conv.inputs else None
     if got != want:
         raise ExportError("%s reads the output of %s; expected %s (block in %d -> out %d, stride %d)"
                           % (next_conv.label(), got, want, block.cin, block.cout, block.stride))
@@ -794,11 +1176,11 @@ def _onnx_conv(graph, node, layer, spec):
     attrs = node.attrs
     checks = (
         ("group", attrs.get("group", 1), layer.shape[0] if layer.role == "dw" else 1),
-        ("strides", list(attrs.get("strides") or [1, 1]), [s, s]),
-        ("dilations", list(attrs.get("dilations") or [1, 1]), [1, 1]),
-        ("kernel_shape", list(attrs.get("kernel_shape") or [k, k]), [k, k]),
+        ("strides", _ints_attr(attrs, "strides", [1, 1]), [s, s]),
+        ("dilations", _ints_attr(attrs, "dilations", [1, 1]), [1, 1]),
+        ("kernel_shape", _ints_attr(attrs, "kernel_shape", [k, k]), [k, k]),
         ("auto_pad", attrs.get("auto_pad") or b"NOTSET", b"NOTSET"),
-        ("pads", list(attrs.get("pads") or [0, 0, 0, 0]), [k // 2] * 4 if s == 1 else [0] * 4),
+        ("pads", _ints_attr(attrs, "pads", [0, 0, 0, 0]), [k // 2] * 4 if s == 1 else [0] * 4),
     )
     for attr, got, want in checks:
         if got != want:
@@ -818,10 +1200,16 @@ def _onnx_conv(graph, node, layer, spec):
     return w.values(what), bias
 
 
+def _ints_attr(attrs, name, default):
+    """An INTS attribute as a list (`default` when absent); another type compares unequal."""
+    value = attrs.get(name)
+    return default if not value else list(value) if isinstance(value, list) else type(value).__name__
+
+
 def _onnx_classifier(graph, spec):
     """(shape [out, in], weight, bias) of the Gemm or MatMul + Add producing the graph output."""
     if len(graph.outputs) != 1 or graph.outputs[0] not in graph.producer:
-        raise ExportError("expected one graph output, found %s" % graph.outputs)
+        raise ExportError("expected one graph output, found %d" % len(graph.outputs))
     node = graph.producer[graph.outputs[0]]
     what = node.label()
     if node.op == "Gemm":
@@ -833,7 +1221,7 @@ def _onnx_classifier(graph, spec):
         inner = [graph.producer.get(i) for i in node.inputs]
         mm = [n for n in inner if n is not None and n.op == "MatMul"]
         bias_name = [i for i in node.inputs if i in graph.consts]
-        if len(mm) != 1 or len(bias_name) != 1:
+        if len(mm) != 1 or len(bias_name) != 1 or len(mm[0].inputs) != 2:
             raise ExportError("%s is not a classifier (MatMul + bias)" % what)
         w, b, trans = graph.const(mm[0].inputs[1], what), graph.consts[bias_name[0]], 0
     else:
@@ -844,6 +1232,7 @@ def _onnx_classifier(graph, spec):
     if inp != spec.features or math.prod(b.dims) != out:
         raise ExportError("%s: classifier weight %s / bias %s do not fit %d features"
                           % (what, _fmt(w.dims), _fmt(b.dims), spec.features))
+    output_layout(out, None)
     weight = w.values(what)
     if not trans:
         weight = to_container_layout(weight, (inp, out, 1, 1))  # [in, out] -> [out, in]
@@ -1035,8 +1424,11 @@ def build_container(meta, tensors):
 def read_container(path):
     """Validates an .emoti file completely; returns (meta {key: value}, {name: (shape, array('f'))})."""
     try:
-        with open(path, "rb") as f:
-            data = f.read()
+        f, _ = open_input(path)
+        with f:
+            data = read_bounded(f)
+    except ExportError as e:
+        raise ContainerError(str(e), path)
     except OSError as e:
         raise ContainerError(e.strerror or str(e), path)
     try:
@@ -1422,13 +1814,12 @@ def convert_mtcnn(paths):
     tensors = []
     for net in MTCNN_NETS:
         path = paths[net]
+        f, _ = open_input(path, TFLITE_MAX_BYTES)
         try:
-            with open(path, "rb") as f:
-                data = f.read(TFLITE_MAX_BYTES + 1)
+            with f:
+                data = read_bounded(f, TFLITE_MAX_BYTES)
         except OSError as e:
             raise ExportError(e.strerror or str(e), path)
-        if len(data) > TFLITE_MAX_BYTES:
-            raise ExportError("larger than %d MB: not an MTCNN net" % (TFLITE_MAX_BYTES >> 20), path)
         try:
             tensors += read_mtcnn_net(net, data)
         except ExportError as e:
@@ -1472,27 +1863,29 @@ def mtcnn_paths(args):
 
 def convert(path, labels=None):
     """Reads any supported input; returns the container bytes and a one-line summary."""
-    if os.path.isdir(path):
-        raise ExportError("is a directory, not a model file")
+    f, size = open_input(path)
+    with f:
+        return convert_file(f, size, os.path.basename(path), labels)
+
+
+def convert_file(f, size, source, labels=None):
+    """convert() of an open binary file of `size` bytes; `source` names it in the metadata."""
     try:
-        with open(path, "rb") as f:
-            head = f.read(4)
-            if head == b"PK\x03\x04":
-                data = None
-            elif head[:2] in (b"\x80\x02", b"\x80\x03", b"\x80\x04"):
-                raise ExportError("legacy torch serialization (torch < 1.6) is not supported; "
-                                  "re-save it with a current torch.save")
-            else:
-                data = head + f.read()
+        head = f.read(4)
+        if head == b"PK\x03\x04":
+            f.seek(0)
+            spec, params, fc, eps = read_torch(f)
+        elif head[:2] in (b"\x80\x02", b"\x80\x03", b"\x80\x04"):
+            raise ExportError("legacy torch serialization (torch < 1.6) is not supported; "
+                              "re-save it with a current torch.save")
+        else:
+            data = head + read_bounded(f, max(size, 4) - 4)
+            if data[4:8] == b"TFL3":
+                raise ExportError("a TFLite model: convert the MTCNN detector with --mtcnn")
+            spec, params, fc, eps = read_onnx(data)
     except OSError as e:
         raise ExportError(e.strerror or str(e))
-    if data is not None and data[4:8] == b"TFL3":
-        raise ExportError("a TFLite model: convert the MTCNN detector with --mtcnn")
-    if data is None:
-        spec, params, fc, eps = read_torch(path)
-    else:
-        spec, params, fc, eps = read_onnx(data)
-    meta = container_meta(spec, fc[0][0], labels, eps, os.path.basename(path))
+    meta = container_meta(spec, fc[0][0], labels, eps, source)
     blob = build_container(meta, container_tensors(params, fc))
     n_params = sum(len(w) + len(b) for _, w, _, b in params.values()) + len(fc[1]) + len(fc[2])
     summary = "%s, %d blocks, %d outputs, %.2fM parameters" % (spec.arch.name, len(spec.blocks),
@@ -1546,6 +1939,12 @@ def _labels(text):
     return names
 
 
+def _one_line(text, limit=1000):
+    """A message that may quote names from the input: printable, one line, bounded."""
+    text = "".join(c if c.isprintable() else "?" for c in text)
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="export.py", description="Convert EmotiEffNet .pt/.onnx "
                                      "checkpoints (tf_efficientnet_b0/b2) to the emoti container.")
@@ -1582,7 +1981,7 @@ def main(argv=None):
               % (args.input, args.output, summary, len(blob), time.perf_counter() - start))
         return 0
     except ExportError as e:
-        print("export: %s: %s" % (e.path or args.input or args.info, e), file=sys.stderr)
+        print("export: %s: %s" % (e.path or args.input or args.info, _one_line(str(e))), file=sys.stderr)
         return 1
 
 
