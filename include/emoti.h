@@ -419,7 +419,8 @@ typedef struct {
     int max_missed;    /* 5: frames a track survives without a detection */
     int min_hits;      /* 1: confirmed at once (2 or more drops one-frame false detections, at
                           the price of the first frames of every face) */
-    float damping;     /* 0.8: velocity factor per missed frame (0: no motion model) */
+    float damping;     /* 0.8: velocity factor per frame without a detection (0: a missed
+                          track stops after one predicted step) */
     int max_tracks;    /* 64: live tracks (1 .. 1024) */
     int max_dets;      /* 256: detections read per frame (1 .. 4096) */
 } emoti_tracker_params;

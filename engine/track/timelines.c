@@ -12,7 +12,7 @@ enum { SLOT_FREE, SLOT_LIVE, SLOT_ENDED };
 typedef struct {
     int64_t id;
     long first, next;   /* the track's first frame; the frame its next push is */
-    int state;
+    int state, finished; /* finished: emoti_timeline_finish done (ended: at its last row) */
     emoti_timeline *tl; /* kept when free, for the next track */
 } slot;
 
@@ -89,7 +89,7 @@ emoti_status emoti_track_timelines_push(emoti_track_timelines *tt, int64_t id, l
     if (!s) {
         emoti_status st = claim(tt, &s);
         if (st) return st;
-        s->id = id, s->first = s->next = frame, s->state = SLOT_LIVE;
+        s->id = id, s->first = s->next = frame, s->state = SLOT_LIVE, s->finished = 0;
     }
     if (frame < s->next)
         return emoti_fail(EMOTI_ERR_ARG, "track %lld: frame %ld after frame %ld",
@@ -102,11 +102,12 @@ emoti_status emoti_track_timelines_push(emoti_track_timelines *tt, int64_t id, l
     return emoti_timeline_push(s->tl, result, embedding);
 }
 
+/* The timeline is finished once its waiting rows are taken (emoti_track_timelines_next), so
+ * that a track may end before or after the rows of its last frame are taken. */
 emoti_status emoti_track_timelines_end(emoti_track_timelines *tt, int64_t id) {
     slot *s = find(tt, id);
-    if (!s) return EMOTI_OK;
-    s->state = SLOT_ENDED;
-    return emoti_timeline_finish(s->tl);
+    if (s) s->state = SLOT_ENDED;
+    return EMOTI_OK;
 }
 
 emoti_status emoti_track_timelines_finish(emoti_track_timelines *tt) {
@@ -122,7 +123,12 @@ int emoti_track_timelines_next(emoti_track_timelines *tt, int64_t *id, emoti_tim
     for (int k = 0; k < tt->n_slots; k++) {
         slot *s = &tt->s[(tt->cursor + k) % tt->n_slots];
         if (s->state == SLOT_FREE) continue;
-        if (emoti_timeline_next(s->tl, row)) {
+        int got = emoti_timeline_next(s->tl, row);
+        if (!got && s->state == SLOT_ENDED && !s->finished) {
+            s->finished = 1; /* fails only out of memory: the track's last rows are lost */
+            if (!emoti_timeline_finish(s->tl)) got = emoti_timeline_next(s->tl, row);
+        }
+        if (got) {
             tt->cursor = (int)(s - tt->s);
             row->frame += s->first;
             *id = s->id;
