@@ -499,7 +499,8 @@ void emoti_track_timelines_free(emoti_track_timelines *tt);
 /* Track id's face on frame (frames of one id increase). */
 emoti_status emoti_track_timelines_push(emoti_track_timelines *tt, int64_t id, long frame,
                                         const emoti_result *result, const float *embedding);
-/* Track id ended (nothing for an id never pushed): its remaining rows become final. */
+/* Track id ended (nothing for an id not live): its remaining rows become final (they come
+ * from emoti_track_timelines_next after those already waiting). */
 emoti_status emoti_track_timelines_end(emoti_track_timelines *tt, int64_t id);
 /* Every track ends (end of the video). */
 emoti_status emoti_track_timelines_finish(emoti_track_timelines *tt);
