@@ -394,8 +394,8 @@ size_t emoti_timeline_memory(const emoti_timeline *t);
  *      assignment that maximises the summed IoU (predicted box, detection) over the pairs with
  *      IoU >= iou_high;
  *   3. low-score ones (low_score <= score < high_score: a blurred or half-turned face) are
- *      matched the same way, IoU >= iou_low, to the tracks still unmatched, so that such a face
- *      keeps its track; a low-score detection never starts a track;
+ *      matched the same way, IoU >= iou_low, to the confirmed tracks still unmatched, so that
+ *      such a face keeps its track; a low-score detection never starts or confirms a track;
  *   4. a matched track takes the detection's box; an unmatched one is missed: it ends after
  *      more than max_missed consecutive missed frames;
  *   5. each unmatched high-score detection starts a track, tentative (id 0) until it has been

@@ -230,6 +230,23 @@ static void test_min_hits(void) {
     emoti_tracker_free(rs.t);
 }
 
+/* min_hits 2: a low-score detection does not confirm a tentative track (which then ends at
+ * its miss): scores 0.99, 0.6, 0.99, 0.99 give ids 0, 0, 0, 1. */
+static void test_min_hits_low(void) {
+    emoti_tracker_params p;
+    emoti_tracker_params_init(&p);
+    p.min_hits = 2;
+    run_state rs = {new_tracker(&p), {0}};
+    float score[4] = {0.99f, 0.6f, 0.99f, 0.99f};
+    int64_t want[4] = {0, 0, 0, 1};
+    for (int f = 0; f < 4; f++) {
+        frame_faces ff = {1, {box_at(100, 100, 60, score[f])}, {1}};
+        feed(&rs, &ff);
+        CHECK(rs.id[0] == want[f], "frame %d: id %lld, expected %lld", f, (long long)rs.id[0], (long long)want[f]);
+    }
+    emoti_tracker_free(rs.t);
+}
+
 /* 200 faces on a grid, drifting, for 50 frames: at most max_tracks tracks, the tracked ones
  * keep their ids, the rest get 0; 5000 detections in a frame: only max_dets are read; no
  * detections at all: tracks age out. */
@@ -466,6 +483,7 @@ int main(void) {
     test_low_score();
     test_cut();
     test_min_hits();
+    test_min_hits_low();
     test_crowd_and_none();
     test_memory();
     test_scene_cut();

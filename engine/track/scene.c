@@ -55,8 +55,8 @@ static void histogram(const uint8_t *rgb, int width, int height, size_t stride, 
             const uint8_t *row = rgb + (size_t)y * stride;
             for (int c = 0; c < gw; c++) {
                 int x0 = (int)((int64_t)c * width / gw), x1 = (int)((int64_t)(c + 1) * width / gw);
-                for (int x = x0; x < x1; x++)
-                    sum[c][0] += row[3 * x], sum[c][1] += row[3 * x + 1], sum[c][2] += row[3 * x + 2];
+                for (const uint8_t *px = row + 3 * (size_t)x0; px < row + 3 * (size_t)x1; px += 3)
+                    sum[c][0] += px[0], sum[c][1] += px[1], sum[c][2] += px[2];
             }
         }
         for (int c = 0; c < gw; c++) {

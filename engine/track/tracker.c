@@ -197,13 +197,15 @@ static void predict(track_state *s, float g) {
     s->sx *= g, s->sy *= g, s->sw *= g, s->sh *= g;
 }
 
-/* One pass: the unmatched tracks against the candidate detections cand[nc]. */
-static void associate(emoti_tracker *t, const emoti_track_det *d, int nc, float min_iou) {
+/* One pass: the unmatched tracks (with confirmed_only, not the tentative ones) against the
+ * candidate detections cand[nc]. */
+static void associate(emoti_tracker *t, const emoti_track_det *d, int nc, float min_iou,
+                      int confirmed_only) {
     size_t stride = (size_t)t->p.max_dets;
     int nr = 0, ncol = 0;
     for (int i = 0; i < t->n_tracks; i++) {
         const track_state *s = &t->st[i];
-        if (s->match >= 0) continue;
+        if (s->match >= 0 || (confirmed_only && !t->pub[i].id)) continue;
         emoti_track_det pb = {s->px - s->pw / 2, s->py - s->ph / 2, s->px + s->pw / 2,
                               s->py + s->ph / 2, 0};
         int any = 0;
@@ -260,8 +262,8 @@ emoti_status emoti_tracker_update(emoti_tracker *t, const emoti_track_det *dets,
     t->n_ended = 0;
     for (int i = 0; i < n; i++) ids[i] = 0;
     for (int i = 0; i < t->n_tracks; i++) predict(&t->st[i], t->p.damping), t->st[i].match = -1;
-    associate(t, dets, candidates(t, dets, nd, t->p.high_score, INFINITY), t->p.iou_high);
-    associate(t, dets, candidates(t, dets, nd, t->p.low_score, t->p.high_score), t->p.iou_low);
+    associate(t, dets, candidates(t, dets, nd, t->p.high_score, INFINITY), t->p.iou_high, 0);
+    associate(t, dets, candidates(t, dets, nd, t->p.low_score, t->p.high_score), t->p.iou_low, 1);
     int nc = candidates(t, dets, nd, t->p.high_score, INFINITY);
     for (int c = 0; c < nc; c++) t->det_used[c] = 0;
     for (int i = t->n_tracks - 1; i >= 0; i--) {
