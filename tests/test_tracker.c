@@ -300,6 +300,39 @@ static void test_crowd_and_none(void) {
     free(d), free(ids);
 }
 
+/* Random frames (0..300 detections, boxes anywhere, huge, inverted, infinite): no crash, at
+ * most max_tracks live, no id given to two detections of one frame, ids never above last_id. */
+static void test_random(void) {
+    emoti_tracker_params p;
+    emoti_tracker_params_init(&p);
+    p.max_tracks = 16, p.max_dets = 100, p.min_hits = 2;
+    emoti_tracker *t = new_tracker(&p);
+    static emoti_track_det d[300];
+    static int64_t ids[300];
+    int bad = 0;
+    for (int f = 0; f < 2000; f++) {
+        int n = (int)(uniform() * 301);
+        for (int i = 0; i < n; i++) {
+            float v[5];
+            for (int k = 0; k < 5; k++) {
+                double u = uniform();
+                v[k] = u < 0.02 ? INFINITY : u < 0.04 ? -1e30f : u < 0.06 ? 1e30f : (float)(uniform() * 400);
+            }
+            d[i] = (emoti_track_det){v[0], v[1], v[0] + v[2] / 4, v[1] + v[3] / 4, (float)uniform()};
+        }
+        if (emoti_tracker_update(t, d, n, ids)) bad++;
+        const emoti_track *tr;
+        if (emoti_tracker_tracks(t, &tr) > p.max_tracks) bad++;
+        for (int i = 0; i < n; i++) {
+            if (ids[i] < 0 || ids[i] > emoti_tracker_last_id(t)) bad++;
+            for (int j = 0; j < i; j++) bad += ids[i] && ids[i] == ids[j];
+        }
+        if (uniform() < 0.01) emoti_tracker_cut(t);
+    }
+    CHECK(!bad, "random frames: %d broken invariants", bad);
+    emoti_tracker_free(t);
+}
+
 /* Sizes first, caller memory; bad parameters refused. */
 static void test_memory(void) {
     emoti_tracker_params p;
@@ -485,6 +518,7 @@ int main(void) {
     test_min_hits();
     test_min_hits_low();
     test_crowd_and_none();
+    test_random();
     test_memory();
     test_scene_cut();
     test_track_timelines(-1);
