@@ -414,7 +414,8 @@ typedef struct {
     float high_score;  /* 0.9: EmotiEffLib keeps MTCNN faces of probability > 0.9 */
     float low_score;   /* 0.5: below, ignored (MTCNN's O-Net threshold 0.7 is above it, so every
                           face it gives under 0.9 goes to the second pass) */
-    float iou_high;    /* 0.3: a face moves a third of its width per frame and still matches */
+    float iou_high;    /* 0.3: a box shifted by s from its prediction has IoU (w - s) / (w + s):
+                          up to half its width off, a face still matches */
     float iou_low;     /* 0.5 (ByteTrack's): low-score detections need a closer match */
     int max_missed;    /* 5: frames a track survives without a detection */
     int min_hits;      /* 1: confirmed at once (2 or more drops one-frame false detections, at
@@ -455,7 +456,7 @@ typedef struct {
 /* The live tracks after the last update, in no particular order; valid until the next call. */
 int emoti_tracker_tracks(const emoti_tracker *t, const emoti_track **tracks);
 /* The ids of the confirmed tracks that ended in the last update and any cut since (finish
- * their timelines); valid until the next update or cut. */
+ * their timelines); valid until the next update. */
 int emoti_tracker_ended(const emoti_tracker *t, const int64_t **ids);
 /* Ids given so far (the last id). */
 int64_t emoti_tracker_last_id(const emoti_tracker *t);
