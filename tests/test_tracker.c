@@ -509,6 +509,56 @@ static void test_track_timelines(int lag) {
     emoti_head_free(h);
 }
 
+/* The whole loop as the README shows it: tracker ids -> per-track timelines. Face 0 on frames
+ * 0..29 (missed on 10 and 11), face 1 on 5..44: two tracks whose rows cover exactly their
+ * first to last face, the missed frames filled. */
+static void test_tracked_timelines(void) {
+    int sizes[2] = {8, 8}, acts[1] = {EMOTI_ACT_SOFTMAX};
+    emoti_head *h;
+    CHECK(!emoti_head_create(&h, EMOTI_TASK_EXPR, EMOTI_INPUT_LOGITS, 1, sizes, acts), "head");
+    emoti_head_init(h, 3);
+    h->smooth_k = 2;
+    emoti_info m = {.features = 16, .n_outputs = 8, .n_logits = 8, .valence_index = -1, .arousal_index = -1};
+    const emoti_head *const heads[1] = {h};
+    emoti_tracker_params p;
+    emoti_tracker_params_init(&p);
+    run_state rs = {new_tracker(&p), {0}};
+    emoti_track_timelines *tt;
+    CHECK(!emoti_track_timelines_create(heads, 1, &m, NULL, p.max_tracks, &tt), "create");
+    int rows[3][50] = {{0}}, filled[3][50] = {{0}}, bad = 0;
+    for (int f = 0; f <= 50; f++) {
+        if (f == 50) CHECK(!emoti_track_timelines_finish(tt), "finish");
+        else {
+            frame_faces ff = {2, {box_at(100 + 4 * f, 100, 60, 0.99f), box_at(400, 300 - 2 * f, 80, 0.97f)},
+                              {f < 30 && f != 10 && f != 11, f >= 5 && f < 45}};
+            feed(&rs, &ff);
+            const int64_t *ended;
+            int n_ended = emoti_tracker_ended(rs.t, &ended);
+            for (int i = 0; i < n_ended; i++) bad += emoti_track_timelines_end(tt, ended[i]) != EMOTI_OK;
+            for (int i = 0; i < 2; i++) {
+                if (!rs.id[i]) continue;
+                emoti_result r = result_at(i, f);
+                bad += emoti_track_timelines_push(tt, rs.id[i], f, &r, NULL) != EMOTI_OK;
+            }
+        }
+        int64_t id;
+        emoti_timeline_row row;
+        while (emoti_track_timelines_next(tt, &id, &row)) {
+            if (id < 1 || id > 2 || row.frame < 0 || row.frame >= 50) { bad++; continue; }
+            rows[id][row.frame]++, filled[id][row.frame] = row.filled;
+        }
+    }
+    int wrong = 0;
+    for (int f = 0; f < 50; f++) {
+        wrong += rows[1][f] != (f < 30) || filled[1][f] != (f == 10 || f == 11);
+        wrong += rows[2][f] != (f >= 5 && f < 45) || filled[2][f];
+    }
+    CHECK(!bad && !wrong, "tracked timelines: %d failures, %d frames with wrong rows", bad, wrong);
+    emoti_track_timelines_free(tt);
+    emoti_tracker_free(rs.t);
+    emoti_head_free(h);
+}
+
 int main(void) {
     test_assign();
     test_crossing_leaving_entering();
@@ -524,6 +574,7 @@ int main(void) {
     test_track_timelines(-1);
     test_track_timelines(0);
     test_track_timelines(2);
+    test_tracked_timelines();
     if (failures) {
         printf("%d tracker failures\n", failures);
         return 1;
