@@ -4,6 +4,7 @@
  * order the data flows. Sections: the model (load a converted model, weights/FORMAT.md, from a
  * file or a memory buffer; run it on RGB images); images; video frames (Y4M, frame folders);
  * heads; the timeline (one face track's per-frame post-processing, fed a frame at a time);
+ * tracking (track ids across frames, scene cuts, a timeline per track);
  * whole-sequence post-processing; training data, metrics and training; writers (rows, files
  * written whole, the SVG plot).
  * Every call returns an emoti_status; on failure emoti_last_error() describes what went wrong
@@ -379,6 +380,134 @@ long emoti_timeline_frames(const emoti_timeline *t);
 long emoti_timeline_faces(const emoti_timeline *t);
 /* Bytes the timeline holds now (for budgets; causal and one validity per frame: fixed). */
 size_t emoti_timeline_memory(const emoti_timeline *t);
+
+/* ---- Tracking: faces across frames get stable ids (engine/track) ----
+ * Per frame, give the tracker that frame's detections (boxes and scores, e.g. MTCNN's faces);
+ * it returns each detection's track id. Ids are 1, 2, 3 ... in the order tracks are confirmed,
+ * never reused (not even after emoti_tracker_cut); 0 means "no track".
+ *
+ * One update, in the manner of ByteTrack (Zhang et al. 2022):
+ *   1. every live track predicts its box: constant velocity of the box centre and size, the
+ *      velocity an exponential mean (weight 1/2) of the measured per-frame changes, damped by
+ *      `damping` for each frame the track has gone without a detection;
+ *   2. high-score detections (score >= high_score) are matched to the tracks by the Hungarian
+ *      assignment that maximises the summed IoU (predicted box, detection) over the pairs with
+ *      IoU >= iou_high;
+ *   3. low-score ones (low_score <= score < high_score: a blurred or half-turned face) are
+ *      matched the same way, IoU >= iou_low, to the confirmed tracks still unmatched, so that
+ *      such a face keeps its track; a low-score detection never starts or confirms a track;
+ *   4. a matched track takes the detection's box; an unmatched one is missed: it ends after
+ *      more than max_missed consecutive missed frames;
+ *   5. each unmatched high-score detection starts a track, tentative (id 0) until it has been
+ *      matched on min_hits consecutive frames (then it gets the next id); a tentative track
+ *      ends at its first miss.
+ * Bounds: at most max_dets detections per frame are read (the first ones: MTCNN gives the
+ * largest first; the others get id 0) and at most max_tracks tracks live (a high-score
+ * detection with no room gets id 0). Memory is sized at init; an update allocates nothing
+ * and its work is O(max_tracks^2 * max_dets) at worst. */
+typedef struct {
+    float x1, y1, x2, y2; /* box in pixels, x2 > x1, y2 > y1 (others are ignored: id 0) */
+    float score;          /* detector confidence in [0, 1] */
+} emoti_track_det;
+
+typedef struct {
+    float high_score;  /* 0.9: EmotiEffLib keeps MTCNN faces of probability > 0.9 */
+    float low_score;   /* 0.5: below, ignored (MTCNN's O-Net threshold 0.7 is above it, so every
+                          face it gives under 0.9 goes to the second pass) */
+    float iou_high;    /* 0.3: a box shifted by s from its prediction has IoU (w - s) / (w + s):
+                          up to half its width off, a face still matches */
+    float iou_low;     /* 0.5 (ByteTrack's): low-score detections need a closer match */
+    int max_missed;    /* 5: frames a track survives without a detection */
+    int min_hits;      /* 1: confirmed at once (2 or more drops one-frame false detections, at
+                          the price of the first frames of every face) */
+    float damping;     /* 0.8: velocity factor per frame without a detection (0: a missed
+                          track stops after one predicted step) */
+    int max_tracks;    /* 64: live tracks (1 .. 1024) */
+    int max_dets;      /* 256: detections read per frame (1 .. 4096) */
+} emoti_tracker_params;
+
+void emoti_tracker_params_init(emoti_tracker_params *p);
+
+typedef struct emoti_tracker emoti_tracker;
+
+/* Bytes a tracker with these parameters needs (0 when they are out of range). */
+size_t emoti_tracker_size(const emoti_tracker_params *p);
+/* A tracker in caller memory: mem (aligned as malloc aligns, e.g. from malloc) of at least
+ * emoti_tracker_size(p) bytes, which the tracker uses until the caller frees it. */
+emoti_status emoti_tracker_init(void *mem, size_t size, const emoti_tracker_params *p,
+                                emoti_tracker **out);
+/* The same in memory of its own (one malloc); emoti_tracker_free releases it. */
+emoti_status emoti_tracker_create(const emoti_tracker_params *p, emoti_tracker **out);
+void emoti_tracker_free(emoti_tracker *t);
+
+/* One frame: dets[n] (n >= 0; NULL when n is 0); ids[n] gets each detection's track id or 0.
+ * Frames without any detection are updates with n = 0 (tracks age). */
+emoti_status emoti_tracker_update(emoti_tracker *t, const emoti_track_det *dets, int n,
+                                  int64_t *ids);
+/* A scene cut: ends every track; the next update starts new tracks with new ids. */
+void emoti_tracker_cut(emoti_tracker *t);
+
+typedef struct {
+    int64_t id;           /* 0 while tentative */
+    float x1, y1, x2, y2; /* the last detection's box, or the prediction while missed */
+    float score;          /* the last detection's score */
+    int hits, missed;     /* frames matched; consecutive frames missed (0: matched now) */
+} emoti_track;
+/* The live tracks after the last update, in no particular order; valid until the next call. */
+int emoti_tracker_tracks(const emoti_tracker *t, const emoti_track **tracks);
+/* The ids of the confirmed tracks that ended in the last update and any cut since (finish
+ * their timelines); valid until the next update. */
+int emoti_tracker_ended(const emoti_tracker *t, const int64_t **ids);
+/* Ids given so far (the last id). */
+int64_t emoti_tracker_last_id(const emoti_tracker *t);
+
+/* Scene cuts in RGB frames: the colour histogram (4 levels per channel, 64 bins) of the frame
+ * reduced to at most 64 x 64 cell means (each cell the mean of its pixels: noise and small
+ * motion barely move it), compared with the previous frame's by the total variation distance
+ * (half the L1 distance of the normalised histograms: 0 same colours, 1 none shared). A cut
+ * is a distance >= threshold: 0.5 by default, where a shot's frames (camera or face motion,
+ * noise) stay under 0.2 and two unrelated shots are above 0.6 (tests/test_tracker.c). */
+#define EMOTI_SCENE_BINS 64
+typedef struct {
+    double threshold;               /* 0.5 */
+    double distance;                /* of the last frame to the one before (0 for the first) */
+    float hist[EMOTI_SCENE_BINS];   /* the last frame's, normalised */
+    int have;                       /* hist holds a frame */
+} emoti_scene;
+void emoti_scene_init(emoti_scene *s);
+/* 1 when frame (interleaved RGB, stride bytes per row) starts a new shot after the previous
+ * frame given, else 0 (always 0 for the first); -1 for a bad argument. Keeps this frame's
+ * histogram for the next call. Reads every pixel once; allocates nothing. */
+int emoti_scene_cut(emoti_scene *s, const uint8_t *rgb, int width, int height, size_t stride);
+
+/* Per-track timelines: one emoti_timeline per track id, created at its first face (and
+ * recycled after its track ended), fed the frames of its track only. A track's frames
+ * between two faces (missed by the detector while it lived) are pushed without a face when
+ * the next face comes, so the timeline gap-fills them as it fills frames without a face;
+ * the frames after its last face are not part of the track (no rows). Rows come out with
+ * the video frame number (row.frame = the track's first frame + the row's index). Per frame:
+ * emoti_track_timelines_end for each id of emoti_tracker_ended, a push per tracked face, then
+ * emoti_track_timelines_next until it returns 0 (before the next frame's pushes); at the end,
+ * emoti_track_timelines_finish and next until 0. Holds 2 * max_tracks timelines at most (the
+ * live tracks and those ended this frame whose rows are not taken yet). */
+typedef struct emoti_track_timelines emoti_track_timelines;
+/* heads, model and config as for emoti_timeline_create (they must outlive it). */
+emoti_status emoti_track_timelines_create(const emoti_head *const *heads, int n_heads,
+                                          const emoti_info *model,
+                                          const emoti_timeline_config *config, int max_tracks,
+                                          emoti_track_timelines **out);
+void emoti_track_timelines_free(emoti_track_timelines *tt);
+/* Track id's face on frame (frames of one id increase). */
+emoti_status emoti_track_timelines_push(emoti_track_timelines *tt, int64_t id, long frame,
+                                        const emoti_result *result, const float *embedding);
+/* Track id ended (nothing for an id not live): its remaining rows become final (they come
+ * from emoti_track_timelines_next after those already waiting). */
+emoti_status emoti_track_timelines_end(emoti_track_timelines *tt, int64_t id);
+/* Every track ends (end of the video). */
+emoti_status emoti_track_timelines_finish(emoti_track_timelines *tt);
+/* 1, the track's id and its next final row (pointers valid until the next call on tt), or 0
+ * when no row of any track is final. */
+int emoti_track_timelines_next(emoti_track_timelines *tt, int64_t *id, emoti_timeline_row *row);
 
 /* ---- Gap filling and smoothing over whole sequences ---- */
 /* Per-video post-processing (docs/PIPELINE.md section 4): gap filling for frames without a face and
