@@ -23,6 +23,11 @@ CPPFLAGS = -Iinclude $(patsubst %,-I%,$(ENGINE_DIRS)) -Ikernels -Icli -D_POSIX_C
 # LLVM linkers: --gc-sections; Apple's: -dead_strip).
 CFLAGS   = -std=c11 $(OPT) $(WARN) $(SAN) $(if $(OPENMP),-fopenmp) -fno-asynchronous-unwind-tables \
            -ffunction-sections -fdata-sections
+# 32-bit x86: SSE2 arithmetic rather than the x87's 80-bit registers, whose excess precision
+# makes float results depend on register spills (a split GEMM, a tracker's IoU at its
+# threshold would differ from one call); every x86 CPU since 2001 has SSE2.
+X87      := $(shell $(CC) -dumpmachine 2>/dev/null | grep -q '^i[3-6]86' && echo 1)
+CFLAGS   += $(if $(X87),-msse2 -mfpmath=sse)
 GC_SECTIONS = $(if $(filter Darwin,$(shell uname -s)),-Wl$(,)-dead_strip,-Wl$(,)--gc-sections)
 LDFLAGS  = $(SAN) $(if $(STATIC),-static) $(if $(OPENMP),-fopenmp) $(GC_SECTIONS)
 LDLIBS   = -lm
