@@ -47,7 +47,7 @@ LIB_SRC  = $(wildcard engine/*/*.c) kernels/scalar.c kernels/registry.c \
            $(wildcard $(ISA_SRC))
 LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/%.o)
 TESTS    = $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/test_*.c)) $(BUILD)/tests/y4m_compare \
-           $(BUILD)/tests/mtcnn_nets
+           $(BUILD)/tests/mtcnn_nets $(BUILD)/tests/mtcnn_detect
 EXAMPLES = $(patsubst examples/%.c,$(BUILD)/examples/%,$(wildcard examples/*.c))
 BENCHES  = $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/*.c))
 
