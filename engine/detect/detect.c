@@ -30,6 +30,9 @@ struct emoti_detector {
     int n_lvl, n_all;
 };
 
+#define MIN(a, b) ((a) < (b) ? (a) : (b))
+#define MAX(a, b) ((a) > (b) ? (a) : (b))
+
 enum { CAP_ALL = EMOTI_DETECT_MAX_PNET + EMOTI_DETECT_MAX_LEVEL };
 
 void emoti_detector_params_init(emoti_detector_params *p) {
@@ -149,10 +152,10 @@ static int nms(cand *c, int n, double thr, int min_mode) {
         int keep = 1;
         for (int k = 0; k < kept && keep; k++) {
             const double *b = c[k].b, ab = (b[2] - b[0] + one) * (b[3] - b[1] + one);
-            const double iw = fmin(a[2], b[2]) - fmax(a[0], b[0]) + one;
-            const double ih = fmin(a[3], b[3]) - fmax(a[1], b[1]) + one;
-            const double inter = fmax(0, iw) * fmax(0, ih);
-            keep = !(inter / (min_mode ? fmin(aa, ab) : aa + ab - inter) > thr);
+            const double iw = MIN(a[2], b[2]) - MAX(a[0], b[0]) + one;
+            const double ih = MIN(a[3], b[3]) - MAX(a[1], b[1]) + one;
+            const double inter = MAX(0, iw) * MAX(0, ih);
+            keep = !(inter / (min_mode ? MIN(aa, ab) : aa + ab - inter) > thr);
         }
         if (keep) c[kept++] = c[i];
     }
@@ -168,7 +171,7 @@ static void regress(cand *c, int plain) {
 
 static void rerec(cand *c) {
     double *b = c->b;
-    const double w = b[2] - b[0], h = b[3] - b[1], l = fmax(w, h);
+    const double w = b[2] - b[0], h = b[3] - b[1], l = MAX(w, h);
     b[0] += w * 0.5 - l * 0.5, b[1] += h * 0.5 - l * 0.5;
     b[2] = b[0] + l, b[3] = b[1] + l;
 }

@@ -119,22 +119,28 @@ int emoti_mtcnn_pnet_size(int h, int w, int *oh, int *ow) {
     return N_OUT[MTCNN_PNET];
 }
 
-static void prelu(float *x, size_t n, int c, const float *alpha) {
+/* Branch-free (the sign of an activation is unpredictable) and vectorisable: for x > 0 it is
+ * x + alpha * 0, else 0 + alpha * x, each exactly the PReLU. */
+static void prelu(float *restrict x, size_t n, int c, const float *restrict alpha) {
     for (size_t i = 0; i < n; i++) {
-        float *p = x + i * (size_t)c;
-        for (int j = 0; j < c; j++) p[j] = p[j] > 0 ? p[j] : alpha[j] * p[j];
+        float *restrict p = x + i * (size_t)c;
+        for (int j = 0; j < c; j++) {
+            const float v = p[j], pos = v > 0 ? v : 0, neg = v < 0 ? v : 0;
+            p[j] = pos + alpha[j] * neg;
+        }
     }
 }
 
-static void maxpool(const float *x, int h, int w, int c, int k, int s, float *y) {
+static void maxpool(const float *restrict x, int h, int w, int c, int k, int s,
+                    float *restrict y) {
     const int oh = pooled(h, k, s), ow = pooled(w, k, s);
     for (int i = 0; i < oh; i++)
         for (int j = 0; j < ow; j++) {
-            float *o = y + ((size_t)i * ow + j) * c;
-            for (int ch = 0; ch < c; ch++) o[ch] = -INFINITY;
+            float *restrict o = y + ((size_t)i * ow + j) * c;
+            memcpy(o, x + ((size_t)i * s * w + (size_t)j * s) * c, sizeof(float) * (size_t)c);
             for (int a = i * s; a < i * s + k && a < h; a++)
                 for (int b = j * s; b < j * s + k && b < w; b++) {
-                    const float *p = x + ((size_t)a * w + b) * c;
+                    const float *restrict p = x + ((size_t)a * w + b) * c;
                     for (int ch = 0; ch < c; ch++) o[ch] = p[ch] > o[ch] ? p[ch] : o[ch];
                 }
         }
