@@ -123,6 +123,17 @@ int main(int argc, char **argv) {
         }
         free(w);
     }
+    /* Too small for one P-Net cell: no face, no error; bad parameters: refused. */
+    static const uint8_t px[11 * 11 * 3];
+    int n = -1;
+    emoti_detector_params_init(&p);
+    for (int side = 1; side <= 11; side += 10)
+        if (emoti_detect(det, &p, px, side, side, (size_t)side * 3, faces, 1, &n) || n != 0)
+            fprintf(stderr, "FAIL %dx%d image: %d faces, %s\n", side, side, n, emoti_last_error()),
+                fails++;
+    p.min_face = 5;
+    if (emoti_detect(det, &p, px, 11, 11, 33, faces, 1, &n) != EMOTI_ERR_ARG)
+        fprintf(stderr, "FAIL min face 5 accepted\n"), fails++;
     printf("mtcnn_detect: %d images, %d faces, max |C - float64| %.3g px, score %.3g\n", records,
            total, worst_px, worst_score);
     emoti_detector_close(det);
