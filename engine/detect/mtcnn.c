@@ -146,18 +146,27 @@ static void maxpool(const float *restrict x, int h, int w, int c, int k, int s,
         }
 }
 
-/* VALID conv, one output row at a time: its patches gathered into col, then one GEMM. */
+/* Output rows per GEMM call: enough rows that the small R/O-Net maps (ow 3 .. 46) still give
+ * the kernel a few hundred rows of patches. */
+static int conv_rows(int oh, int ow) {
+    const int r = (256 + ow - 1) / ow;
+    return r < oh ? r : oh;
+}
+
+/* VALID conv, a block of output rows at a time: their patches gathered into col, one GEMM. */
 static void conv(const emoti_kernels *kern, const mtcnn_layer *l, const float *x, int h, int w,
                  float *col, float *y) {
-    const int k = l->k, oh = h - k + 1, ow = w - k + 1;
+    const int k = l->k, oh = h - k + 1, ow = w - k + 1, rows = conv_rows(oh, ow);
     const size_t kc = (size_t)k * l->cin;
-    for (int i = 0; i < oh; i++) {
-        for (int j = 0; j < ow; j++)
-            for (int a = 0; a < k; a++)
-                memcpy(col + (size_t)j * k * kc + a * kc, x + ((size_t)(i + a) * w + j) * l->cin,
-                       sizeof(float) * kc);
-        kern->f32_gemm((size_t)ow, (size_t)l->cout, k * kc, col, l->w, NULL, l->b, NULL,
-                       y + (size_t)i * ow * l->cout, (size_t)l->cout, EMOTI_ACT_NONE);
+    for (int i0 = 0; i0 < oh; i0 += rows) {
+        const int n = oh - i0 < rows ? oh - i0 : rows;
+        for (int i = i0; i < i0 + n; i++)
+            for (int j = 0; j < ow; j++)
+                for (int a = 0; a < k; a++)
+                    memcpy(col + ((size_t)(i - i0) * ow + j) * k * kc + a * kc,
+                           x + ((size_t)(i + a) * w + j) * l->cin, sizeof(float) * kc);
+        kern->f32_gemm((size_t)n * ow, (size_t)l->cout, k * kc, col, l->w, NULL, l->b, NULL,
+                       y + (size_t)i0 * ow * l->cout, (size_t)l->cout, EMOTI_ACT_NONE);
     }
 }
 
@@ -167,7 +176,8 @@ static size_t plan(const mtcnn_net *n, int h, int w, size_t *act) {
     for (int i = 0; i < n->n_layers; i++) {
         const mtcnn_layer *l = &n->layer[i];
         if (!l->k) break;
-        const size_t row = (size_t)(w - l->k + 1) * l->k * l->k * l->cin;
+        const size_t row = (size_t)(w - l->k + 1) * l->k * l->k * l->cin *
+                           (size_t)conv_rows(h - l->k + 1, w - l->k + 1);
         h -= l->k - 1, w -= l->k - 1;
         col = row > col ? row : col;
         big = (size_t)h * w * l->cout > big ? (size_t)h * w * l->cout : big;
