@@ -215,6 +215,8 @@ def scenes(nets, faces):
     placed = [paste(s, faces[1 % len(faces)], 20, 10, 360)]
     out.append(("scene_large", s, 40, placed))
     out.append(("scene_none", background(480, 640, 5), 40, []))
+    s = background(480, 640, 7)
+    out.append(("scene_one", s, 40, [paste(s, faces[0], 250, 120, 180)]))
     return out
 
 
