@@ -96,18 +96,21 @@ static int grow(void **p, size_t *have, size_t need, size_t elem) {
     return 1;
 }
 
-static void summed_area(uint32_t *s, const uint8_t *rgb, int w, int h, size_t stride) {
+static void summed_area(uint32_t *restrict s, const uint8_t *rgb, int w, int h, size_t stride) {
     const size_t row = (size_t)(w + 1) * 3;
     memset(s, 0, sizeof *s * row);
     for (int y = 0; y < h; y++) {
-        uint32_t *o = s + (size_t)(y + 1) * row, *up = o - row, acc[3] = {0, 0, 0};
+        uint32_t *restrict o = s + (size_t)(y + 1) * row;
+        const uint32_t *restrict up = o - row;
         const uint8_t *p = rgb + (size_t)y * stride;
+        uint32_t a = 0, b = 0, c = 0;
         o[0] = o[1] = o[2] = 0;
-        for (int x = 0; x < w; x++)
-            for (int c = 0; c < 3; c++) {
-                acc[c] += p[x * 3 + c];
-                o[(x + 1) * 3 + c] = up[(x + 1) * 3 + c] + acc[c];
-            }
+        for (int x = 0; x < w; x++) { /* the row's prefix sums, then the rows above added */
+            o[3 * x + 3] = a += p[3 * x];
+            o[3 * x + 4] = b += p[3 * x + 1];
+            o[3 * x + 5] = c += p[3 * x + 2];
+        }
+        for (size_t t = 3; t < row; t++) o[t] += up[t];
     }
 }
 
@@ -125,11 +128,11 @@ static void area(const emoti_detector *d, int w, int x0, int y0, int W, int H, i
         for (int j = 0; j < ow; j++) {
             const int c0 = x0 + (int)((long long)j * W / ow);
             const int c1 = x0 + (int)(((long long)(j + 1) * W + ow - 1) / ow);
-            const double n = (double)(r1 - r0) * (c1 - c0);
+            const double inv = 1.0 / ((double)(r1 - r0) * (c1 - c0));
             float *o = dst + ((size_t)j * oh + i) * 3;
             for (int c = 0; c < 3; c++) {
                 const uint32_t s = bot[c1 * 3 + c] - bot[c0 * 3 + c] - top[c1 * 3 + c] + top[c0 * 3 + c];
-                o[c] = (float)((s / n - 127.5) * 0.0078125);
+                o[c] = (float)((s * inv - 127.5) * 0.0078125);
             }
         }
     }
