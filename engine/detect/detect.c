@@ -144,6 +144,18 @@ static int by_score(const void *a, const void *b) {
     return (x->seq > y->seq) - (x->seq < y->seq);
 }
 
+/* Merge sort of c[0..n) through t[0..n) (glibc's qsort may malloc a buffer per call; the
+ * orders here are total, so any correct sort gives the same result). */
+static void sort(cand *c, cand *t, int n, int (*cmp)(const void *, const void *)) {
+    if (n < 2) return;
+    const int h = n / 2;
+    sort(c, t, h, cmp), sort(c + h, t, n - h, cmp);
+    int i = 0, j = h, k = 0;
+    while (i < h && j < n) t[k++] = cmp(&c[j], &c[i]) < 0 ? c[j++] : c[i++];
+    while (i < h) t[k++] = c[i++];
+    memcpy(c, t, sizeof *c * (size_t)k);
+}
+
 /* Greedy NMS over c[0..n) sorted by score: keeps a box unless it overlaps a kept one by more
  * than thr. IoU with areas (x2 - x1)(y2 - y1) (torchvision), or "Min" (intersection over the
  * smaller area, +1 widths: facenet-pytorch's numpy NMS). Compacts c; returns the count kept. */
@@ -201,19 +213,19 @@ static emoti_status level(emoti_detector *d, int w, int h, double s, double t, i
                       p[1], {p[2], p[3], p[4], p[5]}, {0}, (*seq)++};
             if (n < EMOTI_DETECT_MAX_LEVEL) {
                 d->lvl[n++] = c;
-                if (n == EMOTI_DETECT_MAX_LEVEL) qsort(d->lvl, (size_t)n, sizeof(cand), by_score);
+                if (n == EMOTI_DETECT_MAX_LEVEL) sort(d->lvl, d->tmp, n, by_score);
             } else if (by_score(&c, &d->lvl[n - 1]) < 0) { /* better than the worst kept */
                 int k = n - 1;
                 for (; k > 0 && by_score(&c, &d->lvl[k - 1]) < 0; k--) d->lvl[k] = d->lvl[k - 1];
                 d->lvl[k] = c;
             }
         }
-    qsort(d->lvl, (size_t)n, sizeof(cand), by_score);
+    sort(d->lvl, d->tmp, n, by_score);
     n = nms(d->lvl, n, 0.5, 0);
     memcpy(d->all + d->n_all, d->lvl, sizeof(cand) * (size_t)n);
     d->n_all += n;
     if (d->n_all > EMOTI_DETECT_MAX_PNET) {
-        qsort(d->all, (size_t)d->n_all, sizeof(cand), by_score);
+        sort(d->all, d->tmp, d->n_all, by_score);
         d->n_all = EMOTI_DETECT_MAX_PNET;
     }
     return EMOTI_OK;
@@ -249,7 +261,7 @@ static emoti_status refine(emoti_detector *d, int net, int side, int w, int h, d
         c[kept++] = k;
     }
     *n = kept;
-    qsort(c, (size_t)kept, sizeof(cand), by_score);
+    sort(c, d->tmp, kept, by_score);
     return EMOTI_OK;
 }
 
@@ -272,7 +284,7 @@ static emoti_status stages(emoti_detector *d, const emoti_detector_params *p, in
         st = level(d, w, h, s, p->threshold[0], &seq);
     if (st) return st;
     cand *c = d->all;
-    qsort(c, (size_t)d->n_all, sizeof(cand), by_score);
+    sort(c, d->tmp, d->n_all, by_score);
     n = nms(c, d->n_all, 0.7, 0);
     if (n > EMOTI_DETECT_MAX_RNET) n = EMOTI_DETECT_MAX_RNET;
     for (int i = 0; i < n; i++) regress(&c[i], 1), rerec(&c[i]);
@@ -286,7 +298,7 @@ static emoti_status stages(emoti_detector *d, const emoti_detector_params *p, in
     int kept = 0;
     for (int i = 0; i < n; i++)
         if (c[i].score > p->keep) c[kept] = c[i], c[kept].seq = kept, kept++;
-    qsort(c, (size_t)kept, sizeof(cand), by_area);
+    sort(c, d->tmp, kept, by_area);
     *found = kept;
     return EMOTI_OK;
 }
