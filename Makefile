@@ -52,7 +52,7 @@ LIB_SRC  = $(wildcard engine/*/*.c) kernels/scalar.c kernels/registry.c \
            $(wildcard $(ISA_SRC))
 LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/%.o)
 TESTS    = $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/test_*.c)) $(BUILD)/tests/y4m_compare \
-           $(BUILD)/tests/mtcnn_nets
+           $(BUILD)/tests/mtcnn_nets $(BUILD)/tests/mtcnn_detect
 EXAMPLES = $(patsubst examples/%.c,$(BUILD)/examples/%,$(wildcard examples/*.c))
 BENCHES  = $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/*.c))
 
@@ -86,6 +86,8 @@ COLD_OBJ = $(CLI_OBJ) $(patsubst %,$(BUILD)/engine/%.o,base/error base/infile ba
            report/plot report/rows timeline/combine timeline/temporal timeline/timeline train/annot \
            train/dataset train/metrics train/npy train/train)
 $(COLD_OBJ): OPT = -Os
+# MTCNN's PReLU, max-pool and summed-area loops: -O3 vectorises them (the GEMM is the kernels').
+$(BUILD)/engine/detect/mtcnn.o $(BUILD)/engine/detect/detect.o: OPT = -O3
 $(BUILD)/kernels/avx2.o: CFLAGS += -mavx2 -mfma
 $(BUILD)/kernels/avx512.o: CFLAGS += -mavx512f -mavx512dq -mavx512bw -mavx512vl -mfma
 $(BUILD)/kernels/registry.o: CPPFLAGS += $(foreach f,$(wildcard $(ISA_SRC)),-DEMOTI_HAVE_$(basename $(notdir $(f))))

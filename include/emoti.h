@@ -2,7 +2,7 @@
  *
  * The library behind the `emoti` binary (libemoti.a): everything the command does, in the
  * order the data flows. Sections: the model (load a converted model, weights/FORMAT.md, from a
- * file or a memory buffer; run it on RGB images); images; video frames (Y4M, frame folders);
+ * file or a memory buffer; run it on RGB images); images; faces (detection); video frames (Y4M, frame folders);
  * heads; the timeline (one face track's per-frame post-processing, fed a frame at a time);
  * tracking (track ids across frames, scene cuts, a timeline per track);
  * whole-sequence post-processing; training data, metrics and training; writers (rows, files
@@ -136,6 +136,53 @@ emoti_status emoti_image_load_opts(const char *path, const emoti_decode_opts *op
                                    emoti_image *image);
 emoti_status emoti_image_decode_opts(const uint8_t *data, size_t size,
                                      const emoti_decode_opts *opts, emoti_image *image);
+
+/* ---- Faces: MTCNN detection (docs/MTCNN.md) ----
+ * facenet-pytorch 2.5's algorithm (EmotiEffLib's detector) on the P/R/O-Net weights of a
+ * detector container (tools/export.py --mtcnn). The detector keeps its buffers between calls:
+ * no allocation per frame once it has seen the largest frame size. Work is bounded whatever the
+ * image holds: per pyramid level the EMOTI_DETECT_MAX_LEVEL best P-Net cells go on to that
+ * level's NMS; over all levels the EMOTI_DETECT_MAX_PNET best survivors to the global NMS; the
+ * EMOTI_DETECT_MAX_RNET best after it to R-Net, the EMOTI_DETECT_MAX_ONET best after R-Net to
+ * O-Net (so at most that many faces). Not thread-safe on one detector: one per thread. */
+#define EMOTI_DETECT_MAX_LEVEL 1024
+#define EMOTI_DETECT_MAX_PNET 4096
+#define EMOTI_DETECT_MAX_RNET 1024
+#define EMOTI_DETECT_MAX_ONET 256
+typedef struct emoti_detector emoti_detector;
+
+typedef struct {
+    double min_face;      /* smallest face side in pixels, >= 12 (default 40) */
+    double threshold[3];  /* P-Net (score >= t), R-Net and O-Net (score > t): 0.6 0.7 0.7 */
+    double factor;        /* pyramid scale step, in (0.1, 0.95] (default 0.709) */
+    double keep;          /* faces returned when their O-Net score > keep (default 0.9) */
+} emoti_detector_params;
+
+typedef struct {
+    float x1, y1, x2, y2;   /* box in pixels, float and unrounded like facenet-pytorch's */
+    float score;            /* O-Net face probability */
+    float landmarks[5][2];  /* (x, y): eyes (left, right in the image), nose, mouth corners */
+} emoti_face;
+
+void emoti_detector_params_init(emoti_detector_params *p);
+/* Maps a detector container read-only and validates it (general.arch mtcnn). */
+emoti_status emoti_detector_open(const char *path, emoti_detector **out);
+/* Uses buf in place (64-byte aligned; it must outlive the detector). */
+emoti_status emoti_detector_from_memory(const void *buf, size_t size, emoti_detector **out);
+void emoti_detector_close(emoti_detector *det);
+/* Detects faces in an 8-bit RGB image (stride bytes per row, at most 2^24 pixels) with params
+ * (NULL: the defaults). Writes the first min(found, max) faces, largest box area first, to out
+ * and sets *n to the number found (which may exceed max). No face: *n = 0 and EMOTI_OK. */
+emoti_status emoti_detect(emoti_detector *det, const emoti_detector_params *params,
+                          const uint8_t *rgb, int width, int height, size_t stride,
+                          emoti_face *out, int max, int *n);
+/* Runs the emotion model on one face of a frame as EmotiEffLib does: the crop
+ * frame[y1:y2, x1:x2] with the box truncated to integers (toward zero), no margin, then
+ * emoti_run_rgb on it. Unlike numpy slicing, a box reaching past the image edge is clipped to
+ * the image; a box with nothing inside the image is EMOTI_ERR_ARG. */
+emoti_status emoti_run_face(emoti_model *model, const uint8_t *rgb, int width, int height,
+                            size_t stride, const emoti_face *face, emoti_result *result,
+                            float *embedding);
 
 /* ---- Video frames ----
  * The frames of a video, one at a time in constant memory: a YUV4MPEG2 stream (a .y4m file,

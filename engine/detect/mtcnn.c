@@ -119,39 +119,64 @@ int emoti_mtcnn_pnet_size(int h, int w, int *oh, int *ow) {
     return N_OUT[MTCNN_PNET];
 }
 
-static void prelu(float *x, size_t n, int c, const float *alpha) {
+/* Branch-free (the sign of an activation is unpredictable) and vectorisable: for x > 0 it is
+ * x + alpha * 0, else 0 + alpha * x, each exactly the PReLU. */
+static void prelu(float *restrict x, size_t n, int c, const float *restrict alpha) {
     for (size_t i = 0; i < n; i++) {
-        float *p = x + i * (size_t)c;
-        for (int j = 0; j < c; j++) p[j] = p[j] > 0 ? p[j] : alpha[j] * p[j];
+        float *restrict p = x + i * (size_t)c;
+        for (int j = 0; j < c; j++) {
+            const float v = p[j], pos = v > 0 ? v : 0, neg = v < 0 ? v : 0;
+            p[j] = pos + alpha[j] * neg;
+        }
     }
 }
 
-static void maxpool(const float *x, int h, int w, int c, int k, int s, float *y) {
+static void maxpool(const float *restrict x, int h, int w, int c, int k, int s,
+                    float *restrict y) {
     const int oh = pooled(h, k, s), ow = pooled(w, k, s);
     for (int i = 0; i < oh; i++)
         for (int j = 0; j < ow; j++) {
-            float *o = y + ((size_t)i * ow + j) * c;
-            for (int ch = 0; ch < c; ch++) o[ch] = -INFINITY;
+            float *restrict o = y + ((size_t)i * ow + j) * c;
+            memcpy(o, x + ((size_t)i * s * w + (size_t)j * s) * c, sizeof(float) * (size_t)c);
             for (int a = i * s; a < i * s + k && a < h; a++)
                 for (int b = j * s; b < j * s + k && b < w; b++) {
-                    const float *p = x + ((size_t)a * w + b) * c;
+                    const float *restrict p = x + ((size_t)a * w + b) * c;
                     for (int ch = 0; ch < c; ch++) o[ch] = p[ch] > o[ch] ? p[ch] : o[ch];
                 }
         }
 }
 
-/* VALID conv, one output row at a time: its patches gathered into col, then one GEMM. */
+/* Output rows per GEMM call: enough rows that the small R/O-Net maps (ow 3 .. 46) still give
+ * the kernel a few hundred rows of patches. */
+static int conv_rows(int oh, int ow) {
+    const int r = (256 + ow - 1) / ow;
+    return r < oh ? r : oh;
+}
+
+/* memcpy of n floats in fixed-size pieces, which compilers inline: the patches are short
+ * (9 .. 192 floats) and a libc call per patch row cost more than the copy. */
+static void copy_floats(float *restrict d, const float *restrict s, size_t n) {
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) memcpy(d + i, s + i, 8 * sizeof *d);
+    if (n - i >= 4) memcpy(d + i, s + i, 4 * sizeof *d), i += 4;
+    if (n - i >= 2) memcpy(d + i, s + i, 2 * sizeof *d), i += 2;
+    if (n - i) d[i] = s[i];
+}
+
+/* VALID conv, a block of output rows at a time: their patches gathered into col, one GEMM. */
 static void conv(const emoti_kernels *kern, const mtcnn_layer *l, const float *x, int h, int w,
                  float *col, float *y) {
-    const int k = l->k, oh = h - k + 1, ow = w - k + 1;
+    const int k = l->k, oh = h - k + 1, ow = w - k + 1, rows = conv_rows(oh, ow);
     const size_t kc = (size_t)k * l->cin;
-    for (int i = 0; i < oh; i++) {
-        for (int j = 0; j < ow; j++)
-            for (int a = 0; a < k; a++)
-                memcpy(col + (size_t)j * k * kc + a * kc, x + ((size_t)(i + a) * w + j) * l->cin,
-                       sizeof(float) * kc);
-        kern->f32_gemm((size_t)ow, (size_t)l->cout, k * kc, col, l->w, NULL, l->b, NULL,
-                       y + (size_t)i * ow * l->cout, (size_t)l->cout, EMOTI_ACT_NONE);
+    for (int i0 = 0; i0 < oh; i0 += rows) {
+        const int n = oh - i0 < rows ? oh - i0 : rows;
+        for (int i = i0; i < i0 + n; i++)
+            for (int j = 0; j < ow; j++)
+                for (int a = 0; a < k; a++)
+                    copy_floats(col + ((size_t)(i - i0) * ow + j) * k * kc + a * kc,
+                                x + ((size_t)(i + a) * w + j) * l->cin, kc);
+        kern->f32_gemm((size_t)n * ow, (size_t)l->cout, k * kc, col, l->w, NULL, l->b, NULL,
+                       y + (size_t)i0 * ow * l->cout, (size_t)l->cout, EMOTI_ACT_NONE);
     }
 }
 
@@ -161,7 +186,8 @@ static size_t plan(const mtcnn_net *n, int h, int w, size_t *act) {
     for (int i = 0; i < n->n_layers; i++) {
         const mtcnn_layer *l = &n->layer[i];
         if (!l->k) break;
-        const size_t row = (size_t)(w - l->k + 1) * l->k * l->k * l->cin;
+        const size_t row = (size_t)(w - l->k + 1) * l->k * l->k * l->cin *
+                           (size_t)conv_rows(h - l->k + 1, w - l->k + 1);
         h -= l->k - 1, w -= l->k - 1;
         col = row > col ? row : col;
         big = (size_t)h * w * l->cout > big ? (size_t)h * w * l->cout : big;

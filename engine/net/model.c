@@ -115,7 +115,7 @@ emoti_status emoti_model_from_memory(const void *buf, size_t size, emoti_model *
     return EMOTI_OK;
 }
 
-static emoti_status map_file(const char *path, void **map, size_t *size) {
+emoti_status emoti_file_map(const char *path, void **map, size_t *size) {
     int fd;
     emoti_status st = emoti_file_fd(path, 0, &fd, size);
     if (st) return st;
@@ -133,7 +133,7 @@ emoti_status emoti_model_open(const char *path, emoti_model **out) {
     if (!path) return emoti_fail(EMOTI_ERR_ARG, "model path is NULL");
     emoti_model *m = model_new();
     if (!m) return EMOTI_ERR_NOMEM;
-    emoti_status st = map_file(path, &m->map, &m->map_size);
+    emoti_status st = emoti_file_map(path, &m->map, &m->map_size);
     if (!st) {
         st = build(m, m->map, m->map_size);
         if (st) emoti_error_prefix(path);

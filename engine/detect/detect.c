@@ -1,0 +1,352 @@
+/* MTCNN face detection, facenet-pytorch 2.5's algorithm (docs/MTCNN.md "The algorithm"):
+ * image pyramid with area resampling, P-Net cells, NMS per level and over all levels, R-Net
+ * and O-Net on area-resampled crops, box regression and squaring, the final "Min" NMS. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "emoti.h"
+#include "error.h"
+#include "infile.h"
+#include "mtcnn.h"
+
+typedef struct {
+    double b[4], score, reg[4];
+    float pts[10];
+    int seq; /* order of discovery: ties in score keep it */
+} cand;
+
+struct emoti_detector {
+    void *map;
+    size_t map_size;
+    emoti_container c;
+    emoti_mtcnn m;
+    const emoti_kernels *kern;
+    uint32_t *sat; /* summed-area table [h + 1][w + 1][3], modulo 2^32 (exact for 2^24 px) */
+    float *in, *out;
+    size_t sat_n, in_n, out_n;
+    cand *lvl, *all, *tmp;
+    int n_lvl, n_all;
+};
+
+#define MIN(a, b) ((a) < (b) ? (a) : (b))
+#define MAX(a, b) ((a) > (b) ? (a) : (b))
+
+enum { CAP_ALL = EMOTI_DETECT_MAX_PNET + EMOTI_DETECT_MAX_LEVEL };
+
+void emoti_detector_params_init(emoti_detector_params *p) {
+    p->min_face = 40;
+    p->threshold[0] = 0.6, p->threshold[1] = 0.7, p->threshold[2] = 0.7;
+    p->factor = 0.709;
+    p->keep = 0.9;
+}
+
+static emoti_status build(emoti_detector *d, const void *buf, size_t size) {
+    emoti_status st = emoti_container_parse(&d->c, buf, size);
+    if (st) return st;
+    st = emoti_mtcnn_init(&d->m, &d->c);
+    if (st) return st;
+    d->kern = emoti_kernels_get();
+    if (!d->kern) return emoti_fail(EMOTI_ERR_UNSUPPORTED, "%s", emoti_kernels_error());
+    d->lvl = malloc(sizeof(cand) * EMOTI_DETECT_MAX_LEVEL);
+    d->all = malloc(sizeof(cand) * CAP_ALL);
+    d->tmp = malloc(sizeof(cand) * CAP_ALL);
+    if (!d->lvl || !d->all || !d->tmp) return emoti_fail(EMOTI_ERR_NOMEM, "out of memory");
+    return EMOTI_OK;
+}
+
+emoti_status emoti_detector_from_memory(const void *buf, size_t size, emoti_detector **out) {
+    *out = NULL;
+    if (!buf) return emoti_fail(EMOTI_ERR_ARG, "detector buffer is NULL");
+    emoti_detector *d = calloc(1, sizeof *d);
+    if (!d) return emoti_fail(EMOTI_ERR_NOMEM, "out of memory");
+    emoti_status st = build(d, buf, size);
+    if (st) emoti_detector_close(d);
+    else *out = d;
+    return st;
+}
+
+emoti_status emoti_detector_open(const char *path, emoti_detector **out) {
+    *out = NULL;
+    if (!path) return emoti_fail(EMOTI_ERR_ARG, "detector path is NULL");
+    emoti_detector *d = calloc(1, sizeof *d);
+    if (!d) return emoti_fail(EMOTI_ERR_NOMEM, "out of memory");
+    emoti_status st = emoti_file_map(path, &d->map, &d->map_size);
+    if (!st && (st = build(d, d->map, d->map_size))) emoti_error_prefix(path);
+    if (st) emoti_detector_close(d);
+    else *out = d;
+    return st;
+}
+
+void emoti_detector_close(emoti_detector *d) {
+    if (!d) return;
+    emoti_mtcnn_free(&d->m);
+    emoti_container_free(&d->c);
+    if (d->map) munmap(d->map, d->map_size);
+    free(d->sat), free(d->in), free(d->out), free(d->lvl), free(d->all), free(d->tmp);
+    free(d);
+}
+
+static int grow(void **p, size_t *have, size_t need, size_t elem) {
+    if (need <= *have) return 1;
+    void *q = realloc(*p, need * elem);
+    if (!q) return 0;
+    *p = q, *have = need;
+    return 1;
+}
+
+static void summed_area(uint32_t *restrict s, const uint8_t *rgb, int w, int h, size_t stride) {
+    const size_t row = (size_t)(w + 1) * 3;
+    memset(s, 0, sizeof *s * row);
+    for (int y = 0; y < h; y++) {
+        uint32_t *restrict o = s + (size_t)(y + 1) * row;
+        const uint32_t *restrict up = o - row;
+        const uint8_t *p = rgb + (size_t)y * stride;
+        uint32_t a = 0, b = 0, c = 0;
+        o[0] = o[1] = o[2] = 0;
+        for (int x = 0; x < w; x++) { /* the row's prefix sums, then the rows above added */
+            o[3 * x + 3] = a += p[3 * x];
+            o[3 * x + 4] = b += p[3 * x + 1];
+            o[3 * x + 5] = c += p[3 * x + 2];
+        }
+        for (size_t t = 3; t < row; t++) o[t] += up[t];
+    }
+}
+
+/* Area resampling as torch's interpolate(mode="area") (adaptive average pooling): output cell
+ * (i, j) of oh x ow averages input rows floor(i H / oh) .. ceil((i + 1) H / oh) - 1 of the
+ * H x W region at (x0, y0), columns likewise. Writes it normalised and transposed:
+ * dst[j][i][c] (the nets' layout, docs/MTCNN.md). */
+static void area(const emoti_detector *d, int w, int x0, int y0, int W, int H, int oh, int ow,
+                 float *dst) {
+    const size_t row = (size_t)(w + 1) * 3;
+    for (int i = 0; i < oh; i++) {
+        const int r0 = y0 + (int)((long long)i * H / oh);
+        const int r1 = y0 + (int)(((long long)(i + 1) * H + oh - 1) / oh);
+        const uint32_t *top = d->sat + (size_t)r0 * row, *bot = d->sat + (size_t)r1 * row;
+        for (int j = 0; j < ow; j++) {
+            const int c0 = x0 + (int)((long long)j * W / ow);
+            const int c1 = x0 + (int)(((long long)(j + 1) * W + ow - 1) / ow);
+            const double inv = 1.0 / ((double)(r1 - r0) * (c1 - c0));
+            float *o = dst + ((size_t)j * oh + i) * 3;
+            for (int c = 0; c < 3; c++) {
+                const uint32_t s = bot[c1 * 3 + c] - bot[c0 * 3 + c] - top[c1 * 3 + c] + top[c0 * 3 + c];
+                o[c] = (float)((s * inv - 127.5) * 0.0078125);
+            }
+        }
+    }
+}
+
+static int by_score(const void *a, const void *b) {
+    const cand *x = a, *y = b;
+    if (x->score != y->score) return x->score > y->score ? -1 : 1;
+    return (x->seq > y->seq) - (x->seq < y->seq);
+}
+
+/* Merge sort of c[0..n) through t[0..n) (glibc's qsort may malloc a buffer per call; the
+ * orders here are total, so any correct sort gives the same result). */
+static void sort(cand *c, cand *t, int n, int (*cmp)(const void *, const void *)) {
+    if (n < 2) return;
+    const int h = n / 2;
+    sort(c, t, h, cmp), sort(c + h, t, n - h, cmp);
+    int i = 0, j = h, k = 0;
+    while (i < h && j < n) t[k++] = cmp(&c[j], &c[i]) < 0 ? c[j++] : c[i++];
+    while (i < h) t[k++] = c[i++];
+    memcpy(c, t, sizeof *c * (size_t)k);
+}
+
+/* Greedy NMS over c[0..n) sorted by score: keeps a box unless it overlaps a kept one by more
+ * than thr. IoU with areas (x2 - x1)(y2 - y1) (torchvision), or "Min" (intersection over the
+ * smaller area, +1 widths: facenet-pytorch's numpy NMS). Compacts c; returns the count kept. */
+static int nms(cand *c, int n, double thr, int min_mode) {
+    const double one = min_mode ? 1 : 0;
+    int kept = 0;
+    for (int i = 0; i < n; i++) {
+        const double *a = c[i].b, aa = (a[2] - a[0] + one) * (a[3] - a[1] + one);
+        int keep = 1;
+        for (int k = 0; k < kept && keep; k++) {
+            const double *b = c[k].b, ab = (b[2] - b[0] + one) * (b[3] - b[1] + one);
+            const double iw = MIN(a[2], b[2]) - MAX(a[0], b[0]) + one;
+            const double ih = MIN(a[3], b[3]) - MAX(a[1], b[1]) + one;
+            const double inter = MAX(0, iw) * MAX(0, ih);
+            keep = !(inter / (min_mode ? MIN(aa, ab) : aa + ab - inter) > thr);
+        }
+        if (keep) c[kept++] = c[i];
+    }
+    return kept;
+}
+
+/* Box regression: offsets scaled by the width (plus one unless plain), then squared (rerec). */
+static void regress(cand *c, int plain) {
+    double *b = c->b;
+    const double w = b[2] - b[0] + !plain, h = b[3] - b[1] + !plain;
+    b[0] += c->reg[0] * w, b[1] += c->reg[1] * h, b[2] += c->reg[2] * w, b[3] += c->reg[3] * h;
+}
+
+static void rerec(cand *c) {
+    double *b = c->b;
+    const double w = b[2] - b[0], h = b[3] - b[1], l = MAX(w, h);
+    b[0] += w * 0.5 - l * 0.5, b[1] += h * 0.5 - l * 0.5;
+    b[2] = b[0] + l, b[3] = b[1] + l;
+}
+
+/* One pyramid level: P-Net, cells with score >= t, the best EMOTI_DETECT_MAX_LEVEL of them,
+ * NMS 0.5, appended to the candidates over all levels (the best EMOTI_DETECT_MAX_PNET kept). */
+static emoti_status level(emoti_detector *d, int w, int h, double s, double t, int *seq) {
+    const int hs = (int)(h * s + 1), ws = (int)(w * s + 1);
+    int gx, gy;
+    const int per = emoti_mtcnn_pnet_size(ws, hs, &gx, &gy);
+    if (!grow((void **)&d->in, &d->in_n, (size_t)hs * ws * 3, sizeof(float)) ||
+        !grow((void **)&d->out, &d->out_n, (size_t)gx * gy * per, sizeof(float)))
+        return emoti_fail(EMOTI_ERR_NOMEM, "detect: out of memory for %d x %d", w, h);
+    area(d, w, 0, 0, w, h, hs, ws, d->in);
+    emoti_status st = emoti_mtcnn_run(&d->m, d->kern, MTCNN_PNET, d->in, ws, hs, d->out);
+    if (st) return st;
+    int n = 0;
+    for (int i = 0; i < gx; i++)
+        for (int j = 0; j < gy; j++) {
+            const float *p = d->out + ((size_t)i * gy + j) * per;
+            if (!(p[1] >= t)) continue;
+            cand c = {{floor((2.0 * i + 1) / s), floor((2.0 * j + 1) / s),
+                       floor((2.0 * i + 12) / s), floor((2.0 * j + 12) / s)},
+                      p[1], {p[2], p[3], p[4], p[5]}, {0}, (*seq)++};
+            if (n < EMOTI_DETECT_MAX_LEVEL) {
+                d->lvl[n++] = c;
+                if (n == EMOTI_DETECT_MAX_LEVEL) sort(d->lvl, d->tmp, n, by_score);
+            } else if (by_score(&c, &d->lvl[n - 1]) < 0) { /* better than the worst kept */
+                int k = n - 1;
+                for (; k > 0 && by_score(&c, &d->lvl[k - 1]) < 0; k--) d->lvl[k] = d->lvl[k - 1];
+                d->lvl[k] = c;
+            }
+        }
+    sort(d->lvl, d->tmp, n, by_score);
+    n = nms(d->lvl, n, 0.5, 0);
+    memcpy(d->all + d->n_all, d->lvl, sizeof(cand) * (size_t)n);
+    d->n_all += n;
+    if (d->n_all > EMOTI_DETECT_MAX_PNET) {
+        sort(d->all, d->tmp, d->n_all, by_score);
+        d->n_all = EMOTI_DETECT_MAX_PNET;
+    }
+    return EMOTI_OK;
+}
+
+/* R-Net (net 1, side 24) or O-Net (2, 48) on each candidate's in-image part (its box truncated,
+ * clamped to [1, w] x [1, h] 1-based), area-resized to side x side; keeps score > t. */
+static emoti_status refine(emoti_detector *d, int net, int side, int w, int h, double t,
+                           cand *c, int *n) {
+    if (!grow((void **)&d->in, &d->in_n, (size_t)side * side * 3, sizeof(float)) ||
+        !grow((void **)&d->out, &d->out_n, 16, sizeof(float)))
+        return emoti_fail(EMOTI_ERR_NOMEM, "detect: out of memory");
+    int kept = 0;
+    for (int i = 0; i < *n; i++) {
+        const int x = c[i].b[0] < 1 ? 1 : (int)c[i].b[0], y = c[i].b[1] < 1 ? 1 : (int)c[i].b[1];
+        const int ex = c[i].b[2] > w ? w : (int)c[i].b[2], ey = c[i].b[3] > h ? h : (int)c[i].b[3];
+        if (ex < x || ey < y) continue;
+        area(d, w, x - 1, y - 1, ex - x + 1, ey - y + 1, side, side, d->in);
+        emoti_status st = emoti_mtcnn_run(&d->m, d->kern, net, d->in, side, side, d->out);
+        if (st) return st;
+        const float *p = d->out;
+        if (!(p[1] > t)) continue;
+        cand k = c[i];
+        k.score = p[1], k.seq = i;
+        for (int r = 0; r < 4; r++) k.reg[r] = p[2 + r];
+        if (net == MTCNN_ONET) {
+            const double bw = k.b[2] - k.b[0] + 1, bh = k.b[3] - k.b[1] + 1;
+            for (int l = 0; l < 5; l++) {
+                k.pts[2 * l] = (float)(bw * p[6 + l] + k.b[0] - 1);
+                k.pts[2 * l + 1] = (float)(bh * p[11 + l] + k.b[1] - 1);
+            }
+        }
+        c[kept++] = k;
+    }
+    *n = kept;
+    sort(c, d->tmp, kept, by_score);
+    return EMOTI_OK;
+}
+
+static int by_area(const void *a, const void *b) {
+    const cand *x = a, *y = b;
+    const double ax = (x->b[2] - x->b[0]) * (x->b[3] - x->b[1]);
+    const double ay = (y->b[2] - y->b[0]) * (y->b[3] - y->b[1]);
+    if (ax != ay) return ax > ay ? -1 : 1;
+    return (x->seq > y->seq) - (x->seq < y->seq);
+}
+
+static emoti_status stages(emoti_detector *d, const emoti_detector_params *p, int w, int h,
+                           int *found) {
+    const double m = 12.0 / p->min_face;
+    double minl = (w < h ? w : h) * m, s = m;
+    int seq = 0, n;
+    emoti_status st = EMOTI_OK;
+    d->n_all = 0;
+    for (; !st && minl >= 12; s *= p->factor, minl *= p->factor)
+        st = level(d, w, h, s, p->threshold[0], &seq);
+    if (st) return st;
+    cand *c = d->all;
+    sort(c, d->tmp, d->n_all, by_score);
+    n = nms(c, d->n_all, 0.7, 0);
+    if (n > EMOTI_DETECT_MAX_RNET) n = EMOTI_DETECT_MAX_RNET;
+    for (int i = 0; i < n; i++) regress(&c[i], 1), rerec(&c[i]);
+    if ((st = refine(d, MTCNN_RNET, 24, w, h, p->threshold[1], c, &n))) return st;
+    n = nms(c, n, 0.7, 0);
+    if (n > EMOTI_DETECT_MAX_ONET) n = EMOTI_DETECT_MAX_ONET;
+    for (int i = 0; i < n; i++) regress(&c[i], 0), rerec(&c[i]);
+    if ((st = refine(d, MTCNN_ONET, 48, w, h, p->threshold[2], c, &n))) return st;
+    for (int i = 0; i < n; i++) regress(&c[i], 0);
+    n = nms(c, n, 0.7, 1);
+    int kept = 0;
+    for (int i = 0; i < n; i++)
+        if (c[i].score > p->keep) c[kept] = c[i], c[kept].seq = kept, kept++;
+    sort(c, d->tmp, kept, by_area);
+    *found = kept;
+    return EMOTI_OK;
+}
+
+emoti_status emoti_detect(emoti_detector *d, const emoti_detector_params *params,
+                          const uint8_t *rgb, int w, int h, size_t stride, emoti_face *out,
+                          int max, int *n) {
+    emoti_detector_params def;
+    if (!params) emoti_detector_params_init(&def), params = &def;
+    if (n) *n = 0;
+    if (!d || !rgb || !n || (max > 0 && !out))
+        return emoti_fail(EMOTI_ERR_ARG, "detect: NULL argument");
+    if (w < 1 || h < 1 || (long long)w * h > 1 << 24 || stride < (size_t)w * 3)
+        return emoti_fail(EMOTI_ERR_ARG, "detect: bad image geometry %dx%d stride %zu", w, h,
+                          stride);
+    const emoti_detector_params *p = params;
+    if (!(p->min_face >= 12 && p->min_face <= 1e6) || !(p->factor > 0.1 && p->factor <= 0.95) ||
+        !(p->keep >= 0 && p->keep <= 1))
+        return emoti_fail(EMOTI_ERR_ARG, "detect: bad parameters (min face %g, factor %g, keep %g)",
+                          p->min_face, p->factor, p->keep);
+    if (!grow((void **)&d->sat, &d->sat_n, (size_t)(w + 1) * (h + 1) * 3, sizeof(uint32_t)))
+        return emoti_fail(EMOTI_ERR_NOMEM, "detect: out of memory for %d x %d", w, h);
+    summed_area(d->sat, rgb, w, h, stride);
+    int found = 0;
+    emoti_status st = stages(d, p, w, h, &found);
+    if (st) return st;
+    for (int i = 0; i < found && i < max; i++) {
+        const cand *c = &d->all[i];
+        emoti_face *f = &out[i];
+        f->x1 = (float)c->b[0], f->y1 = (float)c->b[1], f->x2 = (float)c->b[2], f->y2 = (float)c->b[3];
+        f->score = (float)c->score;
+        memcpy(f->landmarks, c->pts, sizeof f->landmarks);
+    }
+    *n = found;
+    return EMOTI_OK;
+}
+
+emoti_status emoti_run_face(emoti_model *model, const uint8_t *rgb, int w, int h, size_t stride,
+                            const emoti_face *f, emoti_result *result, float *embedding) {
+    if (!f || !rgb) return emoti_fail(EMOTI_ERR_ARG, "NULL argument");
+    /* (int) truncates toward zero as Python's int(); clipped after truncation. */
+    const double lim[4] = {w, h, w, h}, v[4] = {f->x1, f->y1, f->x2, f->y2};
+    int b[4];
+    for (int i = 0; i < 4; i++)
+        b[i] = !(v[i] > 0) ? 0 : v[i] >= lim[i] ? (int)lim[i] : (int)v[i];
+    if (b[2] <= b[0] || b[3] <= b[1])
+        return emoti_fail(EMOTI_ERR_ARG, "face box (%g, %g, %g, %g) has nothing inside the %dx%d image",
+                          v[0], v[1], v[2], v[3], w, h);
+    return emoti_run_rgb(model, rgb + (size_t)b[1] * stride + (size_t)b[0] * 3, b[2] - b[0],
+                         b[3] - b[1], stride, result, embedding);
+}
