@@ -16,6 +16,10 @@ enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2 };
 #define EMOTI_MODEL_DIR "/usr/local/share/emoti/models"
 #endif
 #define INSTALLED_MODEL EMOTI_MODEL_DIR "/" DEFAULT_MODEL_NAME
+/* The face detector (tools/export.py --mtcnn) is found the same way, from $EMOTI_DETECTOR. */
+#define DEFAULT_DETECTOR_NAME "mtcnn.emoti"
+#define DEFAULT_DETECTOR "weights/" DEFAULT_DETECTOR_NAME
+#define INSTALLED_DETECTOR EMOTI_MODEL_DIR "/" DEFAULT_DETECTOR_NAME
 #define MODEL_OPT_HELP                                                                     \
     "  -m, --model FILE     converted model (default: $EMOTI_MODEL, else ./" DEFAULT_MODEL ",\n" \
     "                       else " INSTALLED_MODEL ")\n"
@@ -64,12 +68,21 @@ int cli_open_model(const infer_opts *o, emoti_model **m);
 const char *default_model(void);
 /* 1 if model is that placeholder, after saying on stderr where it looked and how to get models. */
 int default_model_missing(const char *model);
+/* The same for the detector ($EMOTI_DETECTOR, ./DEFAULT_DETECTOR, INSTALLED_DETECTOR). */
+const char *default_detector(void);
+int default_detector_missing(const char *det);
 
 /* The model's own rows (run, video without -H / -k): text, CSV (header once) or JSON lines;
  * key.frame -1 leaves the frame out, o->time adds the time. */
 void write_header(const infer_opts *o, const emoti_info *in, int with_frame);
 void write_row(const infer_opts *o, const emoti_info *in, emoti_row_key key, const emoti_result *r,
                const float *emb);
+
+/* Detected faces, one row each: the CSV header, then per face the file, its number from 1, the
+ * box, the score and the five landmarks (fmt EMOTI_FORMAT_CSV or _JSONL); face NULL writes the
+ * row of an image without a face (face 0, the other fields empty / absent). */
+void write_face_header(void);
+void write_face_row(int fmt, const char *file, int index, const emoti_face *face);
 
 /* Opens input (emoti_frames_open), printing the library's message on failure; for an input
  * that is not 8-bit Y4M it ends with "| reader", reader being how to pipe into this command
@@ -106,5 +119,6 @@ int cmd_fit(int argc, char **argv);
 int cmd_tune(int argc, char **argv);
 int cmd_predict(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
+int cmd_detect(int argc, char **argv);
 
 #endif

@@ -13,6 +13,7 @@ static const char *MAIN_HELP =
     "Facial emotion recognition with EmotiEffNet models, in plain C.\n"
     "commands:\n"
     "  run IMAGE...     expression probabilities (and valence/arousal) per face image\n"
+    "  detect IMAGE...  the faces in each image: box, score, landmarks (MTCNN)\n"
     "  video INPUT      the same per frame of a Y4M video (file or '-') or a frame folder;\n"
     "                   with -H HEAD...: smoothed VA/EXPR/AU per frame, live (--causal), SVG plot\n"
     "  extract IN... -o OUT  embeddings + outputs of many videos (.npy + index)\n"
@@ -168,6 +169,7 @@ static int dispatch(int argc, char **argv) {
     if (!strcmp(cmd, "tune")) return cmd_tune(argc - 1, argv + 1);
     if (!strcmp(cmd, "predict")) return cmd_predict(argc - 1, argv + 1);
     if (!strcmp(cmd, "eval")) return cmd_eval(argc - 1, argv + 1);
+    if (!strcmp(cmd, "detect")) return cmd_detect(argc - 1, argv + 1);
     if (!strcmp(cmd, "info")) return cmd_info(argc - 1, argv + 1);
     cli_usage_error(NULL, "unknown command '%s'", cmd);
 }

@@ -74,3 +74,29 @@ void write_row(const infer_opts *o, const emoti_info *in, emoti_row_key key, con
     else write_json(o, in, key, r, emb);
     fflush(stdout);
 }
+
+void write_face_header(void) {
+    printf("file,face,x1,y1,x2,y2,score");
+    for (int i = 1; i <= 5; i++) printf(",lx%d,ly%d", i, i);
+    putchar('\n');
+}
+
+void write_face_row(int fmt, const char *file, int index, const emoti_face *f) {
+    int csv = fmt == EMOTI_FORMAT_CSV;
+    if (!csv) printf("{\"file\":");
+    (csv ? emoti_csv_field : emoti_json_string)(stdout, file);
+    printf(csv ? ",%d" : ",\"face\":%d", index);
+    if (!f) fputs(csv ? ",,,,,,,,,,,,,,,\n" : "}\n", stdout); /* 15 empty fields: box, score, landmarks */
+    else if (csv) {
+        printf(",%.9g,%.9g,%.9g,%.9g,%.9g", f->x1, f->y1, f->x2, f->y2, f->score);
+        for (int i = 0; i < 5; i++) printf(",%.9g,%.9g", f->landmarks[i][0], f->landmarks[i][1]);
+        putchar('\n');
+    } else {
+        printf(",\"box\":[%.9g,%.9g,%.9g,%.9g],\"score\":%.9g,\"landmarks\":[", f->x1, f->y1, f->x2,
+               f->y2, f->score);
+        for (int i = 0; i < 5; i++)
+            printf(i ? ",[%.9g,%.9g]" : "[%.9g,%.9g]", f->landmarks[i][0], f->landmarks[i][1]);
+        printf("]}\n");
+    }
+    fflush(stdout);
+}
