@@ -17,7 +17,10 @@ WARN     = -Wall -Wextra -Werror
 # engine/ is layered: base (errors, files), media (decoders), net (container, forward pass),
 # heads, timeline (post-processing), train (training, metrics, dataset formats).
 ENGINE_DIRS = $(sort $(dir $(wildcard engine/*/*.c)))
-CPPFLAGS = -Iinclude $(patsubst %,-I%,$(ENGINE_DIRS)) -Ikernels -Icli -D_POSIX_C_SOURCE=200809L
+# 64-bit file offsets and inode numbers on 32-bit hosts too: without them readdir() ends early
+# (EOVERFLOW) on file systems with 64-bit inodes, and files over 2 GB cannot be opened.
+LFS      = -D_FILE_OFFSET_BITS=64
+CPPFLAGS = -Iinclude $(patsubst %,-I%,$(ENGINE_DIRS)) -Ikernels -Icli -D_POSIX_C_SOURCE=200809L $(LFS)
 # No unwind tables: C needs none (debuggers use -g's .debug_frame); they were 6% of the binary.
 # A section per function and object, so that the linker drops what no command calls (GNU and
 # LLVM linkers: --gc-sections; Apple's: -dead_strip).
@@ -91,7 +94,7 @@ $(BUILD)/kernels/avx512.o: CFLAGS += -mavx512f -mavx512dq -mavx512bw -mavx512vl 
 $(BUILD)/kernels/registry.o: CPPFLAGS += $(foreach f,$(wildcard $(ISA_SRC)),-DEMOTI_HAVE_$(basename $(notdir $(f))))
 # The CLI looks for a model in the installed models folder when no other is found.
 # The CLI sees the public header only (and its own): everything it wires is in emoti.h.
-$(CLI_OBJ): CPPFLAGS = -Iinclude -Icli -D_POSIX_C_SOURCE=200809L -DEMOTI_MODEL_DIR='"$(MODELDIR)"'
+$(CLI_OBJ): CPPFLAGS = -Iinclude -Icli -D_POSIX_C_SOURCE=200809L $(LFS) -DEMOTI_MODEL_DIR='"$(MODELDIR)"'
 $(CLI_OBJ): $(DIRS_STAMP)
 
 $(BUILD)/libemoti.a: $(LIB_OBJ)

@@ -98,16 +98,22 @@ emoti_status emoti_npy_fread(FILE *f, const char *path, float **data, long *rows
     int c = nd == 2 ? (int)dims[1] : 1;
     /* At most 2^40 values, and what size_t can count on this platform (32-bit too). */
     unsigned long long values = (unsigned long long)r * (unsigned long long)c;
-    if (r < 0 || (unsigned long long)r > (1ULL << 40) / (unsigned long long)c || values > SIZE_MAX / sizeof *buf) {
+    if (r < 0 || (unsigned long long)r > (1ULL << 40) / (unsigned long long)c) {
         st = emoti_fail(EMOTI_ERR_FORMAT, "%s: shape too large", path);
         goto done;
     }
-    size_t n = (size_t)values;
-    long left = bytes_left(f); /* a forged shape must not allocate what the file cannot hold */
+    /* A forged shape must not allocate what the file cannot hold: checked before the size_t
+     * bound so that a 32-bit host gives the same message as a 64-bit one. */
+    long left = bytes_left(f);
     if (left >= 0 && (unsigned long long)left / sizeof *buf < values) {
         st = emoti_fail(EMOTI_ERR_FORMAT, "%s: truncated data (%ld x %d floats expected)", path, r, c);
         goto done;
     }
+    if (values > SIZE_MAX / sizeof *buf) {
+        st = emoti_fail(EMOTI_ERR_NOMEM, "%s: %ld x %d floats do not fit in this host's memory", path, r, c);
+        goto done;
+    }
+    size_t n = (size_t)values;
     buf = malloc(n ? n * sizeof *buf : 1);
     if (!buf) {
         st = emoti_fail(EMOTI_ERR_NOMEM, "%s: out of memory", path);
