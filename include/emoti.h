@@ -584,6 +584,10 @@ emoti_status emoti_npy_fread(FILE *f, const char *name, float **data, long *rows
 #define EMOTI_NPY_HEADER 128
 size_t emoti_npy_header(unsigned char out[EMOTI_NPY_HEADER], long rows, int cols);
 
+/* Writes n floats as '<f4' data (little-endian on every host) after such a header; returns
+ * how many were written, as fwrite does. */
+size_t emoti_npy_fwrite(FILE *f, const float *data, size_t n);
+
 /* Writes a [rows, cols] float32 array through PATH.part, renamed into place on success. */
 emoti_status emoti_npy_write(const char *path, const float *data, long rows, int cols);
 

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "container.h"
+
 #include "emoti.h"
 #include "error.h"
 
@@ -123,6 +125,7 @@ emoti_status emoti_npy_fread(FILE *f, const char *path, float **data, long *rows
         st = emoti_fail(EMOTI_ERR_FORMAT, "%s: truncated data (%ld x %d floats expected)", path, r, c);
         goto done;
     }
+    emoti_le_copy32(buf, buf, n); /* '<f4' to host order */
     *data = buf, *rows = r, *cols = c;
     buf = NULL;
 done:
@@ -158,6 +161,18 @@ emoti_status emoti_npy_write(const char *path, const float *data, long rows, int
     if (st) return st;
     unsigned char head[EMOTI_NPY_HEADER];
     fwrite(head, 1, emoti_npy_header(head, rows, cols), o.f);
-    fwrite(data, sizeof *data, (size_t)rows * (size_t)cols, o.f);
+    emoti_npy_fwrite(o.f, data, (size_t)rows * (size_t)cols);
     return emoti_outfile_commit(&o); /* reports a failed write, with its reason */
+}
+
+size_t emoti_npy_fwrite(FILE *f, const float *data, size_t n) {
+    if (emoti_host_le()) return fwrite(data, sizeof *data, n, f);
+    float le[256]; /* big-endian hosts: swapped a block at a time */
+    size_t done = 0;
+    for (size_t k; done < n; done += k) {
+        k = n - done < 256 ? n - done : 256;
+        emoti_le_copy32(le, data + done, k);
+        if (fwrite(le, sizeof *le, k, f) != k) break;
+    }
+    return done < n ? done : n;
 }
