@@ -31,6 +31,12 @@ CFLAGS   = -std=c11 $(OPT) $(WARN) $(SAN) $(if $(OPENMP),-fopenmp) -fno-asynchro
 # threshold would differ from one call); every x86 CPU since 2001 has SSE2.
 X87      := $(shell $(CC) -dumpmachine 2>/dev/null | grep -q '^i[3-6]86' && echo 1)
 CFLAGS   += $(if $(X87),-msse2 -mfpmath=sse)
+# s390x: in ISO C mode GCC evaluates float expressions in double (FLT_EVAL_METHOD 1, to match
+# glibc's float_t there); the hardware has single-precision instructions, and "fast" uses them,
+# so that float results are the single-precision ones of every other host (a split GEMM equals
+# one call).
+S390     := $(shell $(CC) -dumpmachine 2>/dev/null | grep -q '^s390' && echo 1)
+CFLAGS   += $(if $(S390),-fexcess-precision=fast)
 GC_SECTIONS = $(if $(filter Darwin,$(shell uname -s)),-Wl$(,)-dead_strip,-Wl$(,)--gc-sections)
 LDFLAGS  = $(SAN) $(if $(STATIC),-static) $(if $(OPENMP),-fopenmp) $(GC_SECTIONS)
 LDLIBS   = -lm

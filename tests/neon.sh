@@ -78,28 +78,10 @@ int main(int argc, char **argv) { /* argv[1]: the isa expected, or "-" for a ref
     return !(k && !err && !strcmp(k->isa, argv[1]));
 }
 EOF
-# Parity for the models named on the command line, with test_parity.c's own checks.
-cat >"$tmp/parity_models.c" <<'EOF'
-#define main test_parity_main
-#include "test_parity.c"
-#undef main
-int main(int argc, char **argv) {
-    require_fixtures();
-    int fails = 0;
-    for (int a = 1; a < argc; a++) {
-        const model_case *mc = NULL;
-        for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
-            if (!strcmp(cases[i].model, argv[a])) mc = &cases[i];
-        if (mc) fails += check_model(mc);
-        else printf("FAIL %s: test_parity.c has no such model\n", argv[a]), fails++;
-    }
-    printf("%s\n", fails ? "PARITY FAILED" : "parity ok");
-    return fails ? 1 : 0;
-}
-EOF
-for p in dispatch parity_models; do
+for p in "$tmp/dispatch.c" tests/parity_models.c; do
+    n=$(basename "$p" .c)
     # shellcheck disable=SC2086
-    "$NEON_CC" $XCFLAGS "$tmp/$p.c" "$OUT/libemoti.a" -lm -o "$tmp/$p" || { echo "FAIL check-neon: build $p"; exit 1; }
+    "$NEON_CC" $XCFLAGS "$p" "$OUT/libemoti.a" -lm -o "$tmp/$n" || { echo "FAIL check-neon: build $n"; exit 1; }
 done
 echo "check-neon: built in $(($(now) - t0)) s ($("$NEON_CC" -dumpmachine); $("$QEMU" --version | head -n 1))"
 
