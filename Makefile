@@ -65,8 +65,10 @@ TESTS    = $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/test_*.c)) $(B
 EXAMPLES = $(patsubst examples/%.c,$(BUILD)/examples/%,$(wildcard examples/*.c))
 BENCHES  = $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/*.c))
 
-.PHONY: all test check check-openmp check-sanitize check-neon check-valgrind bench bench-ort weights install uninstall clean
+.PHONY: all test check check-openmp check-sanitize check-neon check-cross check-valgrind bench bench-ort weights install uninstall clean
 NEON_PARITY ?= b0
+CROSS ?= armhf s390x riscv64
+CROSS_PARITY ?= b0_8_pt
 all: $(BIN) $(BUILD)/libemoti.a
 
 # Flag stamps: files holding the effective flags, rewritten only when those change, so that
@@ -127,10 +129,11 @@ $(BUILD)/bench/%: bench/%.c $(BUILD)/libemoti.a $(LINK_DEPS)
 
 # The whole suite: unit, parity against ../shared/fixtures, CLI, exporter; then the same C
 # tests again under ASan+UBSan.
-# make test ends with the NEON kernels under qemu (one B0 model's parity, ~3.5 min on 2 cores);
-# without the cross compiler / qemu that step says SKIPPED and why (CI installs them).
+# make test ends with the NEON kernels under qemu (one B0 model's parity, ~3.5 min on 2 cores)
+# and check-cross; without a cross compiler / qemu a step says SKIPPED and why (CI installs them).
 test: check check-openmp check-sanitize
 	$(MAKE) --no-print-directory check-neon NEON_OPTIONAL=1 NEON_PARITY=b0_8_pt
+	$(MAKE) --no-print-directory check-cross CROSS_OPTIONAL=1
 
 check: $(BIN) $(TESTS) $(EXAMPLES)
 	BUILD=$(BUILD) FIXTURES=$(FIXTURES) PYTHON=$(PYTHON) EMOTI=$(BIN_RUN) tests/run.sh
@@ -147,6 +150,13 @@ check-openmp:
 check-neon:
 	BUILD=$(BUILD) FIXTURES=$(FIXTURES) MODELS=$(BUILD)/models MAKE="$(MAKE)" \
 	  NEON_PARITY="$(NEON_PARITY)" NEON_OPTIONAL=$(NEON_OPTIONAL) tests/neon.sh
+
+# Other POSIX hosts under qemu-user, scalar kernels: 32-bit ARM (armhf), big-endian (s390x),
+# riscv64: container, heads, kernels, timeline, tracker tests and CROSS_PARITY's parity.
+# See tests/cross.sh.
+check-cross:
+	BUILD=$(BUILD) FIXTURES=$(FIXTURES) MODELS=$(BUILD)/models MAKE="$(MAKE)" CROSS="$(CROSS)" \
+	  CROSS_PARITY="$(CROSS_PARITY)" CROSS_OPTIONAL=$(CROSS_OPTIONAL) tests/cross.sh
 
 check-sanitize:
 	$(MAKE) BUILD=$(BUILD)/san OPT="-O1 -g" \

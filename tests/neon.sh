@@ -52,7 +52,8 @@ esac
 
 fails=0
 fail() { echo "FAIL $*"; fails=$((fails + 1)); }
-now() { date +%s; }
+JOBS=$NEON_JOBS
+. tests/qemu_jobs.sh # job, jobs_report, now
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 
 t0=$(now)
@@ -94,19 +95,6 @@ for spec in :neon neon:neon scalar:scalar avx2:- avx512:- sse9:-; do
 done
 
 # 2 and 3: the qemu runs, NEON_JOBS at a time; each job's output is printed when all are done.
-jobs_run=()
-job() { # name command...: runs in the background, output in $tmp/name.log
-    local name=$1; shift
-    while [ "$(jobs -rp | wc -l)" -ge "$NEON_JOBS" ]; do wait -n; done
-    jobs_run+=("$name")
-    (
-        s=$(now)
-        "$@" >"$tmp/$name.log" 2>&1
-        echo $? >"$tmp/$name.rc"
-        echo $(($(now) - s)) >"$tmp/$name.secs"
-    ) &
-}
-
 case $NEON_PARITY in
 0) models= ;;
 b0) models=$B0_MODELS ;;
@@ -134,16 +122,8 @@ for mdl in $models; do
     [ "$mdl" = "${models%% *}" ] && job test_kernels "$QEMU" "$OUT/tests/test_kernels" # after the longest
 done
 [ -z "$models" ] && job test_kernels "$QEMU" "$OUT/tests/test_kernels"
-wait
-for name in "${jobs_run[@]}"; do
-    rc=$(cat "$tmp/$name.rc" 2>/dev/null || echo 1)
-    echo "== $name: exit $rc, $(cat "$tmp/$name.secs" 2>/dev/null) s under qemu"
-    cat "$tmp/$name.log"
-    [ "$rc" -eq 0 ] || fail "$name (exit $rc)"
-    if [ "$name" = test_kernels ]; then
-        grep -q "^tables: scalar neon;" "$tmp/$name.log" || fail "test_kernels: no neon table"
-    fi
-done
+jobs_report
+grep -q "^tables: scalar neon;" "$tmp/test_kernels.log" || fail "test_kernels: no neon table"
 echo "check-neon: qemu runs took $(($(now) - t1)) s ($NEON_JOBS at a time; parity: ${models:-none}); $(($(now) - t0)) s in all"
 if [ $fails -gt 0 ]; then
     echo "check-neon: $fails FAILED"
