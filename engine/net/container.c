@@ -17,7 +17,10 @@ void emoti_le_copy32(void *dst, const void *src, size_t n) {
     }
     uint8_t *d = dst;
     const uint8_t *s = src;
-    for (size_t i = 0; i < n; i++) emoti_put_le32(d + 4 * i, emoti_le32(s + 4 * i));
+    for (size_t i = 0; i < n; i++) {
+        uint32_t v = emoti_le32(s + 4 * i); /* host order: stored as it is */
+        memcpy(d + 4 * i, &v, 4);
+    }
 }
 
 /* Fletcher-style sum (weights/FORMAT.md): a = sum of w[i], b = sum of a after each word, i.e.
