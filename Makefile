@@ -17,7 +17,10 @@ WARN     = -Wall -Wextra -Werror
 # engine/ is layered: base (errors, files), media (decoders), net (container, forward pass),
 # heads, timeline (post-processing), train (training, metrics, dataset formats).
 ENGINE_DIRS = $(sort $(dir $(wildcard engine/*/*.c)))
-CPPFLAGS = -Iinclude $(patsubst %,-I%,$(ENGINE_DIRS)) -Ikernels -Icli -D_POSIX_C_SOURCE=200809L
+# 64-bit file offsets and inode numbers on 32-bit hosts too: without them readdir() ends early
+# (EOVERFLOW) on file systems with 64-bit inodes, and files over 2 GB cannot be opened.
+LFS      = -D_FILE_OFFSET_BITS=64
+CPPFLAGS = -Iinclude $(patsubst %,-I%,$(ENGINE_DIRS)) -Ikernels -Icli -D_POSIX_C_SOURCE=200809L $(LFS)
 # No unwind tables: C needs none (debuggers use -g's .debug_frame); they were 6% of the binary.
 # A section per function and object, so that the linker drops what no command calls (GNU and
 # LLVM linkers: --gc-sections; Apple's: -dead_strip).
@@ -28,6 +31,12 @@ CFLAGS   = -std=c11 $(OPT) $(WARN) $(SAN) $(if $(OPENMP),-fopenmp) -fno-asynchro
 # threshold would differ from one call); every x86 CPU since 2001 has SSE2.
 X87      := $(shell $(CC) -dumpmachine 2>/dev/null | grep -q '^i[3-6]86' && echo 1)
 CFLAGS   += $(if $(X87),-msse2 -mfpmath=sse)
+# s390x: in ISO C mode GCC evaluates float expressions in double (FLT_EVAL_METHOD 1, to match
+# glibc's float_t there); the hardware has single-precision instructions, and "fast" uses them,
+# so that float results are the single-precision ones of every other host (a split GEMM equals
+# one call).
+S390     := $(shell $(CC) -dumpmachine 2>/dev/null | grep -q '^s390' && echo 1)
+CFLAGS   += $(if $(S390),-fexcess-precision=fast)
 GC_SECTIONS = $(if $(filter Darwin,$(shell uname -s)),-Wl$(,)-dead_strip,-Wl$(,)--gc-sections)
 LDFLAGS  = $(SAN) $(if $(STATIC),-static) $(if $(OPENMP),-fopenmp) $(GC_SECTIONS)
 LDLIBS   = -lm
@@ -56,8 +65,10 @@ TESTS    = $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/test_*.c)) $(B
 EXAMPLES = $(patsubst examples/%.c,$(BUILD)/examples/%,$(wildcard examples/*.c))
 BENCHES  = $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/*.c))
 
-.PHONY: all test check check-openmp check-sanitize check-neon check-valgrind bench bench-ort weights install uninstall clean
+.PHONY: all test check check-openmp check-sanitize check-neon check-cross check-valgrind bench bench-ort weights install uninstall clean
 NEON_PARITY ?= b0
+CROSS ?= armhf s390x riscv64
+CROSS_PARITY ?= b0_8_pt
 all: $(BIN) $(BUILD)/libemoti.a
 
 # Flag stamps: files holding the effective flags, rewritten only when those change, so that
@@ -93,7 +104,7 @@ $(BUILD)/kernels/avx512.o: CFLAGS += -mavx512f -mavx512dq -mavx512bw -mavx512vl 
 $(BUILD)/kernels/registry.o: CPPFLAGS += $(foreach f,$(wildcard $(ISA_SRC)),-DEMOTI_HAVE_$(basename $(notdir $(f))))
 # The CLI looks for a model in the installed models folder when no other is found.
 # The CLI sees the public header only (and its own): everything it wires is in emoti.h.
-$(CLI_OBJ): CPPFLAGS = -Iinclude -Icli -D_POSIX_C_SOURCE=200809L -DEMOTI_MODEL_DIR='"$(MODELDIR)"'
+$(CLI_OBJ): CPPFLAGS = -Iinclude -Icli -D_POSIX_C_SOURCE=200809L $(LFS) -DEMOTI_MODEL_DIR='"$(MODELDIR)"'
 $(CLI_OBJ): $(DIRS_STAMP)
 
 $(BUILD)/libemoti.a: $(LIB_OBJ)
@@ -120,10 +131,11 @@ $(BUILD)/bench/%: bench/%.c $(BUILD)/libemoti.a $(LINK_DEPS)
 
 # The whole suite: unit, parity against ../shared/fixtures, CLI, exporter; then the same C
 # tests again under ASan+UBSan.
-# make test ends with the NEON kernels under qemu (one B0 model's parity, ~3.5 min on 2 cores);
-# without the cross compiler / qemu that step says SKIPPED and why (CI installs them).
+# make test ends with the NEON kernels under qemu (one B0 model's parity, ~3.5 min on 2 cores)
+# and check-cross; without a cross compiler / qemu a step says SKIPPED and why (CI installs them).
 test: check check-openmp check-sanitize
 	$(MAKE) --no-print-directory check-neon NEON_OPTIONAL=1 NEON_PARITY=b0_8_pt
+	$(MAKE) --no-print-directory check-cross CROSS_OPTIONAL=1
 
 check: $(BIN) $(TESTS) $(EXAMPLES)
 	BUILD=$(BUILD) FIXTURES=$(FIXTURES) PYTHON=$(PYTHON) EMOTI=$(BIN_RUN) tests/run.sh
@@ -140,6 +152,13 @@ check-openmp:
 check-neon:
 	BUILD=$(BUILD) FIXTURES=$(FIXTURES) MODELS=$(BUILD)/models MAKE="$(MAKE)" \
 	  NEON_PARITY="$(NEON_PARITY)" NEON_OPTIONAL=$(NEON_OPTIONAL) tests/neon.sh
+
+# Other POSIX hosts under qemu-user, scalar kernels: 32-bit ARM (armhf), big-endian (s390x),
+# riscv64: container, heads, kernels, timeline, tracker tests and CROSS_PARITY's parity.
+# See tests/cross.sh.
+check-cross:
+	BUILD=$(BUILD) FIXTURES=$(FIXTURES) MODELS=$(BUILD)/models MAKE="$(MAKE)" CROSS="$(CROSS)" \
+	  CROSS_PARITY="$(CROSS_PARITY)" CROSS_OPTIONAL=$(CROSS_OPTIONAL) tests/cross.sh
 
 check-sanitize:
 	$(MAKE) BUILD=$(BUILD)/san OPT="-O1 -g" \

@@ -97,8 +97,8 @@ static void extract_input(emoti_model *m, const emoti_info *in, const char *inpu
         char name[32];
         const char *fname = info.file;
         if (!fname) snprintf(name, sizeof name, "%05ld.jpg", info.number), fname = name;
-        fwrite(emb, sizeof *emb, (size_t)in->features, x->files[0].f);
-        fwrite(r.outputs, sizeof *r.outputs, (size_t)in->n_outputs, x->files[1].f);
+        emoti_npy_fwrite(x->files[0].f, emb, (size_t)in->features);
+        emoti_npy_fwrite(x->files[1].f, r.outputs, (size_t)in->n_outputs);
         fprintf(x->files[2].f, "%ld,%s/%s,%s,%ld,%s\n", x->rows++, video, fname, video, info.number, input);
         if (write_failed(x)) break; /* the commit reports it */
     }

@@ -50,10 +50,15 @@ const char *emoti_last_error(void);
 
 typedef struct emoti_model emoti_model;
 
-/* Maps the file read-only and validates it (magic, version, bounds, shapes, checksum). */
+/* Maps the file read-only and validates it (magic, version, bounds, shapes, checksum).
+ * Byte order: the container is little-endian by specification (weights/FORMAT.md). A
+ * little-endian host reads the weights in place (zero-copy); a big-endian host (s390x, ...)
+ * makes one byte-swapped, 64-byte aligned copy of the file at open and computes from it, so
+ * it needs the model's size again in memory. Heads, .npy files and the containers that fit /
+ * tune write are little-endian on every host. */
 emoti_status emoti_model_open(const char *path, emoti_model **out);
-/* Uses buf in place (no copy); it must stay valid and unchanged until emoti_model_close.
- * buf must be 64-byte aligned. */
+/* Uses buf in place (no copy on little-endian hosts, see above); it must stay valid and
+ * unchanged until emoti_model_close. buf must be 64-byte aligned. */
 emoti_status emoti_model_from_memory(const void *buf, size_t size, emoti_model **out);
 void emoti_model_close(emoti_model *model);
 
@@ -630,6 +635,10 @@ emoti_status emoti_npy_fread(FILE *f, const char *name, float **data, long *rows
  * after it (rows must be known, or the header rewritten at the end). Returns its size. */
 #define EMOTI_NPY_HEADER 128
 size_t emoti_npy_header(unsigned char out[EMOTI_NPY_HEADER], long rows, int cols);
+
+/* Writes n floats as '<f4' data (little-endian on every host) after such a header; returns
+ * how many were written, as fwrite does. */
+size_t emoti_npy_fwrite(FILE *f, const float *data, size_t n);
 
 /* Writes a [rows, cols] float32 array through PATH.part, renamed into place on success. */
 emoti_status emoti_npy_write(const char *path, const float *data, long rows, int cols);

@@ -52,7 +52,8 @@ esac
 
 fails=0
 fail() { echo "FAIL $*"; fails=$((fails + 1)); }
-now() { date +%s; }
+JOBS=$NEON_JOBS
+. tests/qemu_jobs.sh # job, jobs_report, now
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 
 t0=$(now)
@@ -78,28 +79,10 @@ int main(int argc, char **argv) { /* argv[1]: the isa expected, or "-" for a ref
     return !(k && !err && !strcmp(k->isa, argv[1]));
 }
 EOF
-# Parity for the models named on the command line, with test_parity.c's own checks.
-cat >"$tmp/parity_models.c" <<'EOF'
-#define main test_parity_main
-#include "test_parity.c"
-#undef main
-int main(int argc, char **argv) {
-    require_fixtures();
-    int fails = 0;
-    for (int a = 1; a < argc; a++) {
-        const model_case *mc = NULL;
-        for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
-            if (!strcmp(cases[i].model, argv[a])) mc = &cases[i];
-        if (mc) fails += check_model(mc);
-        else printf("FAIL %s: test_parity.c has no such model\n", argv[a]), fails++;
-    }
-    printf("%s\n", fails ? "PARITY FAILED" : "parity ok");
-    return fails ? 1 : 0;
-}
-EOF
-for p in dispatch parity_models; do
+for p in "$tmp/dispatch.c" tests/parity_models.c; do
+    n=$(basename "$p" .c)
     # shellcheck disable=SC2086
-    "$NEON_CC" $XCFLAGS "$tmp/$p.c" "$OUT/libemoti.a" -lm -o "$tmp/$p" || { echo "FAIL check-neon: build $p"; exit 1; }
+    "$NEON_CC" $XCFLAGS "$p" "$OUT/libemoti.a" -lm -o "$tmp/$n" || { echo "FAIL check-neon: build $n"; exit 1; }
 done
 echo "check-neon: built in $(($(now) - t0)) s ($("$NEON_CC" -dumpmachine); $("$QEMU" --version | head -n 1))"
 
@@ -112,19 +95,6 @@ for spec in :neon neon:neon scalar:scalar avx2:- avx512:- sse9:-; do
 done
 
 # 2 and 3: the qemu runs, NEON_JOBS at a time; each job's output is printed when all are done.
-jobs_run=()
-job() { # name command...: runs in the background, output in $tmp/name.log
-    local name=$1; shift
-    while [ "$(jobs -rp | wc -l)" -ge "$NEON_JOBS" ]; do wait -n; done
-    jobs_run+=("$name")
-    (
-        s=$(now)
-        "$@" >"$tmp/$name.log" 2>&1
-        echo $? >"$tmp/$name.rc"
-        echo $(($(now) - s)) >"$tmp/$name.secs"
-    ) &
-}
-
 case $NEON_PARITY in
 0) models= ;;
 b0) models=$B0_MODELS ;;
@@ -152,16 +122,8 @@ for mdl in $models; do
     [ "$mdl" = "${models%% *}" ] && job test_kernels "$QEMU" "$OUT/tests/test_kernels" # after the longest
 done
 [ -z "$models" ] && job test_kernels "$QEMU" "$OUT/tests/test_kernels"
-wait
-for name in "${jobs_run[@]}"; do
-    rc=$(cat "$tmp/$name.rc" 2>/dev/null || echo 1)
-    echo "== $name: exit $rc, $(cat "$tmp/$name.secs" 2>/dev/null) s under qemu"
-    cat "$tmp/$name.log"
-    [ "$rc" -eq 0 ] || fail "$name (exit $rc)"
-    if [ "$name" = test_kernels ]; then
-        grep -q "^tables: scalar neon;" "$tmp/$name.log" || fail "test_kernels: no neon table"
-    fi
-done
+jobs_report
+grep -q "^tables: scalar neon;" "$tmp/test_kernels.log" || fail "test_kernels: no neon table"
 echo "check-neon: qemu runs took $(($(now) - t1)) s ($NEON_JOBS at a time; parity: ${models:-none}); $(($(now) - t0)) s in all"
 if [ $fails -gt 0 ]; then
     echo "check-neon: $fails FAILED"

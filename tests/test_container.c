@@ -20,8 +20,7 @@ static uint8_t *aligned_copy(size_t extra) {
 }
 
 static void reseal(uint8_t *buf, size_t size) {
-    uint64_t sum = emoti_container_checksum(buf, size);
-    memcpy(buf + 56, &sum, 8);
+    emoti_put_le64(buf + 56, emoti_container_checksum(buf, size));
 }
 
 /* Loads buf and expects a failure whose message contains want. */
@@ -35,21 +34,17 @@ static void expect_error(const char *what, uint8_t *buf, size_t size, const char
     emoti_model_close(m);
 }
 
-static void put32(uint8_t *p, uint32_t v) { memcpy(p, &v, 4); }
-static void put64(uint8_t *p, uint64_t v) { memcpy(p, &v, 8); }
-static uint64_t get64(const uint8_t *p) {
-    uint64_t v;
-    memcpy(&v, p, 8);
-    return v;
-}
+/* The container's fields are little-endian on every host. */
+static void put32(uint8_t *p, uint32_t v) { emoti_put_le32(p, v); }
+static void put64(uint8_t *p, uint64_t v) { emoti_put_le64(p, v); }
+static uint64_t get64(const uint8_t *p) { return emoti_le64(p); }
 
 /* Finds the byte offset of a metadata key's value (just past its type field). */
 static size_t meta_value_offset(const uint8_t *buf, const char *key) {
     uint64_t mo = get64(buf + 24), ms = get64(buf + 32);
     size_t klen = strlen(key);
     for (size_t p = mo; p + klen + 8 < mo + ms; p++) {
-        uint32_t len;
-        memcpy(&len, buf + p, 4);
+        uint32_t len = emoti_le32(buf + p);
         if (len == klen && !memcmp(buf + p + 4, key, klen)) return p + 4 + klen + 4;
     }
     return 0;
@@ -89,11 +84,9 @@ static void damaged_headers(void) {
 static void damaged_tables(void) {
     uint8_t *b = aligned_copy(0);
     uint64_t to = get64(b + 40);
-    uint32_t name_len;
-    memcpy(&name_len, b + to, 4);
+    uint32_t name_len = emoti_le32(b + to);
     size_t entry = to + 4 + name_len; /* dtype, ndim, dims..., offset, nbytes */
-    uint32_t ndim;
-    memcpy(&ndim, b + entry + 4, 4);
+    uint32_t ndim = emoti_le32(b + entry + 4);
     size_t off_at = entry + 8 + 4 * ndim;
     put64(b + off_at, good_size - 64);
     reseal(b, good_size);

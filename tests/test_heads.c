@@ -304,11 +304,11 @@ static void test_nonfinite_load(void) {
     size_t size;
     CHECK(!emoti_head_serialize(h, &img, &size), "serialize: %s", emoti_last_error());
     emoti_head_free(h);
-    const float one_half = 1.5f, nan = NAN;
+    float one_half = 1.5f, nan = NAN; /* as the file stores them: little-endian */
+    emoti_le_copy32(&one_half, &one_half, 1), emoti_le_copy32(&nan, &nan, 1);
     for (size_t i = 64; i + 4 <= size; i += 4)
         if (!memcmp(img + i, &one_half, 4)) memcpy(img + i, &nan, 4);
-    uint64_t sum = emoti_container_checksum(img, size);
-    memcpy(img + 56, &sum, 8);
+    emoti_put_le64(img + 56, emoti_container_checksum(img, size));
     char path[] = "/tmp/emoti_nanhead_XXXXXX";
     int fd = mkstemp(path);
     close(fd);

@@ -51,6 +51,12 @@ static inline float *read_f32(const char *path, size_t *n) {
     size_t size = 0;
     uint8_t *buf = read_file(path, &size);
     *n = size / 4;
+    const uint16_t one = 1; /* big-endian hosts: swap to host order */
+    if (buf && *(const uint8_t *)&one == 0)
+        for (size_t i = 0; i < *n; i++) {
+            uint8_t *w = buf + 4 * i, t0 = w[0], t1 = w[1];
+            w[0] = w[3], w[1] = w[2], w[2] = t1, w[3] = t0;
+        }
     return (float *)(void *)buf;
 }
 

@@ -251,7 +251,7 @@ static emoti_status parse_head(const emoti_container *c, emoti_head **out) {
                           EMOTI_HEAD_MAX_LAYERS + 1);
     int sizes[EMOTI_HEAD_MAX_LAYERS + 1], acts[EMOTI_HEAD_MAX_LAYERS];
     int n_layers = (int)count - 1;
-    for (uint32_t i = 0; i < count; i++) memcpy(&sizes[i], raw + i, sizeof *sizes);
+    for (uint32_t i = 0; i < count; i++) sizes[i] = (int32_t)emoti_le32(raw + i);
     char **names;
     if ((st = emoti_meta_strs(c, "head.activations", &names, &count))) return st;
     int bad = count != (uint32_t)n_layers ? -2 : -1;
@@ -288,7 +288,7 @@ static emoti_status parse_head(const emoti_container *c, emoti_head **out) {
     int n_out = sizes[n_layers];
     for (int l = 0; l < n_layers; l++) {
         memcpy(h->w[l], w[l], (size_t)sizes[l] * (size_t)sizes[l + 1] * sizeof *w[l]);
-        memcpy(h->b[l], b[l], (size_t)sizes[l + 1] * sizeof *b[l]);
+        memcpy(h->b[l], b[l], (size_t)sizes[l + 1] * sizeof *b[l]); /* host order already */
     }
     int64_t k = h->smooth_k;
     if (!st && emoti_meta_find(c, "post.smooth_k") && !(st = emoti_meta_i64(c, "post.smooth_k", &k)) &&
@@ -298,7 +298,7 @@ static emoti_status parse_head(const emoti_container *c, emoti_head **out) {
     if (!st && task == EMOTI_TASK_AU) {
         const emoti_meta *m = emoti_meta_find(c, "post.thresholds");
         if (m && m->type == META_F64S && m->count == (uint32_t)n_out) {
-            memcpy(h->thresholds, m->data, (size_t)n_out * sizeof(double));
+            st = emoti_meta_f64s(c, "post.thresholds", h->thresholds, (uint32_t)n_out);
             for (int i = 0; i < n_out && !st; i++)
                 if (!(h->thresholds[i] >= 0 && h->thresholds[i] <= 1))
                     st = emoti_fail(EMOTI_ERR_FORMAT, "post.thresholds[%d] is not in [0, 1]", i);
@@ -374,7 +374,15 @@ static void put(bytes *b, const void *src, size_t n) {
     memcpy(b->p + b->len, src, n);
     b->len += n;
 }
-static void put32(bytes *b, uint32_t v) { put(b, &v, 4); }
+static void put32(bytes *b, uint32_t v) {
+    uint8_t le[4];
+    emoti_put_le32(le, v);
+    put(b, le, 4);
+}
+static void put64(bytes *b, uint64_t v) {
+    put32(b, (uint32_t)v);
+    put32(b, (uint32_t)(v >> 32));
+}
 static void put_key(bytes *b, const char *key, uint32_t type) {
     put32(b, (uint32_t)strlen(key));
     put(b, key, strlen(key));
@@ -416,13 +424,16 @@ emoti_status emoti_head_serialize(const emoti_head *h, unsigned char **buf, size
     for (int i = 0; i < n_out; i++) put_text(&meta, h->labels[i]);
     count++;
     put_key(&meta, "post.smooth_k", META_I64);
-    int64_t k = h->smooth_k;
-    put(&meta, &k, 8);
+    put64(&meta, (uint64_t)(int64_t)h->smooth_k);
     count++;
     if (h->thresholds) {
         put_key(&meta, "post.thresholds", META_F64S);
         put32(&meta, (uint32_t)n_out);
-        put(&meta, h->thresholds, (size_t)n_out * sizeof(double));
+        for (int i = 0; i < n_out; i++) {
+            uint64_t u;
+            memcpy(&u, &h->thresholds[i], 8);
+            put64(&meta, u);
+        }
         count++;
     }
     if (h->note[0]) meta_str(&meta, &count, "head.note", h->note);
@@ -445,8 +456,8 @@ emoti_status emoti_head_serialize(const emoti_head *h, unsigned char **buf, size
             if (!t) put32(&table, (uint32_t)h->sizes[l]);
             put32(&table, (uint32_t)h->sizes[l + 1]);
             uint64_t off = pos, nb = nf * 4;
-            put(&table, &off, 8);
-            put(&table, &nb, 8);
+            put64(&table, off);
+            put64(&table, nb);
             offsets[2 * l + t] = pos;
             pos = (pos + nf * 4 + 63) / 64 * 64;
         }
@@ -462,8 +473,8 @@ emoti_status emoti_head_serialize(const emoti_head *h, unsigned char **buf, size
             if (!isfinite(h->w[l][i])) st = emoti_fail(EMOTI_ERR_ARG, "layer %d has a NaN or infinite weight", l);
         for (int i = 0; i < h->sizes[l + 1]; i++)
             if (!isfinite(h->b[l][i])) st = emoti_fail(EMOTI_ERR_ARG, "layer %d has a NaN or infinite bias", l);
-        memcpy(out + offsets[2 * l], h->w[l], (size_t)h->sizes[l] * (size_t)h->sizes[l + 1] * 4);
-        memcpy(out + offsets[2 * l + 1], h->b[l], (size_t)h->sizes[l + 1] * 4);
+        emoti_le_copy32(out + offsets[2 * l], h->w[l], (size_t)h->sizes[l] * (size_t)h->sizes[l + 1]);
+        emoti_le_copy32(out + offsets[2 * l + 1], h->b[l], (size_t)h->sizes[l + 1]);
     }
     if (st) {
         free(out);
@@ -471,20 +482,18 @@ emoti_status emoti_head_serialize(const emoti_head *h, unsigned char **buf, size
         goto done;
     }
     memcpy(out, EMOTI_MAGIC, 8);
-    uint32_t u32;
-    uint64_t u64;
-    u32 = EMOTI_FORMAT_VERSION, memcpy(out + 8, &u32, 4);
-    u32 = 64, memcpy(out + 12, &u32, 4);
-    u64 = pos, memcpy(out + 16, &u64, 8);
-    u64 = 64, memcpy(out + 24, &u64, 8);
-    u64 = meta_size, memcpy(out + 32, &u64, 8);
-    u64 = table_off, memcpy(out + 40, &u64, 8);
-    u32 = (uint32_t)table_size, memcpy(out + 48, &u32, 4);
-    u32 = (uint32_t)(2 * h->n_layers), memcpy(out + 52, &u32, 4);
-    memcpy(out + 64, &count, 4);
+    emoti_put_le32(out + 8, EMOTI_FORMAT_VERSION);
+    emoti_put_le32(out + 12, 64);
+    emoti_put_le64(out + 16, pos);
+    emoti_put_le64(out + 24, 64);
+    emoti_put_le64(out + 32, meta_size);
+    emoti_put_le64(out + 40, table_off);
+    emoti_put_le32(out + 48, (uint32_t)table_size);
+    emoti_put_le32(out + 52, (uint32_t)(2 * h->n_layers));
+    emoti_put_le32(out + 64, count);
     memcpy(out + 68, meta.p, meta.len);
     memcpy(out + table_off, table.p, table.len);
-    u64 = emoti_container_checksum(out, pos), memcpy(out + 56, &u64, 8);
+    emoti_put_le64(out + 56, emoti_container_checksum(out, pos));
     *buf = out, *size = pos;
 done:
     free(meta.p), free(table.p);

@@ -7,19 +7,20 @@
 
 #include "error.h"
 
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
-#error "emoti reads its little-endian container in place: big-endian hosts are not supported"
-#endif
+static uint32_t rd32(const uint8_t *p) { return emoti_le32(p); }
+static uint64_t rd64(const uint8_t *p) { return emoti_le64(p); }
 
-static uint32_t rd32(const uint8_t *p) {
-    uint32_t v;
-    memcpy(&v, p, 4);
-    return v;
-}
-static uint64_t rd64(const uint8_t *p) {
-    uint64_t v;
-    memcpy(&v, p, 8);
-    return v;
+void emoti_le_copy32(void *dst, const void *src, size_t n) {
+    if (emoti_host_le()) {
+        memmove(dst, src, 4 * n);
+        return;
+    }
+    uint8_t *d = dst;
+    const uint8_t *s = src;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t v = emoti_le32(s + 4 * i); /* host order: stored as it is */
+        memcpy(d + 4 * i, &v, 4);
+    }
 }
 
 /* Fletcher-style sum (weights/FORMAT.md): a = sum of w[i], b = sum of a after each word, i.e.
@@ -250,6 +251,21 @@ static emoti_status check_header(const uint8_t *h, size_t size) {
     return EMOTI_OK;
 }
 
+/* Big-endian hosts: one copy of the file (size is a multiple of 64, so aligned_alloc takes
+ * it) keeps every tensor's 64-byte alignment; its tensors are swapped to host order. */
+static emoti_status swap_tensors(emoti_container *ct) {
+    uint8_t *copy = aligned_alloc(64, ct->size);
+    if (!copy) return emoti_fail(EMOTI_ERR_NOMEM, "out of memory (byte-swapped model copy)");
+    for (uint32_t i = 0; i < ct->n_tensors; i++) {
+        emoti_tensor *t = &ct->tensors[i];
+        size_t off = (size_t)((const uint8_t *)t->data - ct->base);
+        emoti_le_copy32(copy + off, t->data, t->count);
+        t->data = (const float *)(const void *)(copy + off);
+    }
+    ct->swapped = (float *)(void *)copy;
+    return EMOTI_OK;
+}
+
 emoti_status emoti_container_parse(emoti_container *ct, const void *base, size_t size) {
     memset(ct, 0, sizeof *ct);
     const uint8_t *h = base;
@@ -274,6 +290,7 @@ emoti_status emoti_container_parse(emoti_container *ct, const void *base, size_t
     ct->n_tensors = nt;
     st = parse_meta(ct, h + mo, ms);
     if (!st) st = parse_table(ct, h + to, ts, to + ts);
+    if (!st && !emoti_host_le()) st = swap_tensors(ct);
     if (st) emoti_container_free(ct);
     return st;
 }
@@ -281,6 +298,7 @@ emoti_status emoti_container_parse(emoti_container *ct, const void *base, size_t
 void emoti_container_free(emoti_container *ct) {
     free(ct->meta);
     free(ct->tensors);
+    free(ct->swapped);
     memset(ct, 0, sizeof *ct);
 }
 
@@ -304,7 +322,7 @@ static emoti_status find_typed(const emoti_container *ct, const char *key, uint3
 emoti_status emoti_meta_i64(const emoti_container *ct, const char *key, int64_t *out) {
     const emoti_meta *m;
     emoti_status st = find_typed(ct, key, META_I64, &m);
-    if (!st) memcpy(out, m->data, 8);
+    if (!st) *out = (int64_t)rd64(m->data);
     return st;
 }
 
@@ -332,7 +350,10 @@ emoti_status emoti_meta_f64s(const emoti_container *ct, const char *key, double 
     if (m->count != count)
         return emoti_fail(EMOTI_ERR_FORMAT, "metadata '%s' has %u values, expected %u", key,
                           m->count, count);
-    memcpy(out, m->data, (size_t)count * sizeof *out);
+    for (uint32_t i = 0; i < count; i++) {
+        uint64_t u = rd64(m->data + 8 * i);
+        memcpy(&out[i], &u, 8);
+    }
     return EMOTI_OK;
 }
 

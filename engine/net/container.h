@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "emoti.h"
 
@@ -17,6 +18,36 @@ enum {
     META_I64 = 1, META_F64 = 2, META_STR = 3, META_I32S = 4, META_F32S = 5, META_STRS = 6,
     META_F64S = 7
 };
+
+/* The container is little-endian on every host (FORMAT.md); so are .npy data ('<f4'). These
+ * read and write such fields; on a little-endian host they are plain loads and stores. */
+static inline int emoti_host_le(void) {
+    const uint16_t one = 1;
+    uint8_t low;
+    memcpy(&low, &one, 1);
+    return low;
+}
+static inline uint32_t emoti_le32(const void *p) {
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return emoti_host_le() ? v : (v >> 24) | (v >> 8 & 0xff00u) | (v << 8 & 0xff0000u) | (v << 24);
+}
+static inline uint64_t emoti_le64(const void *p) {
+    const uint8_t *b = p;
+    uint64_t lo = emoti_le32(b), hi = emoti_le32(b + 4);
+    return hi << 32 | lo;
+}
+static inline void emoti_put_le32(void *p, uint32_t v) {
+    v = emoti_le32(&v); /* the swap is its own inverse */
+    memcpy(p, &v, 4);
+}
+static inline void emoti_put_le64(void *p, uint64_t v) {
+    emoti_put_le32(p, (uint32_t)v);
+    emoti_put_le32((uint8_t *)p + 4, (uint32_t)(v >> 32));
+}
+/* Copies n 4-byte words (floats) between little-endian and host order, either way; dst may
+ * be src. */
+void emoti_le_copy32(void *dst, const void *src, size_t n);
 
 typedef struct {
     const char *key; /* points into the file: not NUL-terminated */
@@ -41,10 +72,12 @@ typedef struct {
     uint32_t n_meta, n_tensors;
     emoti_meta *meta;     /* malloc'd index into the file */
     emoti_tensor *tensors;
+    float *swapped; /* big-endian hosts: the file's tensors in host order (NULL elsewhere) */
 } emoti_container;
 
 /* Validates everything (header, bounds, overlaps, checksum) and builds the index. The buffer
- * is used in place and must outlive the container. */
+ * is used in place and must outlive the container; a big-endian host reads the tensors from
+ * one byte-swapped copy of the file instead (metadata stays in place, read with emoti_le*). */
 emoti_status emoti_container_parse(emoti_container *c, const void *base, size_t size);
 void emoti_container_free(emoti_container *c);
 
@@ -58,7 +91,7 @@ emoti_status emoti_meta_i64(const emoti_container *c, const char *key, int64_t *
 emoti_status emoti_meta_str(const emoti_container *c, const char *key, const char **s,
                             uint32_t *len);
 emoti_status emoti_meta_i32s(const emoti_container *c, const char *key, const int32_t **v,
-                             uint32_t *count); /* v may be unaligned: read with memcpy */
+                             uint32_t *count); /* v may be unaligned: read with emoti_le32 */
 emoti_status emoti_meta_f64s(const emoti_container *c, const char *key, double *out,
                              uint32_t count);
 /* Copies string i of a str array into a malloc'd NUL-terminated string. */

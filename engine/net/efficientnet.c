@@ -111,7 +111,8 @@ static emoti_status read_blocks(enet *net, const emoti_container *c) {
     int h = net->stem.oh, w = net->stem.ow, prev = net->stem_c, stage = 0;
     for (int i = 0; i < net->n_blocks && !st; i++) {
         int32_t row[ROW_FIELDS];
-        memcpy(row, rows + i * ROW_FIELDS, sizeof row); /* metadata is not aligned */
+        for (int k = 0; k < ROW_FIELDS; k++) /* metadata is not aligned */
+            row[k] = (int32_t)emoti_le32(rows + i * ROW_FIELDS + k);
         enet_block *b = &net->blocks[i];
         st = read_block(row, i, prev, stage, b);
         if (st) break; /* the row's stride may be 0: no window for it */

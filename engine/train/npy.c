@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "container.h"
+
 #include "emoti.h"
 #include "error.h"
 
@@ -98,16 +100,22 @@ emoti_status emoti_npy_fread(FILE *f, const char *path, float **data, long *rows
     int c = nd == 2 ? (int)dims[1] : 1;
     /* At most 2^40 values, and what size_t can count on this platform (32-bit too). */
     unsigned long long values = (unsigned long long)r * (unsigned long long)c;
-    if (r < 0 || (unsigned long long)r > (1ULL << 40) / (unsigned long long)c || values > SIZE_MAX / sizeof *buf) {
+    if (r < 0 || (unsigned long long)r > (1ULL << 40) / (unsigned long long)c) {
         st = emoti_fail(EMOTI_ERR_FORMAT, "%s: shape too large", path);
         goto done;
     }
-    size_t n = (size_t)values;
-    long left = bytes_left(f); /* a forged shape must not allocate what the file cannot hold */
+    /* A forged shape must not allocate what the file cannot hold: checked before the size_t
+     * bound so that a 32-bit host gives the same message as a 64-bit one. */
+    long left = bytes_left(f);
     if (left >= 0 && (unsigned long long)left / sizeof *buf < values) {
         st = emoti_fail(EMOTI_ERR_FORMAT, "%s: truncated data (%ld x %d floats expected)", path, r, c);
         goto done;
     }
+    if (values > SIZE_MAX / sizeof *buf) {
+        st = emoti_fail(EMOTI_ERR_NOMEM, "%s: %ld x %d floats do not fit in this host's memory", path, r, c);
+        goto done;
+    }
+    size_t n = (size_t)values;
     buf = malloc(n ? n * sizeof *buf : 1);
     if (!buf) {
         st = emoti_fail(EMOTI_ERR_NOMEM, "%s: out of memory", path);
@@ -117,6 +125,7 @@ emoti_status emoti_npy_fread(FILE *f, const char *path, float **data, long *rows
         st = emoti_fail(EMOTI_ERR_FORMAT, "%s: truncated data (%ld x %d floats expected)", path, r, c);
         goto done;
     }
+    emoti_le_copy32(buf, buf, n); /* '<f4' to host order */
     *data = buf, *rows = r, *cols = c;
     buf = NULL;
 done:
@@ -152,6 +161,18 @@ emoti_status emoti_npy_write(const char *path, const float *data, long rows, int
     if (st) return st;
     unsigned char head[EMOTI_NPY_HEADER];
     fwrite(head, 1, emoti_npy_header(head, rows, cols), o.f);
-    fwrite(data, sizeof *data, (size_t)rows * (size_t)cols, o.f);
+    emoti_npy_fwrite(o.f, data, (size_t)rows * (size_t)cols);
     return emoti_outfile_commit(&o); /* reports a failed write, with its reason */
+}
+
+size_t emoti_npy_fwrite(FILE *f, const float *data, size_t n) {
+    if (emoti_host_le()) return fwrite(data, sizeof *data, n, f);
+    float le[256]; /* big-endian hosts: swapped a block at a time */
+    size_t done = 0;
+    for (size_t k; done < n; done += k) {
+        k = n - done < 256 ? n - done : 256;
+        emoti_le_copy32(le, data + done, k);
+        if (fwrite(le, sizeof *le, k, f) != k) break;
+    }
+    return done < n ? done : n;
 }
