@@ -71,6 +71,8 @@ def read_torch_linear(path):
     state, _ = export.load_state(path)
     layers = []
     for key, t in state.items():
+        if not isinstance(t, export.TensorRef):  # a pickled module's parameter can be anything
+            raise export.ExportError("%s is not a tensor" % key)
         if not key.endswith(".weight") or len(t.size) != 2:
             continue
         out, n_in = t.size
