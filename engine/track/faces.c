@@ -206,21 +206,29 @@ static int by_track(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-/* Detections -> tracker; ids of this frame's detections in f->ids. */
-static emoti_status track(emoti_faces *f, const uint8_t *rgb, int w, int h, size_t stride) {
-    if (rgb && emoti_scene_cut(&f->scene, rgb, w, h, stride) == 1) emoti_tracker_cut(f->tracker);
-    for (int i = 0; i < f->n_dets; i++) {
-        const emoti_face *d = &f->dets[i];
-        f->tdets[i] = (emoti_track_det){d->x1, d->y1, d->x2, d->y2, d->score};
-    }
-    emoti_status st = emoti_tracker_update(f->tracker, f->tdets, f->n_dets, f->ids);
-    if (st) return st;
+/* The tracks that ended in the last update or cut: their timelines finish. */
+static void end_tracks(emoti_faces *f) {
     const int64_t *ended;
     int n_ended = emoti_tracker_ended(f->tracker, &ended);
     for (int i = 0; f->tt && i < n_ended; i++) {
         drop_tail(f, ended[i]);
         emoti_track_timelines_end(f->tt, ended[i]);
     }
+}
+
+/* Detections -> tracker; ids of this frame's detections in f->ids. */
+static emoti_status track(emoti_faces *f, const uint8_t *rgb, int w, int h, size_t stride) {
+    if (rgb && emoti_scene_cut(&f->scene, rgb, w, h, stride) == 1) {
+        emoti_tracker_cut(f->tracker);
+        end_tracks(f); /* the update forgets them */
+    }
+    for (int i = 0; i < f->n_dets; i++) {
+        const emoti_face *d = &f->dets[i];
+        f->tdets[i] = (emoti_track_det){d->x1, d->y1, d->x2, d->y2, d->score};
+    }
+    emoti_status st = emoti_tracker_update(f->tracker, f->tdets, f->n_dets, f->ids);
+    if (st) return st;
+    end_tracks(f);
     return EMOTI_OK;
 }
 
