@@ -42,7 +42,7 @@ def main(img, out, noface):
             if f != 5:
                 paste(s, a, 4 + 14 * f, 4)
             if f <= 10:
-                paste(s, b, 220 - 14 * f, 118)
+                paste(s, b, 220 - 14 * f, 62)
         else:
             paste(s, a, 4 + 14 * 13, 4)
         Image.fromarray(s).save(os.path.join(out, "%05d.ppm" % (f + 1)))
