@@ -93,7 +93,7 @@ typedef struct {
 } face_opts;
 #define FACE_OPTS_HELP                                                                     \
     "      --faces          find the faces (MTCNN) and run the model on each crop\n"          \
-    "  -d, --detector FILE  with --faces: converted detector (tools/export.py --mtcnn;\n"     \
+    "  -d, --detector FILE  with --faces: converted detector (as for emoti detect;\n"         \
     "                       default: $EMOTI_DETECTOR, else ./" DEFAULT_DETECTOR ",\n"         \
     "                       else " INSTALLED_DETECTOR ")\n"                                  \
     "      --min-face N     with --faces: smallest face side in pixels (default 40)\n"
