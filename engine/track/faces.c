@@ -195,7 +195,7 @@ static emoti_status queue_frame(emoti_faces *f, long frame, int n_res) {
     for (int i = 0; i < n_tr; i++)
         if (tr[i].id > 0 && tr[i].missed > 0)
             f->q[f->n++] = (pending){frame, tr[i].id, {tr[i].x1, tr[i].y1, tr[i].x2, tr[i].y2, 0}, WAITING, 1, 0, 0};
-    qsort(f->q + start, f->n - start, sizeof *f->q, by_id);
+    if (f->n - start > 1) qsort(f->q + start, f->n - start, sizeof *f->q, by_id);
     return EMOTI_OK;
 }
 
@@ -254,7 +254,7 @@ emoti_status emoti_faces_frame(emoti_faces *f, const uint8_t *rgb, int width, in
         if ((st = emoti_run_face(f->model, rgb, width, height, stride, &r->face, &r->result, emb))) return st;
         k++;
     }
-    if (f->tracker) qsort(f->res, (size_t)k, sizeof *f->res, by_track);
+    if (f->tracker && k > 1) qsort(f->res, (size_t)k, sizeof *f->res, by_track);
     *n = k;
     if (!f->tt) return EMOTI_OK;
     if ((st = queue_frame(f, frame, k))) return st;
