@@ -84,6 +84,36 @@ void write_row(const infer_opts *o, const emoti_info *in, emoti_row_key key, con
 void write_face_header(void);
 void write_face_row(int fmt, const char *file, int index, const emoti_face *face);
 
+/* --faces, -d/--detector FILE, --min-face N (run, video, extract). */
+typedef struct {
+    int on;
+    const char *detector; /* NULL: default_detector() */
+    double min_face;      /* 0: the detector's default (40) */
+    const char *first;    /* the first of -d / --min-face given (they need --faces) */
+} face_opts;
+#define FACE_OPTS_HELP                                                                     \
+    "      --faces          find the faces (MTCNN) and run the model on each crop\n"          \
+    "  -d, --detector FILE  with --faces: converted detector (as for emoti detect;\n"         \
+    "                       default: $EMOTI_DETECTOR, else ./" DEFAULT_DETECTOR ",\n"         \
+    "                       else " INSTALLED_DETECTOR ")\n"                                  \
+    "      --min-face N     with --faces: smallest face side in pixels (default 40)\n"
+/* Consumes argv[*i] (and its value) if it is one of those; 0 if not. */
+int face_opts_parse(face_opts *f, const char *cmd, int argc, char **argv, int *i);
+/* A usage error for -d / --min-face without --faces. */
+void face_opts_check(const face_opts *f, const char *cmd);
+/* Opens the detector and a face pipeline on m (tracking: video; embeddings: keep them),
+ * printing the library's message on failure (0). cli_close_faces takes what was opened. */
+int cli_open_faces(const face_opts *f, emoti_model *m, int tracking, int embeddings,
+                   emoti_detector **det, emoti_faces **fp);
+void cli_close_faces(emoti_detector *det, emoti_faces *fp);
+
+/* run --faces: the face before the model's columns (file,face,x1,y1,x2,y2,score,label,...);
+ * write_noface_row: an image without a face (face 0, the other fields empty), as detect. */
+void write_face_result_header(const infer_opts *o, const emoti_info *in);
+void write_face_result(const infer_opts *o, const emoti_info *in, const char *file,
+                       const emoti_face_result *fr);
+void write_noface_row(const infer_opts *o, const emoti_info *in, const char *file);
+
 /* Opens input (emoti_frames_open), printing the library's message on failure; for an input
  * that is not 8-bit Y4M it ends with "| reader", reader being how to pipe into this command
  * (e.g. "emoti video -"). */

@@ -22,7 +22,12 @@ static const char *EXTRACT_HELP =
     "extension, frame the number in the frame's file name: folder frames must be named by\n"
     "their number from 1 (00001.jpg, ...), Y4M frames are numbered from 1. Bad frames are\n"
     "reported and skipped (exit status 1).\n"
+    "With --faces, a row per tracked face of every frame (emoti video --faces tracks them):\n"
+    "key <video>/<track>/<frame>.jpg, video <video>/<track>, so that fit and predict take\n"
+    "each track as a video of its own; the features are those of the face's crop. A video\n"
+    "without any face adds no row (a note on stderr).\n"
     MODEL_OPT_HELP
+    FACE_OPTS_HELP
     "  -o, --output OUT     output prefix (required)\n"
     "  -t, --threads N      threads (default $EMOTI_THREADS, else 1; needs make OPENMP=1)\n"
     MAX_PIXELS_HELP
@@ -66,18 +71,40 @@ typedef struct {
     long rows;
     int failed;
     const emoti_decode_opts *decode;
+    const face_opts *faces;
+    emoti_detector *det; /* --faces: opened once, a pipeline per input */
 } extract_out;
 
 /* A full disk or a size limit stops the run: the features, the largest file, fail first (the
  * commit checks all three). */
 static int write_failed(const extract_out *x) { return ferror(x->files[0].f); }
 
+static void put_row(extract_out *x, const emoti_info *in, const char *video, int64_t track,
+                    const char *fname, long number, const char *input, const emoti_result *r,
+                    const float *emb) {
+    char tr[32] = "";
+    if (track) snprintf(tr, sizeof tr, "/%lld", (long long)track);
+    emoti_npy_fwrite(x->files[0].f, emb, (size_t)in->features);
+    emoti_npy_fwrite(x->files[1].f, r->outputs, (size_t)in->n_outputs);
+    fprintf(x->files[2].f, "%ld,%s%s/%s,%s%s,%ld,%s\n", x->rows++, video, tr, fname, video, tr, number, input);
+}
+
 static void extract_input(emoti_model *m, const emoti_info *in, const char *input, extract_out *x,
                           float *emb) {
     emoti_frames *s;
+    emoti_faces *fp = NULL;
     char buf[256];
     const char *video = video_name(input, buf, sizeof buf);
+    emoti_faces_params fpar;
+    emoti_faces_params_init(&fpar);
+    fpar.embeddings = 1;
+    if (x->faces->min_face) fpar.detect.min_face = x->faces->min_face;
+    if (x->det && !cli_ok(emoti_faces_create(x->det, m, &fpar, &fp))) {
+        x->failed = 1;
+        return;
+    }
     if (!cli_frames_open(input, "emoti extract -o OUT -", x->decode, &s)) {
+        emoti_faces_free(fp);
         x->failed = 1;
         return;
     }
@@ -85,23 +112,33 @@ static void extract_input(emoti_model *m, const emoti_info *in, const char *inpu
     emoti_frame_info info;
     emoti_row_key key;
     int got;
+    long rows = x->rows;
     while ((got = cli_frames_next(s, input, &frame, &info, &key)) != 0) {
         emoti_result r;
-        if (got < 0 || emoti_run_rgb(m, frame.rgb, frame.width, frame.height,
-                                     (size_t)frame.width * 3, &r, emb)) {
+        const emoti_face_result *fr = NULL;
+        int n = 1;
+        emoti_status st = got < 0 ? EMOTI_OK
+                          : fp ? emoti_faces_frame(fp, frame.rgb, frame.width, frame.height,
+                                                   (size_t)frame.width * 3, &fr, &n)
+                               : emoti_run_rgb(m, frame.rgb, frame.width, frame.height,
+                                               (size_t)frame.width * 3, &r, emb);
+        if (got < 0 || st) {
             if (got > 0) cli_say("%s: frame %ld: %s", input, key.frame, emoti_last_error());
             x->failed = 1;
             if (got < 0 && !emoti_frames_skippable(s)) break;
+            if (fp && got < 0) emoti_faces_frame(fp, NULL, 0, 0, 0, &fr, &n); /* tracks age */
             continue;
         }
         char name[32];
         const char *fname = info.file;
         if (!fname) snprintf(name, sizeof name, "%05ld.jpg", info.number), fname = name;
-        emoti_npy_fwrite(x->files[0].f, emb, (size_t)in->features);
-        emoti_npy_fwrite(x->files[1].f, r.outputs, (size_t)in->n_outputs);
-        fprintf(x->files[2].f, "%ld,%s/%s,%s,%ld,%s\n", x->rows++, video, fname, video, info.number, input);
+        for (int i = 0; i < n; i++)
+            put_row(x, in, video, fr ? fr[i].track : 0, fname, info.number, input, fr ? &fr[i].result : &r,
+                    fr ? fr[i].embedding : emb);
         if (write_failed(x)) break; /* the commit reports it */
     }
+    if (fp && x->rows == rows) cli_say("%s: no face in %ld frames", input, emoti_faces_frames(fp));
+    emoti_faces_free(fp);
     emoti_frames_close(s);
 }
 
@@ -128,6 +165,7 @@ static int input_ok(const char *input, const emoti_decode_opts *decode) {
 int cmd_extract(int argc, char **argv) {
     infer_opts o;
     infer_opts_init(&o);
+    face_opts fo = {0};
     const char *out = NULL;
     char **inputs = malloc((size_t)argc * sizeof *inputs);
     int n = 0;
@@ -144,6 +182,8 @@ int cmd_extract(int argc, char **argv) {
                     !strcmp(a, "--threads") || !strcmp(a, "--max-pixels")) &&
                    infer_opts_parse(&o, "extract", argc, argv, &i)) {
             continue;
+        } else if (face_opts_parse(&fo, "extract", argc, argv, &i)) {
+            continue;
         } else if (a[0] == '-' && a[1]) {
             cli_usage_error("extract", "unknown option '%s'", a);
         } else {
@@ -152,6 +192,7 @@ int cmd_extract(int argc, char **argv) {
     }
     if (!out) cli_usage_error("extract", "-o OUT is required");
     if (n == 0) cli_usage_error("extract", "no INPUT given");
+    face_opts_check(&fo, "extract");
     for (int i = 0; i < n; i++)
         if (!input_ok(inputs[i], &o.decode)) {
             free(inputs);
@@ -165,7 +206,13 @@ int cmd_extract(int argc, char **argv) {
     emoti_info in;
     emoti_model_info(m, &in);
     extract_out x = {0};
-    x.decode = &o.decode;
+    x.decode = &o.decode, x.faces = &fo;
+    const char *det = fo.detector ? fo.detector : default_detector();
+    if (fo.on && (default_detector_missing(det) || !cli_ok(emoti_detector_open(det, &x.det)))) {
+        free(inputs);
+        emoti_model_close(m);
+        return EXIT_RUNTIME;
+    }
     float *emb = malloc((size_t)in.features * sizeof *emb);
     emoti_outfile *f = x.files;
     int ok = (emb || (cli_say("out of memory"), 0)) && open_output(&f[0], out, ".features.npy") &&
@@ -176,7 +223,7 @@ int cmd_extract(int argc, char **argv) {
         fprintf(f[2].f, "row,key,video,frame,source\n");
         for (int i = 0; i < n && !write_failed(&x); i++) extract_input(m, &in, inputs[i], &x, emb);
     }
-    if (ok && x.failed && !x.rows) { /* an empty set would replace earlier results */
+    if (ok && (x.failed || x.det) && !x.rows) { /* an empty set would replace earlier results */
         cli_say("%s: no frame extracted; the outputs are left as they were", out);
         ok = 0;
     }
@@ -186,9 +233,10 @@ int cmd_extract(int argc, char **argv) {
         ok = cli_ok(emoti_outfile_commit_set(f, 3));
     }
     for (int i = 0; i < 3; i++) emoti_outfile_abort(&f[i]);
-    if (ok) cli_say("%ld frames -> %s.{features,outputs}.npy, %s.index.csv", x.rows, out, out);
+    if (ok) cli_say("%ld %s -> %s.{features,outputs}.npy, %s.index.csv", x.rows, fo.on ? "faces" : "frames", out, out);
     free(emb);
     free(inputs);
+    emoti_detector_close(x.det);
     emoti_model_close(m);
     return !ok ? EXIT_RUNTIME : x.failed ? EXIT_RUNTIME : EXIT_OK;
 }

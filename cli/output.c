@@ -4,9 +4,9 @@
 
 #include "cli.h"
 
-void write_header(const infer_opts *o, const emoti_info *in, int with_frame) {
+static void header(const infer_opts *o, const emoti_info *in, const char *key) {
     if (o->format != EMOTI_FORMAT_CSV) return;
-    printf(with_frame ? "frame,file,label" : "file,label");
+    printf("%s,label", key);
     for (int i = 0; i < in->n_logits; i++) {
         putchar(',');
         emoti_csv_field(stdout, in->labels[i]);
@@ -18,19 +18,34 @@ void write_header(const infer_opts *o, const emoti_info *in, int with_frame) {
     putchar('\n');
 }
 
-static void write_text(const infer_opts *o, const emoti_info *in, emoti_row_key key, const emoti_result *r) {
+void write_header(const infer_opts *o, const emoti_info *in, int with_frame) {
+    header(o, in, with_frame ? "frame,file" : "file");
+}
+
+void write_face_result_header(const infer_opts *o, const emoti_info *in) {
+    header(o, in, "file,face,x1,y1,x2,y2,score");
+}
+
+static void write_text(const infer_opts *o, const emoti_info *in, emoti_row_key key, const emoti_result *r,
+                       const emoti_face_result *fr) {
     if (key.frame >= 0) printf("frame %ld ", key.frame);
     if (o->time) printf("(%.3f s) ", key.time);
     emoti_text_field(stdout, key.file);
+    if (fr)
+        printf(" face %d (%.1f,%.1f)-(%.1f,%.1f) %.4f", fr->index, fr->face.x1, fr->face.y1, fr->face.x2,
+               fr->face.y2, fr->face.score);
     printf(": %s %.4f\n", in->labels[r->top], r->probs[r->top]);
     for (int i = 0; i < in->n_logits; i++) printf("  %-10s %.4f\n", in->labels[i], r->probs[i]);
     if (r->has_va) printf("  valence    %.4f\n  arousal    %.4f\n", r->valence, r->arousal);
 }
 
 static void write_csv(const infer_opts *o, const emoti_info *in, emoti_row_key key, const emoti_result *r,
-                      const float *emb) {
+                      const float *emb, const emoti_face_result *fr) {
     if (key.frame >= 0) printf("%ld,", key.frame);
     emoti_csv_field(stdout, key.file);
+    if (fr)
+        printf(",%d,%.9g,%.9g,%.9g,%.9g,%.9g", fr->index, fr->face.x1, fr->face.y1, fr->face.x2, fr->face.y2,
+               fr->face.score);
     putchar(',');
     emoti_csv_field(stdout, in->labels[r->top]);
     for (int i = 0; i < in->n_logits; i++) printf(",%.9g", r->probs[i]);
@@ -42,11 +57,14 @@ static void write_csv(const infer_opts *o, const emoti_info *in, emoti_row_key k
 }
 
 static void write_json(const infer_opts *o, const emoti_info *in, emoti_row_key key, const emoti_result *r,
-                       const float *emb) {
+                       const float *emb, const emoti_face_result *fr) {
     putchar('{');
     if (key.frame >= 0) printf("\"frame\":%ld,", key.frame);
     printf("\"file\":");
     emoti_json_string(stdout, key.file);
+    if (fr)
+        printf(",\"face\":%d,\"box\":[%.9g,%.9g,%.9g,%.9g],\"score\":%.9g", fr->index, fr->face.x1,
+               fr->face.y1, fr->face.x2, fr->face.y2, fr->face.score);
     printf(",\"label\":");
     emoti_json_string(stdout, in->labels[r->top]);
     printf(",\"probs\":{");
@@ -67,11 +85,39 @@ static void write_json(const infer_opts *o, const emoti_info *in, emoti_row_key 
 }
 
 /* Each row is flushed whole, so a later failure never leaves half a row behind. */
+static void row(const infer_opts *o, const emoti_info *in, emoti_row_key key, const emoti_result *r,
+                const float *emb, const emoti_face_result *fr) {
+    if (o->format == EMOTI_FORMAT_TEXT) write_text(o, in, key, r, fr);
+    else if (o->format == EMOTI_FORMAT_CSV) write_csv(o, in, key, r, emb, fr);
+    else write_json(o, in, key, r, emb, fr);
+    fflush(stdout);
+}
+
 void write_row(const infer_opts *o, const emoti_info *in, emoti_row_key key, const emoti_result *r,
                const float *emb) {
-    if (o->format == EMOTI_FORMAT_TEXT) write_text(o, in, key, r);
-    else if (o->format == EMOTI_FORMAT_CSV) write_csv(o, in, key, r, emb);
-    else write_json(o, in, key, r, emb);
+    row(o, in, key, r, emb, NULL);
+}
+
+void write_face_result(const infer_opts *o, const emoti_info *in, const char *file,
+                       const emoti_face_result *fr) {
+    row(o, in, (emoti_row_key){-1, file, -1}, &fr->result, o->embeddings ? fr->embedding : NULL, fr);
+}
+
+void write_noface_row(const infer_opts *o, const emoti_info *in, const char *file) {
+    if (o->format == EMOTI_FORMAT_TEXT) {
+        emoti_text_field(stdout, file);
+        printf(": no face\n");
+    } else if (o->format == EMOTI_FORMAT_CSV) {
+        emoti_csv_field(stdout, file);
+        int empty = 6 + in->n_logits + (in->valence_index >= 0 ? 2 : 0) + (o->embeddings ? in->features : 0);
+        printf(",0"); /* then empty: box, score, label, probabilities, VA, embedding */
+        for (int i = 0; i < empty; i++) putchar(',');
+        putchar('\n');
+    } else {
+        printf("{\"file\":");
+        emoti_json_string(stdout, file);
+        printf(",\"face\":0}\n");
+    }
     fflush(stdout);
 }
 

@@ -13,6 +13,7 @@ static const char *VIDEO_HELP =
     "(e.g. ffmpeg -i talk.mp4 -f yuv4mpegpipe - | emoti video -), or a folder of frame\n"
     "images taken in natural order (00001.ppm, 00002.ppm, ..., 00010.ppm).\n"
     INFER_OPTS_HELP
+    FACE_OPTS_HELP
     "      --fps RATE       frame rate (25, 29.97, 30000/1001) of a folder's frames, or to\n"
     "                       replace a Y4M stream's: with a rate, rows end with a time column\n"
     "                       (seconds: a folder's frame numbers over the rate, so gaps in the\n"
@@ -79,7 +80,8 @@ int cmd_video(int argc, char **argv) {
         } else if (!strcmp(a, "--fps")) {
             if (i + 1 >= argc) cli_usage_error("video", "--fps needs a value");
             parse_rate("video", argv[++i], &o.fps_num, &o.fps_den);
-        } else if (infer_opts_parse(&o, "video", argc, argv, &i) || vh_opts_parse(&v, argc, argv, &i)) {
+        } else if (infer_opts_parse(&o, "video", argc, argv, &i) || vh_opts_parse(&v, argc, argv, &i) ||
+                   face_opts_parse(&v.faces, "video", argc, argv, &i)) {
             continue;
         } else if (a[0] == '-' && a[1]) {
             cli_usage_error("video", "unknown option '%s'", a);

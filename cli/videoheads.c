@@ -71,9 +71,11 @@ int vh_opts_parse(vh_opts *v, int argc, char **argv, int *i) {
     return 1;
 }
 
-int vh_active(const vh_opts *v) { return v->n_heads > 0 || v->pre_va || v->k >= 0; }
+int vh_active(const vh_opts *v) { return v->n_heads > 0 || v->pre_va || v->k >= 0 || v->faces.on; }
 
 void vh_opts_check(vh_opts *v, const infer_opts *o) {
+    face_opts_check(&v->faces, "video");
+    if (v->faces.on && !v->n_heads && !v->pre_va && v->k < 0) v->k = 0;
     if (v->needs_heads && !v->n_heads && !v->pre_va)
         cli_usage_error("video", "%s needs --heads (or --pretrained-va)", v->needs_heads);
     if (!vh_active(v)) {
@@ -97,7 +99,14 @@ typedef struct {
     int format;
     emoti_info in;
     emoti_head *heads[VH_MAX_HEADS];
-    emoti_timeline *tl;
+    emoti_timeline *tl;        /* one timeline, or NULL with faces */
+    const emoti_timeline *info; /* tl, or the face tracks' template */
+    emoti_detector *det;
+    emoti_faces *fp;
+    emoti_plot *plots;         /* faces: one per track id (from 1) */
+    long *first;               /* faces: each track's first frame */
+    int64_t n_plots;
+    long no_face;
     emoti_frames *src;
     float *emb;
     size_t written;
@@ -130,11 +139,14 @@ static int open_timeline(vh_ctx *c) {
     cfg.weights = v->weights;
     cfg.head_names = v->heads;
     cfg.model_name = c->model;
-    if (emoti_timeline_create((const emoti_head *const *)c->heads, v->n_heads, &c->in, &cfg, &c->tl)) {
+    const emoti_head *const *heads = (const emoti_head *const *)c->heads;
+    if (c->fp ? emoti_faces_timelines(c->fp, heads, v->n_heads, &cfg)
+              : emoti_timeline_create(heads, v->n_heads, &c->in, &cfg, &c->tl)) {
         cli_say("%s", emoti_last_error());
         return 0;
     }
-    c->live = emoti_timeline_latency(c->tl) >= 0;
+    c->info = c->fp ? emoti_faces_template(c->fp) : c->tl;
+    c->live = emoti_timeline_latency(c->info) >= 0;
     c->emb = malloc((size_t)c->in.features * sizeof *c->emb);
     if (!c->emb) cli_say("out of memory");
     return c->emb != NULL;
@@ -146,7 +158,7 @@ static void describe_tasks(const vh_ctx *c, char *buf, size_t size) {
     buf[0] = 0;
     for (int task = 0; task < EMOTI_TASK_COUNT && at < size; task++) {
         emoti_timeline_task t;
-        emoti_timeline_task_info(c->tl, task, &t);
+        emoti_timeline_task_info(c->info, task, &t);
         if (!t.on) continue;
         int n = snprintf(buf + at, size - at, "%s%s k %d", at ? ", " : "", emoti_task_name(task), t.k);
         at += n > 0 ? (size_t)n : 0;
@@ -166,9 +178,9 @@ static void plan_plot(vh_ctx *c) {
     snprintf(c->subtitle, sizeof c->subtitle, "model %s; smoothing %s (%s)", c->model, tasks,
              c->live ? "causal" : "centred box");
     p->title = c->title, p->subtitle = c->subtitle;
-    emoti_timeline_task_info(c->tl, EMOTI_TASK_VA, &va);
-    emoti_timeline_task_info(c->tl, EMOTI_TASK_EXPR, &ex);
-    emoti_timeline_task_info(c->tl, EMOTI_TASK_AU, &au);
+    emoti_timeline_task_info(c->info, EMOTI_TASK_VA, &va);
+    emoti_timeline_task_info(c->info, EMOTI_TASK_EXPR, &ex);
+    emoti_timeline_task_info(c->info, EMOTI_TASK_AU, &au);
     p->has_va = va.on;
     if (ex.on) p->n_classes = ex.dim, p->class_labels = ex.labels;
     if (au.on) p->n_aus = au.dim, p->au_labels = au.labels;
@@ -195,6 +207,56 @@ static int write_rows(vh_ctx *c) {
             cli_say("%s", emoti_last_error());
             return 0;
         }
+    }
+    return 1;
+}
+
+/* Faces: the rows of every track that became final; each track's plot. */
+static int write_face_rows(vh_ctx *c) {
+    emoti_face_row fr;
+    while (emoti_faces_next(c->fp, &fr)) {
+        const emoti_timeline_row *r = &fr.row;
+        emoti_face_row_write(stdout, &fr, emoti_frames_time(c->src, fr.frame), c->format, c->flags);
+        if (c->live) fflush(stdout);
+        c->written++;
+        c->filled += r->filled;
+        if (!c->v->plot) continue;
+        if (fr.track > c->n_plots) {
+            int64_t n = fr.track + 16;
+            emoti_plot *p = realloc(c->plots, (size_t)n * sizeof *p);
+            long *first = p ? realloc(c->first, (size_t)n * sizeof *first) : NULL;
+            if (p) c->plots = p;
+            if (!first) return cli_say("out of memory"), 0;
+            c->first = first;
+            for (int64_t i = c->n_plots; i < n; i++) c->plots[i] = c->plot, c->first[i] = -1;
+            c->n_plots = n;
+        }
+        double va[2] = {r->valence, r->arousal};
+        if (c->first[fr.track - 1] < 0) c->first[fr.track - 1] = fr.frame;
+        if (emoti_plot_add(&c->plots[fr.track - 1], r->has_va ? va : NULL, r->expression, r->au_active, r->filled)) {
+            cli_say("%s", emoti_last_error());
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* OUT.svg -> OUT-trackN.svg */
+static void track_plot_name(char *buf, size_t size, const char *plot, int64_t id) {
+    size_t n = strlen(plot);
+    int svg = n > 4 && !strcmp(plot + n - 4, ".svg");
+    snprintf(buf, size, "%.*s-track%lld.svg", (int)(svg ? n - 4 : n), plot, (long long)id);
+}
+
+static int write_track_plots(vh_ctx *c) {
+    char name[4096];
+    for (int64_t i = 0; i < c->n_plots; i++) {
+        if (!c->plots[i].n) continue;
+        track_plot_name(name, sizeof name, c->v->plot, i + 1);
+        snprintf(c->title, sizeof c->title, "emoti video --faces %s: track %lld from frame %ld", c->input,
+                 (long long)(i + 1), c->first[i]);
+        c->plots[i].title = c->title;
+        if (emoti_plot_write(name, &c->plots[i])) return cli_say("%s", emoti_last_error()), 0;
     }
     return 1;
 }
@@ -228,12 +290,25 @@ static int read_frames(vh_ctx *c, emoti_model *m, emoti_frames *s, int *bad, int
             break;
         }
         int good = got > 0;
-        if (good && emoti_run_rgb(m, frame.rgb, frame.width, frame.height, (size_t)frame.width * 3, &r, c->emb)) {
+        if (c->fp) {
+            const emoti_face_result *faces;
+            int n;
+            if (emoti_faces_frame(c->fp, good ? frame.rgb : NULL, frame.width, frame.height,
+                                  (size_t)frame.width * 3, &faces, &n)) {
+                cli_say("%s: frame %ld: %s", c->input, key.frame, emoti_last_error());
+                return 0;
+            }
+            *bad += !good;
+            c->no_face += good && !n;
+            if (!write_face_rows(c)) return 0;
+        } else if (good && emoti_run_rgb(m, frame.rgb, frame.width, frame.height, (size_t)frame.width * 3, &r, c->emb)) {
             cli_say("%s: frame %ld: %s", c->input, key.frame, emoti_last_error());
             good = 0;
         }
-        *bad += !good;
-        if (!take_frame(c, good ? &r : NULL)) return 0;
+        if (!c->fp) {
+            *bad += !good;
+            if (!take_frame(c, good ? &r : NULL)) return 0;
+        }
         done++;
         if (tty) progress(done, total, start, &last, 0);
     }
@@ -242,6 +317,12 @@ static int read_frames(vh_ctx *c, emoti_model *m, emoti_frames *s, int *bad, int
 }
 
 static int finish(vh_ctx *c) {
+    if (c->fp) {
+        if (!cli_ok(emoti_faces_finish(c->fp)) || !write_face_rows(c)) return 0;
+        if (!emoti_faces_tracks(c->fp))
+            cli_say("%s: no face in %ld frames", c->input, emoti_faces_frames(c->fp));
+        return 1;
+    }
     if (!emoti_timeline_faces(c->tl)) {
         cli_say("%s: no frame could be decoded", c->input);
         return 0;
@@ -257,17 +338,21 @@ static int run(vh_ctx *c, emoti_model *m, emoti_frames *s) {
     int bad = 0, broken = 0;
     char tasks[256];
     describe_tasks(c, tasks, sizeof tasks);
-    int latency = emoti_timeline_latency(c->tl);
+    int latency = emoti_timeline_latency(c->info);
     if (c->live)
         cli_say("causal smoothing: each row is written %d frame%s after its frame "
                 "arrives (%s)", latency, latency == 1 ? "" : "s", tasks);
     int ok = read_frames(c, m, s, &bad, &broken) && finish(c);
     if (fflush(stdout) || ferror(stdout)) ok = 0; /* main reports it */
-    if (ok && !broken && c->v->plot && emoti_plot_write(c->v->plot, &c->plot)) {
+    if (ok && !broken && c->v->plot && c->fp) ok = write_track_plots(c);
+    else if (ok && !broken && c->v->plot && emoti_plot_write(c->v->plot, &c->plot)) {
         cli_say("%s", emoti_last_error());
         ok = 0;
     }
-    if (ok)
+    if (ok && c->fp)
+        cli_say("%ld frames, %lld tracks, %zu rows (%ld filled), %ld frames without a face", emoti_faces_frames(c->fp),
+                (long long)emoti_faces_tracks(c->fp), c->written, c->filled, c->no_face);
+    else if (ok)
         cli_say("%zu frames (%ld undecodable, filled), smoothing %s (%s)%s%s",
                 c->written, c->filled, tasks, c->live ? "causal" : "centred box",
                 c->v->plot && !broken ? " -> " : "", c->v->plot && !broken ? c->v->plot : "");
@@ -276,6 +361,9 @@ static int run(vh_ctx *c, emoti_model *m, emoti_frames *s) {
 
 static void ctx_free(vh_ctx *c) {
     emoti_timeline_free(c->tl);
+    cli_close_faces(c->det, c->fp);
+    for (int64_t i = 0; i < c->n_plots; i++) c->plots[i].title = NULL, emoti_plot_free(&c->plots[i]);
+    free(c->plots), free(c->first);
     for (int i = 0; i < VH_MAX_HEADS; i++) emoti_head_free(c->heads[i]);
     free(c->emb);
     emoti_plot_free(&c->plot);
@@ -289,11 +377,15 @@ int video_heads(const infer_opts *o, const vh_opts *v, const char *input) {
     int rc = EXIT_RUNTIME;
     if (load_heads(&c) && cli_open_model(o, &m)) {
         emoti_model_info(m, &c.in);
-        if (open_timeline(&c) && (!v->plot || plot_probe(v->plot))) {
+        char probe[4096];
+        if (v->plot) track_plot_name(probe, sizeof probe, v->plot, 1);
+        if ((!v->faces.on || cli_open_faces(&v->faces, m, 1, 0, &c.det, &c.fp)) && open_timeline(&c) &&
+            (!v->plot || plot_probe(v->faces.on ? probe : v->plot))) {
             plan_plot(&c);
             if (cli_frames_open(input, "emoti video -", &o->decode, &c.src)) {
                 c.plot.fps = cli_frames_rate(c.src, o);
-                c.flags = (v->values ? EMOTI_ROWS_AU_VALUES : 0) | (c.plot.fps > 0 ? EMOTI_ROWS_TIME : 0);
+                c.flags = (v->values ? EMOTI_ROWS_AU_VALUES : 0) | (c.plot.fps > 0 && !c.fp ? EMOTI_ROWS_TIME : 0);
+                if (c.fp) emoti_face_rows_header(stdout, c.info, c.format, c.flags);
                 rc = run(&c, m, c.src);
             }
         }

@@ -20,13 +20,14 @@ typedef struct {
     const char *plot;
     const char *needs_heads;   /* the first option given that only makes sense with heads */
     const char *needs_mode;    /* the first one that needs heads, --pretrained-va or -k */
+    face_opts faces;           /* --faces: a timeline per face track */
 } vh_opts;
 
 void vh_opts_init(vh_opts *v);
 void vh_opts_free(vh_opts *v);
 /* Consumes argv[*i] (and its value) if it is one of the options below; 0 if it is not. */
 int vh_opts_parse(vh_opts *v, int argc, char **argv, int *i);
-/* Heads mode is on (heads given, or --pretrained-va). */
+/* Heads mode is on (heads given, --pretrained-va, -k or --faces). */
 int vh_active(const vh_opts *v);
 /* Usage errors of the combination (exits with EXIT_USAGE); fills v->weights. */
 void vh_opts_check(vh_opts *v, const infer_opts *o);
@@ -62,6 +63,14 @@ int video_heads(const infer_opts *o, const vh_opts *v, const char *input);
     "arousal; expression (the most probable class) and p_<class> for each class; 0/1 per AU.\n" \
     "A frame that fails to decode is reported, gets filled = 1 and values filled from its\n" \
     "neighbours (copied at the ends, linear in between, as predict fills frames without a\n" \
-    "face); the exit status is then 1. In live mode such a frame waits for the next good one.\n"
+    "face); the exit status is then 1. In live mode such a frame waits for the next good one.\n" \
+    "Faces (--faces, -d, --min-face): MTCNN on every frame, tracks across frames (ByteTrack-\n" \
+    "style, new tracks after a scene cut) and one timeline per track, on each face's crop\n" \
+    "(without -H or -k: -k 0, the model's own outputs unsmoothed). One row per (frame, track),\n" \
+    "in frame order then track id: frame,time,track,x1,y1,x2,y2,score,filled, then the columns\n" \
+    "above (time empty without a frame rate). A frame where the track's face was missed while\n" \
+    "the track lived (up to 5 frames) has filled = 1, the tracker's predicted box and score 0.\n" \
+    "A video without any face gives the header alone and a note on stderr (exit status 0).\n" \
+    "--plot OUT.svg draws one plot per track: OUT-track1.svg, OUT-track2.svg, ...\n"
 
 #endif

@@ -561,6 +561,74 @@ emoti_status emoti_track_timelines_finish(emoti_track_timelines *tt);
  * when no row of any track is final. */
 int emoti_track_timelines_next(emoti_track_timelines *tt, int64_t *id, emoti_timeline_row *row);
 
+/* A timeline with the heads and settings of every track's (for emoti_timeline_task_info and
+ * the row writers' header). */
+const emoti_timeline *emoti_track_timelines_template(const emoti_track_timelines *tt);
+
+/* ---- Face pipeline: detect -> track -> crop -> backbone -> per-track timelines ----
+ * What `emoti run --faces`, `video --faces` and `extract --faces` do per frame, in one object:
+ * MTCNN (emoti_detect), scene cuts (emoti_scene) and the tracker for video, the emotion model
+ * on every tracked face's crop (emoti_run_face: the box truncated, clipped to the frame), and
+ * optionally one timeline per track (emoti_track_timelines) whose rows come out in frame order,
+ * then track id. All buffers are sized at creation (max_faces results and embeddings, the
+ * tracker's tables); only the row buffer of the timelines grows, as a centred timeline does:
+ * with causal smoothing it stays within (latency + max_missed + 1) frames of tracks.
+ * With tracking the detector keeps faces down to the tracker's low_score (0.5), so that its
+ * second pass can hold a track through a poor frame; faces that start or confirm no track
+ * (tentative ones, low scores left over) are not run. */
+typedef struct {
+    emoti_detector_params detect;
+    emoti_tracker_params track;
+    int tracking;           /* 1 (default): video, ids across frames; 0: still images, faces
+                               numbered by detection order (largest first) */
+    double scene_threshold; /* emoti_scene's cut threshold (0.5); <= 0 leaves the default */
+    int max_faces;          /* faces run through the model per frame, largest first (64; up to
+                               EMOTI_DETECT_MAX_ONET) */
+    int embeddings;         /* keep each face's embedding (extract; timelines always do) */
+} emoti_faces_params;
+
+typedef struct {
+    int64_t track;          /* track id (tracking), else 0 */
+    int index;              /* the face's place in the frame's detections, from 1 */
+    emoti_face face;        /* the detection */
+    emoti_result result;    /* the model on its crop */
+    const float *embedding; /* features floats, or NULL without embeddings */
+} emoti_face_result;
+
+/* A row of a track's timeline: the frame, the track, the box (the detection; on a frame where
+ * the track's face was missed, row.filled = 1, the tracker's predicted box and score 0). */
+typedef struct {
+    long frame; /* from 0, in the order frames were given */
+    int64_t track;
+    float x1, y1, x2, y2, score;
+    emoti_timeline_row row; /* row.frame == frame */
+} emoti_face_row;
+
+typedef struct emoti_faces emoti_faces;
+void emoti_faces_params_init(emoti_faces_params *p);
+/* det and model must outlive the pipeline; params NULL: the defaults. */
+emoti_status emoti_faces_create(emoti_detector *det, emoti_model *model,
+                                const emoti_faces_params *params, emoti_faces **out);
+void emoti_faces_free(emoti_faces *f);
+/* Turns on per-track timelines (tracking only; heads, config as emoti_timeline_create). */
+emoti_status emoti_faces_timelines(emoti_faces *f, const emoti_head *const *heads, int n_heads,
+                                   const emoti_timeline_config *config);
+/* The timelines' template (NULL without timelines): header and task information. */
+const emoti_timeline *emoti_faces_template(const emoti_faces *f);
+/* One frame (rgb NULL: a frame that could not be decoded, tracks age): *faces gets the faces
+ * run (valid until the next call), *n of them; by track id with tracking, else by detection
+ * order. With timelines, take the rows that became final (emoti_faces_next) afterwards. */
+emoti_status emoti_faces_frame(emoti_faces *f, const uint8_t *rgb, int width, int height,
+                               size_t stride, const emoti_face_result **faces, int *n);
+/* End of the video: every track ends, every row becomes final. */
+emoti_status emoti_faces_finish(emoti_faces *f);
+/* 1 and the next final row in (frame, track) order (pointers valid until the next call on f),
+ * or 0 when the next row is not final yet (or none is left after finish). */
+int emoti_faces_next(emoti_faces *f, emoti_face_row *row);
+/* Frames given so far; tracks started so far (the last id). */
+long emoti_faces_frames(const emoti_faces *f);
+int64_t emoti_faces_tracks(const emoti_faces *f);
+
 /* ---- Gap filling and smoothing over whole sequences ---- */
 /* Per-video post-processing (docs/PIPELINE.md section 4): gap filling for frames without a face and
  * box smoothing, offline and causal. Sequences are row-major [n][dim] doubles. */
@@ -871,6 +939,11 @@ void emoti_text_field(FILE *f, const char *s);
 void emoti_timeline_write_header(FILE *f, const emoti_timeline *t, int format, int flags);
 void emoti_timeline_write_row(FILE *f, const emoti_timeline_row *row, emoti_row_key key, int format,
                               int flags);
+
+/* Face rows (emoti_faces_next): frame, time (empty / null when time < 0), track, x1, y1, x2,
+ * y2, score, then the timeline row's columns from filled on (as above). */
+void emoti_face_rows_header(FILE *f, const emoti_timeline *t, int format, int flags);
+void emoti_face_row_write(FILE *f, const emoti_face_row *row, double time, int format, int flags);
 
 /* ---- Input files (hosted builds) ---- */
 /* Every reader of a named file opens it here: a regular file only (a folder, FIFO, device or

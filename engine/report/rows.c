@@ -48,26 +48,30 @@ static void csv_name(FILE *f, const char *prefix, const char *label) {
     free(s);
 }
 
-void emoti_timeline_write_header(FILE *f, const emoti_timeline *t, int format, int flags) {
+/* The columns from filled on: the header's, a row's (CSV), a row's (JSON). */
+static void csv_value_names(FILE *f, const emoti_timeline *t, int flags) {
     int au_values = flags & EMOTI_ROWS_AU_VALUES;
-    if (format != EMOTI_FORMAT_CSV) return;
     emoti_timeline_task va, ex, au;
     emoti_timeline_task_info(t, EMOTI_TASK_VA, &va);
     emoti_timeline_task_info(t, EMOTI_TASK_EXPR, &ex);
     emoti_timeline_task_info(t, EMOTI_TASK_AU, &au);
-    fputs("frame,file,filled", f);
+    fputs(",filled", f);
     if (va.on) fputs(",valence,arousal", f);
     if (ex.on) fputs(",expression", f);
     for (int q = 0; q < ex.dim; q++) csv_name(f, "p_", ex.labels[q]);
     for (int q = 0; q < au.dim; q++) csv_name(f, au_values ? "p_" : "", au.labels[q]);
+}
+
+void emoti_timeline_write_header(FILE *f, const emoti_timeline *t, int format, int flags) {
+    if (format != EMOTI_FORMAT_CSV) return;
+    fputs("frame,file", f);
+    csv_value_names(f, t, flags);
     if (flags & EMOTI_ROWS_TIME) fputs(",time", f);
     putc('\n', f);
 }
 
-static void csv_row(FILE *f, const emoti_timeline_row *r, emoti_row_key key, int flags) {
+static void csv_values(FILE *f, const emoti_timeline_row *r, int flags) {
     int au_values = flags & EMOTI_ROWS_AU_VALUES;
-    fprintf(f, "%ld,", key.frame);
-    emoti_csv_field(f, key.file);
     fprintf(f, ",%d", r->filled);
     if (r->has_va) fprintf(f, ",%.6f,%.6f", r->valence, r->arousal);
     if (r->n_classes) {
@@ -79,14 +83,10 @@ static void csv_row(FILE *f, const emoti_timeline_row *r, emoti_row_key key, int
         if (au_values) fprintf(f, ",%.6f", r->au_probs[q]);
         else fprintf(f, ",%d", r->au_active[q]);
     }
-    if (flags & EMOTI_ROWS_TIME) fprintf(f, ",%.3f", key.time);
-    putc('\n', f);
 }
 
-static void json_row(FILE *f, const emoti_timeline_row *r, emoti_row_key key, int flags) {
+static void json_values(FILE *f, const emoti_timeline_row *r, int flags) {
     int au_values = flags & EMOTI_ROWS_AU_VALUES;
-    fprintf(f, "{\"frame\":%ld,\"file\":", key.frame);
-    emoti_json_string(f, key.file);
     fprintf(f, ",\"filled\":%s", r->filled ? "true" : "false");
     if (r->has_va) fprintf(f, ",\"valence\":%.6f,\"arousal\":%.6f", r->valence, r->arousal);
     if (r->n_classes) {
@@ -110,6 +110,20 @@ static void json_row(FILE *f, const emoti_timeline_row *r, emoti_row_key key, in
         }
         putc('}', f);
     }
+}
+
+static void csv_row(FILE *f, const emoti_timeline_row *r, emoti_row_key key, int flags) {
+    fprintf(f, "%ld,", key.frame);
+    emoti_csv_field(f, key.file);
+    csv_values(f, r, flags);
+    if (flags & EMOTI_ROWS_TIME) fprintf(f, ",%.3f", key.time);
+    putc('\n', f);
+}
+
+static void json_row(FILE *f, const emoti_timeline_row *r, emoti_row_key key, int flags) {
+    fprintf(f, "{\"frame\":%ld,\"file\":", key.frame);
+    emoti_json_string(f, key.file);
+    json_values(f, r, flags);
     if (flags & EMOTI_ROWS_TIME) fprintf(f, ",\"time\":%.3f", key.time);
     fputs("}\n", f);
 }
@@ -118,4 +132,23 @@ void emoti_timeline_write_row(FILE *f, const emoti_timeline_row *r, emoti_row_ke
                               int flags) {
     if (format == EMOTI_FORMAT_JSONL) json_row(f, r, key, flags);
     else csv_row(f, r, key, flags);
+}
+
+void emoti_face_rows_header(FILE *f, const emoti_timeline *t, int format, int flags) {
+    if (format != EMOTI_FORMAT_CSV) return;
+    fputs("frame,time,track,x1,y1,x2,y2,score", f);
+    csv_value_names(f, t, flags);
+    putc('\n', f);
+}
+
+/* The box as %.9g: it reads back as the same float, so a reader crops what emoti cropped. */
+void emoti_face_row_write(FILE *f, const emoti_face_row *r, double time, int format, int flags) {
+    int json = format == EMOTI_FORMAT_JSONL;
+    fprintf(f, json ? "{\"frame\":%ld,\"time\":" : "%ld,", r->frame);
+    if (time >= 0) fprintf(f, "%.3f", time);
+    else if (json) fputs("null", f);
+    fprintf(f, json ? ",\"track\":%lld,\"box\":[%.9g,%.9g,%.9g,%.9g],\"score\":%.9g" : ",%lld,%.9g,%.9g,%.9g,%.9g,%.9g",
+            (long long)r->track, r->x1, r->y1, r->x2, r->y2, r->score);
+    (json ? json_values : csv_values)(f, &r->row, flags);
+    fputs(json ? "}\n" : "\n", f);
 }

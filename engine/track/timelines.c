@@ -138,3 +138,8 @@ int emoti_track_timelines_next(emoti_track_timelines *tt, int64_t *id, emoti_tim
     }
     return 0;
 }
+
+/* Every track's timeline has the same heads and settings: slot 0's always exists. */
+const emoti_timeline *emoti_track_timelines_template(const emoti_track_timelines *tt) {
+    return tt->s[0].tl;
+}
