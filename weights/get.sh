@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # make weights          fetch EmotiEffLib's official models and convert them to weights/*.emoti
-# make weights SRC=DIR  convert the .pt/.onnx files already in DIR (no network)
+# make weights SRC=DIR  convert the .pt/.onnx files already in DIR (no network), and the
+#                       MTCNN detector when DIR holds pnet.tflite, rnet.tflite and onet.tflite
 # DEST=DIR writes the .emoti files there instead of weights/ (the tests use it).
 set -u
 cd "$(dirname "$0")/.."
@@ -16,6 +17,14 @@ convert() { # source file -> $DEST/<base>.emoti
     name=$(basename "${src%.*}")
     if $PYTHON tools/export.py "$src" -o "$DEST/$name.emoti"; then
         echo "$DEST/$name.emoti  <- $src"
+    else
+        status=1
+    fi
+}
+
+convert_detector() { # folder with {p,r,o}net.tflite -> $DEST/mtcnn.emoti (export.py names a missing one)
+    if $PYTHON tools/export.py --mtcnn "$1" -o "$DEST/mtcnn.emoti"; then
+        echo "$DEST/mtcnn.emoti  <- $1/{pnet,rnet,onet}.tflite"
     else
         status=1
     fi
@@ -38,7 +47,11 @@ if [ -n "$SRC" ]; then
         fi
         convert "$f"
     done
-    [ $found = 1 ] || { echo "weights: no .pt or .onnx files in $SRC" >&2; exit 1; }
+    if [ -f "$SRC/pnet.tflite" ] || [ -f "$SRC/rnet.tflite" ] || [ -f "$SRC/onet.tflite" ]; then
+        found=1
+        convert_detector "$SRC"
+    fi
+    [ $found = 1 ] || { echo "weights: no .pt, .onnx or MTCNN .tflite files in $SRC" >&2; exit 1; }
     exit $status
 fi
 
@@ -55,4 +68,10 @@ for n in $NAMES; do
     fi
     convert "$dst"
 done
+# EmotiEffLib publishes its MTCNN .tflite files only inside its mobile app's sources, at no
+# address known to stay put: the detector is converted from a folder (SRC=DIR) only.
+if [ ! -f weights/mtcnn.emoti ]; then
+    echo "weights: the face detector is not downloaded (no stable address): put pnet.tflite," \
+         "rnet.tflite and onet.tflite in a folder and run 'make weights SRC=DIR'." >&2
+fi
 exit $status
