@@ -2,7 +2,8 @@
 # emoti detect: on the fixture images, a two-face scene and a blank image, the CSV header and
 # rows and the JSON lines agree with the float64 reference of the algorithm (detect_cli_check.py);
 # bad inputs (a missing file among good ones, the model as the detector, the detector as the
-# model, no detector at all, a 1x1 image) give one 'emoti:' line and the documented status.
+# model, no detector at all, a 1x1 image, a 20000x20000 PNG header, 900 faces) give one
+# 'emoti:' line and the documented status.
 EMOTI=${EMOTI:-./emoti}
 PYTHON=${PYTHON:-python3}
 MTCNN=${EMOTI_MTCNN:-../shared/models/mtcnn}
@@ -55,6 +56,23 @@ expect 1 "$tmp/none.ppm: cannot open*" "$EMOTI" detect -d "$det" "$F/face_tight.
 printf 'P6\n1 1\n255\n\0\0\0' >"$tmp/one.ppm"
 expect 0 "" "$EMOTI" detect -d "$det" "$tmp/one.ppm"
 grep -qx "$tmp/one.ppm,0,,,,,,,,,,,,,,," "$tmp/out" || { echo "FAIL: 1x1 image row"; cat "$tmp/out"; rc=1; }
+# a 20000x20000 PNG header (1.2 GB of RGB) is refused before anything is allocated for it
+$PYTHON -c "
+import struct, zlib
+def chunk(t, d): return struct.pack('>I', len(d)) + t + d + struct.pack('>I', zlib.crc32(t + d))
+open('$tmp/huge.png', 'wb').write(b'\\x89PNG\\r\\n\\x1a\\n' + chunk(b'IHDR', struct.pack('>IIBBBBB', 20000, 20000, 8, 2, 0, 0, 0))
+    + chunk(b'IDAT', zlib.compress(bytes(100))) + chunk(b'IEND', b''))" || exit 1
+(ulimit -v 400000; expect 1 "$tmp/huge.png: PNG: image size 20000x20000 is too large*" "$EMOTI" detect -d "$det" "$tmp/huge.png") || rc=1
+# 900 faces in one image: the work is bounded (EMOTI_DETECT_MAX_ONET = 256 faces at most)
+$PYTHON -c "
+from PIL import Image
+f = Image.open('$F/face_small.ppm').convert('RGB')
+c = Image.new('RGB', (f.width * 30, f.height * 30), (90, 110, 100))
+for i in range(900): c.paste(f, (i % 30 * f.width, i // 30 * f.height))
+c.save('$tmp/crowd.ppm')" || exit 1
+expect 0 "" "$EMOTI" detect -d "$det" --min-face 20 "$tmp/crowd.ppm"
+n=$(grep -c "crowd.ppm," "$tmp/out")
+[ "$n" -ge 100 ] && [ "$n" -le 256 ] || { echo "FAIL: crowd of 900: $n rows (want 100..256)"; rc=1; }
 [ -f "$MODELS/b0_8_pt.emoti" ] &&
     expect 1 "$MODELS/b0_8_pt.emoti: architecture 'efficientnet' is not mtcnn" \
         "$EMOTI" detect -d "$MODELS/b0_8_pt.emoti" "$F/face_tight.ppm"
