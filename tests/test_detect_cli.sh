@@ -62,7 +62,12 @@ import struct, zlib
 def chunk(t, d): return struct.pack('>I', len(d)) + t + d + struct.pack('>I', zlib.crc32(t + d))
 open('$tmp/huge.png', 'wb').write(b'\\x89PNG\\r\\n\\x1a\\n' + chunk(b'IHDR', struct.pack('>IIBBBBB', 20000, 20000, 8, 2, 0, 0, 0))
     + chunk(b'IDAT', zlib.compress(bytes(100))) + chunk(b'IEND', b''))" || exit 1
-(ulimit -v 400000; expect 1 "$tmp/huge.png: PNG: image size 20000x20000 is too large*" "$EMOTI" detect -d "$det" "$tmp/huge.png") || rc=1
+# (under a 400 MB address-space limit; sanitizer builds reserve terabytes, so not there)
+case $EMOTI in
+*san*) vlimit=unlimited ;;
+*) vlimit=400000 ;;
+esac
+(ulimit -v $vlimit; expect 1 "$tmp/huge.png: PNG: image size 20000x20000 is too large*" "$EMOTI" detect -d "$det" "$tmp/huge.png") || rc=1
 # 900 faces in one image: the work is bounded (EMOTI_DETECT_MAX_ONET = 256 faces at most)
 $PYTHON -c "
 from PIL import Image
