@@ -12,11 +12,14 @@ export FIXTURES MODELS EMOTI BUILD PYTHON
 pass=0 fail=0 skip=0 failed=()
 
 run() { # name command...
-    local name=$1 log rc; shift
+    local name=$1 log rc t0; shift
     log=$(mktemp)
+    t0=$(date +%s%N)
     "$@" >"$log" 2>&1; rc=$?
     if [ $rc -eq 0 ]; then
-        pass=$((pass + 1)); echo "PASS $name"
+        # the seconds each test took: what to look at when the suite gets slow
+        local d=$(( ($(date +%s%N) - t0) / 100000000 ))
+        pass=$((pass + 1)); echo "PASS $name ($((d / 10)).$((d % 10)) s)"
     elif [ $rc -eq 77 ]; then
         skip=$((skip + 1)); echo "SKIP $name: $(tail -n 1 "$log")"
     else
