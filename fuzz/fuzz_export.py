@@ -277,24 +277,24 @@ def _trace_call(frame, _event, _arg):
     return _trace_line if frame.f_code.co_filename == EXPORT_FILE else None
 
 
-def covered(data):
+def covered(data, target=None):
     """check(data) with line-edge tracing of tools/export.py: (outcome, finding, new edges)."""
     before = len(EDGES)
     sys.settrace(_trace_call)
     try:
-        result, finding = check(data)
+        result, finding = check(data, target)
     finally:
         sys.settrace(None)
     if finding and finding.startswith("slow"):  # tracing is slow: time it again without
-        result, finding = check(data)
+        result, finding = check(data, target)
     return result, finding, len(EDGES) - before
 
 
-def check(data):
+def check(data, target=None):
     """(outcome, None) or (None, finding text)."""
     start = time.perf_counter()
     try:
-        result = outcome(run_one(data))
+        result = outcome((target or EXPORT).run_one(data))
     except BaseException as e:  # noqa: B902 - every other exception is what we look for
         if isinstance(e, KeyboardInterrupt):
             raise
@@ -383,6 +383,13 @@ def mutate(rnd, data, others):
 
 # ---- commands ------------------------------------------------------------------------------
 
+# What a fuzzer fuzzes: its name (artifact prefix), setup() before any input runs, run_one(data)
+# (None or a clean refusal's message; raises otherwise), mutate(rnd, data, pool), seeds(folder)
+# and the committed corpus folder. fuzz_tflite.py defines the MTCNN one.
+Target = collections.namedtuple("Target", "name setup run_one mutate seeds corpus")
+EXPORT = Target("export", register_tiny, run_one, mutate, seeds, os.path.join(HERE, "corpus", "export"))
+
+
 def read_inputs(paths):
     files = []
     for p in paths:
@@ -402,8 +409,8 @@ def save(folder, prefix, data, note=None):
     return path
 
 
-def fuzz(seconds, folders, seed=None):
-    register_tiny()
+def fuzz(seconds, folders, target=EXPORT, seed=None):
+    target.setup()
     resource.setrlimit(resource.RLIMIT_AS, (MEMORY, MEMORY))
     rnd = random.Random(seed)
     pool = []
@@ -413,23 +420,23 @@ def fuzz(seconds, folders, seed=None):
             continue
         with open(path, "rb") as f:
             data = f.read()
-        result, finding, _ = covered(data)
+        result, finding, _ = covered(data, target)
         if finding:
-            print("fuzz_export: corpus input %s fails:\n%s" % (path, finding))
+            print("fuzz_%s: corpus input %s fails:\n%s" % (target.name, path, finding))
             return 1
         seen[result] += 1
         pool.append(data)
-    print("fuzz_export: %d inputs, %d outcomes, %d edges, %d s" % (len(pool), len(seen), len(EDGES), seconds),
-          flush=True)
+    print("fuzz_%s: %d inputs, %d outcomes, %d edges, %d s"
+          % (target.name, len(pool), len(seen), len(EDGES), seconds), flush=True)
     start = last = time.time()
     runs = found = 0
     while time.time() - start < seconds:
-        data = mutate(rnd, rnd.choice(pool), pool)
+        data = target.mutate(rnd, rnd.choice(pool), pool)
         runs += 1
-        result, finding, new = covered(data)
+        result, finding, new = covered(data, target)
         if finding:
-            path = save(ARTIFACTS, "export-crash-", data, finding)
-            print("fuzz_export: FOUND after %d runs: %s\n%s" % (runs, path, finding), flush=True)
+            path = save(ARTIFACTS, target.name + "-crash-", data, finding)
+            print("fuzz_%s: FOUND after %d runs: %s\n%s" % (target.name, runs, path, finding), flush=True)
             found += 1
             if found >= 5:
                 break
@@ -440,19 +447,19 @@ def fuzz(seconds, folders, seed=None):
         seen[result] += 1
         if time.time() - last > 60:
             last = time.time()
-            print("fuzz_export: %d runs, %.0f/s, %d outcomes, %d edges, pool %d"
-                  % (runs, runs / (last - start), len(seen), len(EDGES), len(pool)), flush=True)
+            print("fuzz_%s: %d runs, %.0f/s, %d outcomes, %d edges, pool %d"
+                  % (target.name, runs, runs / (last - start), len(seen), len(EDGES), len(pool)), flush=True)
     took = time.time() - start
-    print("fuzz_export: DONE %d runs in %.0f s (%.0f/s), %d outcomes, %d edges, pool %d, %d findings"
-          % (runs, took, runs / max(took, 1e-9), len(seen), len(EDGES), len(pool), found))
+    print("fuzz_%s: DONE %d runs in %.0f s (%.0f/s), %d outcomes, %d edges, pool %d, %d findings"
+          % (target.name, runs, took, runs / max(took, 1e-9), len(seen), len(EDGES), len(pool), found))
     return 1 if found else 0
 
 
-def minimize(out, paths, budget=2 << 20):
+def minimize(out, paths, target=EXPORT, budget=2 << 20):
     """Copies to `out` a small set of the inputs under `paths` that covers what they cover:
     greedily the input with the most uncovered edges per byte, until nothing new or
     `budget` bytes (the named regression inputs, crash-* / seed-*, are always kept)."""
-    register_tiny()
+    target.setup()
     cover, total = {}, 0
     for path in read_inputs(paths):
         if path.endswith(".txt"):
@@ -461,7 +468,7 @@ def minimize(out, paths, budget=2 << 20):
             data = f.read()
         EDGES.clear()
         _last[0] = 0
-        result, finding, _ = covered(data)
+        result, finding, _ = covered(data, target)
         if finding:
             print("%s: %s" % (path, finding))
             return 1
@@ -484,38 +491,38 @@ def minimize(out, paths, budget=2 << 20):
             name = hashlib.sha1(cover[p][1]).hexdigest()
         with open(os.path.join(out, name), "wb") as f:
             f.write(cover[p][1])
-    print("fuzz_export: kept %d of %d inputs, %d bytes, %d edges" % (len(keep), len(cover), total, len(have)))
+    print("fuzz_%s: kept %d of %d inputs, %d bytes, %d edges" % (target.name, len(keep), len(cover), total, len(have)))
     return 0
 
 
-def replay(paths):
-    register_tiny()
+def replay(paths, target=EXPORT):
+    target.setup()
     bad = 0
     for path in read_inputs(paths):
         if path.endswith(".txt"):
             continue
         with open(path, "rb") as f:
-            result, finding = check(f.read())
+            result, finding = check(f.read(), target)
         if finding:
             print("%s: %s" % (path, finding))
             bad += 1
     return bad
 
 
-def main(argv):
+def main(argv, target=EXPORT, doc=__doc__):
     if len(argv) == 2 and argv[0] == "seeds":
-        seeds(argv[1])
+        target.seeds(argv[1])
         return 0
     if argv and argv[0] == "run":
         seconds, rest = 60, argv[1:]
         if rest[:1] == ["-t"]:
             seconds, rest = int(rest[1]), rest[2:]
-        return fuzz(seconds, rest or [os.path.join(HERE, "corpus", "export")])
+        return fuzz(seconds, rest or [target.corpus], target)
     if len(argv) >= 3 and argv[0] == "minimize":
-        return minimize(argv[1], argv[2:])
+        return minimize(argv[1], argv[2:], target)
     if argv and argv[0] == "replay":
-        return 1 if replay(argv[1:] or [os.path.join(HERE, "corpus", "export")]) else 0
-    print(__doc__.split("\n\n")[1], file=sys.stderr)
+        return 1 if replay(argv[1:] or [target.corpus], target) else 0
+    print(doc.split("\n\n")[1], file=sys.stderr)
     return 2
 
 

@@ -1827,10 +1827,15 @@ def convert_mtcnn(paths):
             raise
         except (struct.error, UnicodeDecodeError, IndexError, ValueError, TypeError) as e:
             raise ExportError("malformed TFLite model: %s" % e, path)
+    return mtcnn_container(tensors, [os.path.basename(paths[n]) for n in MTCNN_NETS])
+
+
+def mtcnn_container(tensors, sources):
+    """The three nets' tensors (read_mtcnn_net, in MTCNN_NETS order) -> (container bytes, summary)."""
     meta = [
         ("general.arch", "str", "mtcnn"),
         ("general.name", "str", "mtcnn"),
-        ("general.source", "str", ",".join(os.path.basename(paths[n]) for n in MTCNN_NETS)),
+        ("general.source", "str", ",".join(sources)),
         ("general.exporter", "str", EXPORTER),
         ("input.mean", "f64", 127.5),
         ("input.scale", "f64", 0.0078125),
