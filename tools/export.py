@@ -1747,6 +1747,8 @@ def _prelu(tensors, ops, x):
 
 
 def _mtcnn_layer(tensors, op, x, name):
+    if op.op in ("MAX_POOL_2D", "CONV_2D") and len(op.options) != 6:  # no builtin options table
+        raise ExportError("%s: %s without its options (padding, strides)" % (name, op.op))
     if op.op == "MAX_POOL_2D":
         pad, sw, sh, fw, fh, act = op.options
         if sw != sh or fw != fh or act or op.inputs != [x]:
