@@ -240,7 +240,10 @@ def run_one(data):
             first = first or str(e)
             continue
         tensors = [t for n in NETS for t in (mine if n == net else valid[n])]
-        export.mtcnn_container(tensors, [n + ".tflite" for n in NETS])
+        try:
+            export.mtcnn_container(tensors, [n + ".tflite" for n in NETS])
+        except export.ExportError as e:  # e.g. NaN weights: refused when the container is built
+            return str(e)
         return None
     return first
 

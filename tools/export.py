@@ -1689,6 +1689,8 @@ def read_tflite(data):
         ins, outs = fb.ints(op, 1), fb.ints(op, 2)
         if not all(0 <= i < len(tensors) for i in ins + outs):
             raise ExportError("operator %s uses a tensor out of range" % codes[index])
+        if not ins or not outs:  # every operator the nets use reads and writes a tensor
+            raise ExportError("operator %s without inputs or outputs" % codes[index])
         ops.append(TfliteOp(codes[index], ins, outs, _tflite_options(fb, op, codes[index])))
     inputs, outputs = fb.ints(graph, 1), fb.ints(graph, 2)
     if not all(0 <= i < len(tensors) for i in inputs + outputs):
