@@ -9,7 +9,8 @@
 #   riscv64  RISC-V 64                 gcc-riscv64-linux-gnu   libc6-dev-riscv64-cross
 # plus qemu-user. The container is little-endian: on s390x the loader reads a byte-swapped
 # copy, which this checks end to end. A B0 inference is ~10 s of CPU under qemu, so parity
-# defaults to one model (CROSS_PARITY=b0_8_pt; "b0_8_pt b0_8_onnx" picks more, 0 none).
+# defaults to one model (CROSS_PARITY=b0_8_pt; "b0_8_pt b0_8_onnx" picks more, 0 none) on
+# all six golden images (CROSS_PARITY_IMAGES=N: the first N; make test uses 2).
 # Env: BUILD, FIXTURES, MODELS (default $BUILD/models, converted by make check), MAKE,
 # CROSS_JOBS (qemu processes at once, default nproc), CROSS_OPTIONAL=1 (a target whose
 # tools are missing says SKIPPED and is left out; make test sets it).
@@ -20,6 +21,7 @@ MODELS=${MODELS:-$BUILD/models}
 MAKE=${MAKE:-make}
 CROSS=${CROSS:-armhf s390x riscv64}
 CROSS_PARITY=${CROSS_PARITY:-b0_8_pt}
+CROSS_PARITY_IMAGES=${CROSS_PARITY_IMAGES:-6}
 [ "$CROSS_PARITY" = 0 ] && CROSS_PARITY=
 TESTS="test_container test_heads test_kernels test_timeline test_tracker"
 
@@ -64,14 +66,14 @@ for t in $CROSS; do
     echo "check-cross $t: built in $(($(now) - s)) s ($("$cc" -dumpmachine); $("$qemu" --version | head -n 1))"
     ran="$ran $t"
     for mdl in $CROSS_PARITY; do
-        job "$t-parity_$mdl" env QEMU_LD_PREFIX=/usr/$triple EMOTI_ISA=scalar FIXTURES="$FIXTURES" MODELS="$MODELS" "$qemu" "$out/tests/parity_models" "$mdl"
+        job "$t-parity_$mdl" env QEMU_LD_PREFIX=/usr/$triple EMOTI_ISA=scalar PARITY_IMAGES="$CROSS_PARITY_IMAGES" FIXTURES="$FIXTURES" MODELS="$MODELS" "$qemu" "$out/tests/parity_models" "$mdl"
     done
     for x in $TESTS; do
         job "$t-$x" env QEMU_LD_PREFIX=/usr/$triple EMOTI_ISA=scalar FIXTURES="$FIXTURES" MODELS="$MODELS" BUILD="$out" "$qemu" "$out/tests/$x"
     done
 done
 jobs_report
-echo "check-cross: targets:${ran:- none}; parity: ${CROSS_PARITY:-none}; $(($(now) - t0)) s in all ($JOBS at a time)"
+echo "check-cross: targets:${ran:- none}; parity: ${CROSS_PARITY:-none} on $CROSS_PARITY_IMAGES of 6 images; $(($(now) - t0)) s in all ($JOBS at a time)"
 if [ $fails -gt 0 ]; then
     echo "check-cross: $fails FAILED"
     exit 1
