@@ -1738,7 +1738,7 @@ def _prelu(tensors, ops, x):
     """Checks the TOCO decomposition relu(x) - alpha * relu(-x); returns (alpha tensor, output)."""
     r1, n1, r2, n2, mul, add = ops
     if not (r1.inputs == [x] and n1.inputs == [x] and r2.inputs == n1.outputs
-            and n2.inputs == r2.outputs and n2.outputs[0] in mul.inputs and len(mul.inputs) == 2
+            and n2.inputs == r2.outputs and len(mul.inputs) == 2 and mul.inputs.count(n2.outputs[0]) == 1
             and sorted(add.inputs) == sorted(r1.outputs + mul.outputs)):
         raise ExportError("PReLU after tensor %r is not relu(x) - alpha * relu(-x)" % tensors[x].name)
     alpha = [i for i in mul.inputs if i != n2.outputs[0]][0]
