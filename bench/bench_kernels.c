@@ -117,7 +117,7 @@ static double time_call(const emoti_kernels *kt, const layer_call *c, double min
     for (int i = -2; runs < MAX_RUNS && (runs < 5 || now_s() - start < min_s); i++) {
         double s = now_s();
         if (c->kind == CALL_GEMM)
-            kt->f32_gemm(c->m, c->n, c->k, x, w, c->act == EMOTI_ACT_NONE ? gate : NULL, b,
+            kt->f32_gemm(c->m, c->n, c->k, x, c->k, w, c->act == EMOTI_ACT_NONE ? gate : NULL, b,
                          c->res ? y : NULL, y, c->n, c->act); /* projections fold the SE gate */
         else if (!by_rows && c->kind == CALL_DW)
             kt->f32_dwconv_swish(&c->g, c->c, x, w, b, y, pool);

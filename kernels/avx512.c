@@ -338,11 +338,11 @@ static void gemm_core(size_t m, size_t n, size_t k, const float *a, size_t lda, 
     gemm_blocks(run_panel, m, n, k, a, lda, w, wscale, bias, res, ldr, y, ldy, act);
 }
 
-static void f32_gemm__avx512(size_t m, size_t n, size_t k, const float *a, const float *w,
+static void f32_gemm__avx512(size_t m, size_t n, size_t k, const float *a, size_t lda, const float *w,
                              const float *wscale, const float *bias, const float *res, float *y,
                              size_t ld, emoti_act act) {
     if (!(res && act != EMOTI_ACT_NONE && k > KC)) {
-        gemm_core(m, n, k, a, k, w, wscale, bias, res, ld, y, ld, act);
+        gemm_core(m, n, k, a, lda, w, wscale, bias, res, ld, y, ld, act);
         return;
     }
     /* act(...) + res with a multi-block k: the partial sums cannot live in y (it may be res),
@@ -353,7 +353,7 @@ static void f32_gemm__avx512(size_t m, size_t n, size_t k, const float *a, const
         const size_t mi = m - i < TM ? m - i : TM;
         for (size_t j = 0; j < n; j += NR) {
             const size_t nj = n - j < NR ? n - j : NR;
-            gemm_core(mi, nj, k, a + i * k, k, w + j * k, wscale, bias + j, NULL, 0, tmp, NR, act);
+            gemm_core(mi, nj, k, a + i * lda, lda, w + j * k, wscale, bias + j, NULL, 0, tmp, NR, act);
             for (size_t r = 0; r < mi; r++)
                 for (size_t c = 0; c < nj; c += 16) {
                     const __mmask16 mk = mask_for(nj - c < 16 ? nj - c : 16);

@@ -126,11 +126,11 @@ typedef void gemm_core_fn(size_t m, size_t n, size_t k, const float *a, size_t l
  * in y (it may be res): it goes in 64 x NR tiles through scratch, res added from there. Not used
  * by EfficientNet. */
 __attribute__((always_inline, unused)) static inline void
-gemm_entry(gemm_core_fn *core, size_t m, size_t n, size_t k, const float *a, const float *w,
+gemm_entry(gemm_core_fn *core, size_t m, size_t n, size_t k, const float *a, size_t lda, const float *w,
            const float *wscale, const float *bias, const float *res, float *y, size_t ld,
            emoti_act act) {
     if (!(res && act != EMOTI_ACT_NONE && k > KC)) {
-        core(m, n, k, a, k, w, wscale, bias, res, ld, y, ld, act);
+        core(m, n, k, a, lda, w, wscale, bias, res, ld, y, ld, act);
         return;
     }
     _Alignas(64) float tmp[64 * NR];
@@ -138,7 +138,7 @@ gemm_entry(gemm_core_fn *core, size_t m, size_t n, size_t k, const float *a, con
         size_t mi = m - i < 64 ? m - i : 64;
         for (size_t j = 0; j < n; j += NR) {
             size_t nj = n - j < NR ? n - j : NR;
-            core(mi, nj, k, a + i * k, k, w + j * k, wscale, bias + j, NULL, 0, tmp, NR, act);
+            core(mi, nj, k, a + i * lda, lda, w + j * k, wscale, bias + j, NULL, 0, tmp, NR, act);
             for (size_t r = 0; r < mi; r++)
                 for (size_t c = 0; c < nj; c++)
                     y[(i + r) * ld + j + c] = tmp[r * NR + c] + res[(i + r) * ld + j + c];

@@ -42,14 +42,15 @@ typedef struct {
     /* y[m][n] = act(sum_k a[m][k] * w'[k][n] + bias[n]) (+ res[m][n] if res != NULL), where
      * w'[k][n] = w[k][n] * wscale[k] rounded to float if wscale != NULL (the SE gate folded
      * into the projection), else w. res may alias y (residual add in place).
-     * a: row stride k; res, y: row stride ld >= n (ld > n: a block of columns of wider
+     * a: row stride lda (lda < k: overlapping rows, e.g. the taps of a conv's kernel
+     * row read in place, engine/detect/mtcnn.c); res, y: row stride ld >= n (ld > n: a block of columns of wider
      * matrices). w is in strips of 16 columns (emoti_strips_pack): strip s holds columns
      * 16 s .. 16 s + 15 as k rows of 16 floats, strips 16 k floats apart; columns past the
      * matrix's last are read (zeros in a whole matrix); the block of columns from j0 (a
      * multiple of 16) is w + j0 k. Each output's arithmetic depends only on k (not on m, n,
      * ld or where the block starts), so any split of the rows or columns gives bitwise the
      * same results. */
-    void (*f32_gemm)(size_t m, size_t n, size_t k, const float *a, const float *w,
+    void (*f32_gemm)(size_t m, size_t n, size_t k, const float *a, size_t lda, const float *w,
                      const float *wscale, const float *bias, const float *res, float *y,
                      size_t ld, emoti_act act);
 

@@ -320,10 +320,10 @@ static void gemm_core(size_t m, size_t n, size_t k, const float *a, size_t lda, 
     gemm_blocks(run_panel, m, n, k, a, lda, w, wscale, bias, res, ldr, y, ldy, act);
 }
 
-static void f32_gemm__neon(size_t m, size_t n, size_t k, const float *a, const float *w,
+static void f32_gemm__neon(size_t m, size_t n, size_t k, const float *a, size_t lda, const float *w,
                            const float *wscale, const float *bias, const float *res, float *y,
                            size_t ld, emoti_act act) {
-    gemm_entry(gemm_core, m, n, k, a, w, wscale, bias, res, y, ld, act);
+    gemm_entry(gemm_core, m, n, k, a, lda, w, wscale, bias, res, y, ld, act);
 }
 
 /* ---- f64_gemv: row by row, y (at most WIDE doubles at a time) staying in L1, so that w is

@@ -10,13 +10,13 @@ static float activate(float v, emoti_act act) { return act == EMOTI_ACT_SWISH ? 
 
 /* Each output is bias + a0 w0 + a1 w1 + ... summed in k order, columns in chunks of 64 (four
  * strips). res is read before y is written at the same index, so res may alias y. */
-static void f32_gemm__scalar(size_t m, size_t n, size_t k, const float *a, const float *w,
+static void f32_gemm__scalar(size_t m, size_t n, size_t k, const float *a, size_t lda, const float *w,
                              const float *wscale, const float *bias, const float *res, float *y,
                              size_t ld, emoti_act act) {
     enum { CHUNK = 64, KB = 16 };
     float acc[CHUNK];
     for (size_t i = 0; i < m; i++) {
-        const float *ar = a + i * k;
+        const float *ar = a + i * lda;
         float *yr = y + i * ld;
         for (size_t j0 = 0; j0 < n; j0 += CHUNK) {
             size_t nj = n - j0 < CHUNK ? n - j0 : CHUNK;

@@ -55,7 +55,7 @@ int main(int argc, char **argv) {
         float *got = malloc((size_t)n * sizeof *got);
         memcpy(want, ref + pos, (size_t)n * sizeof *want), pos += (size_t)n * sizeof *want;
         for (int t = 0; t < n_tables; t++) {
-            if (emoti_mtcnn_run(&m, tables[t], hdr[0], x, hdr[1], hdr[2], got)) {
+            if (emoti_mtcnn_run(&m, tables[t], hdr[0], x, 1, hdr[1], hdr[2], got)) {
                 fprintf(stderr, "FAIL run: %s\n", emoti_last_error());
                 return 1;
             }

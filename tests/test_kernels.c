@@ -129,12 +129,12 @@ static void gemm_case(const emoti_kernels *kt, stats *st, size_t m, size_t n, si
     const float *rr = res_mode == 2 ? ref : res_mode == 1 ? res : NULL;
     const float *rg = res_mode == 2 ? got : res_mode == 1 ? res : NULL;
     float *ws = strips_of(w, k, n);
-    kt->f32_gemm(m, n, k, a, ws, wscale, bias, rg, got, n, act);
+    kt->f32_gemm(m, n, k, a, k, ws, wscale, bias, rg, got, n, act);
     /* rows are independent: on big shapes check the first and last 24 rows and every 13th */
 #define CHECK_ROW(i) (m <= 64 || (i) < 24 || (i) + 24 >= m || (i) % 13 == 0)
     for (size_t i = 0; i < m; i++)
         if (CHECK_ROW(i))
-            emoti_kernels_scalar.f32_gemm(1, n, k, a + i * k, ws, wscale, bias,
+            emoti_kernels_scalar.f32_gemm(1, n, k, a + i * k, k, ws, wscale, bias,
                                           rr ? rr + i * n : NULL, ref + i * n, n, act);
     /* the reference itself against a plain double sum over the row-major w (the strips'
      * indexing; its float rounding is far below the bound) */
@@ -235,15 +235,15 @@ static void split_case(const emoti_kernels *kt, int *cases, size_t m, size_t n, 
     if (res_mode == 2) memcpy(whole, res, m * n * sizeof *whole), memcpy(parts, res, m * n * sizeof *parts);
     const float *rw = res_mode == 2 ? whole : res_mode ? res : NULL;
     const float *rp = res_mode == 2 ? parts : res_mode ? res : NULL;
-    kt->f32_gemm(m, n, k, a, w, gate, bias, rw, whole, n, act);
+    kt->f32_gemm(m, n, k, a, k, w, gate, bias, rw, whole, n, act);
     const size_t end = by_cols ? n : m;
     for (size_t lo = 0, i = 0; lo < end; i++) {
         size_t hi = cuts[i] && cuts[i] < end ? cuts[i] : end;
         if (by_cols)
-            kt->f32_gemm(m, hi - lo, k, a, w + lo * k, gate, bias + lo, rp ? rp + lo : NULL, parts + lo,
+            kt->f32_gemm(m, hi - lo, k, a, k, w + lo * k, gate, bias + lo, rp ? rp + lo : NULL, parts + lo,
                          n, act);
         else
-            kt->f32_gemm(hi - lo, n, k, a + lo * k, w, gate, bias, rp ? rp + lo * n : NULL,
+            kt->f32_gemm(hi - lo, n, k, a + lo * k, k, w, gate, bias, rp ? rp + lo * n : NULL,
                          parts + lo * n, n, act);
         lo = hi;
     }

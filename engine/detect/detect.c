@@ -27,7 +27,7 @@ struct emoti_detector {
     float *in, *out;
     size_t sat_n, in_n, out_n;
     cand *lvl, *all, *tmp;
-    int n_lvl, n_all;
+    int n_lvl, n_all, threads;
 };
 
 #define MIN(a, b) ((a) < (b) ? (a) : (b))
@@ -47,6 +47,7 @@ static emoti_status build(emoti_detector *d, const void *buf, size_t size) {
     if (st) return st;
     st = emoti_mtcnn_init(&d->m, &d->c);
     if (st) return st;
+    d->threads = 1;
     d->kern = emoti_kernels_get();
     if (!d->kern) return emoti_fail(EMOTI_ERR_UNSUPPORTED, "%s", emoti_kernels_error());
     d->lvl = malloc(sizeof(cand) * EMOTI_DETECT_MAX_LEVEL);
@@ -86,6 +87,19 @@ void emoti_detector_close(emoti_detector *d) {
     if (d->map) munmap(d->map, d->map_size);
     free(d->sat), free(d->in), free(d->out), free(d->lvl), free(d->all), free(d->tmp);
     free(d);
+}
+
+emoti_status emoti_detector_set_threads(emoti_detector *d, int threads) {
+    if (!d || threads < 1 || threads > 256)
+        return emoti_fail(EMOTI_ERR_ARG, "thread count %d out of range 1..256", threads);
+#ifndef _OPENMP
+    if (threads > 1)
+        return emoti_fail(EMOTI_ERR_UNSUPPORTED,
+                          "%d threads asked for, but this build has no OpenMP (make OPENMP=1)",
+                          threads);
+#endif
+    d->threads = threads;
+    return EMOTI_OK;
 }
 
 static int grow(void **p, size_t *have, size_t need, size_t elem) {
@@ -201,7 +215,7 @@ static emoti_status level(emoti_detector *d, int w, int h, double s, double t, i
         !grow((void **)&d->out, &d->out_n, (size_t)gx * gy * per, sizeof(float)))
         return emoti_fail(EMOTI_ERR_NOMEM, "detect: out of memory for %d x %d", w, h);
     area(d, w, 0, 0, w, h, hs, ws, d->in);
-    emoti_status st = emoti_mtcnn_run(&d->m, d->kern, MTCNN_PNET, d->in, ws, hs, d->out);
+    emoti_status st = emoti_mtcnn_run(&d->m, d->kern, MTCNN_PNET, d->in, 1, ws, hs, d->out);
     if (st) return st;
     int n = 0;
     for (int i = 0; i < gx; i++)
@@ -231,40 +245,56 @@ static emoti_status level(emoti_detector *d, int w, int h, double s, double t, i
     return EMOTI_OK;
 }
 
+/* Candidate i after R-Net / O-Net output p: kept (as c[kept], kept <= i) when its score > t,
+ * with the net's score, box regression and, from O-Net, landmarks. Returns the new count. */
+static int keep_refined(int net, const float *p, double t, cand *c, int i, int kept) {
+    if (!(p[1] > t)) return kept;
+    cand k = c[i];
+    k.score = p[1], k.seq = i;
+    for (int r = 0; r < 4; r++) k.reg[r] = p[2 + r];
+    if (net == MTCNN_ONET) {
+        const double bw = k.b[2] - k.b[0] + 1, bh = k.b[3] - k.b[1] + 1;
+        for (int l = 0; l < 5; l++) {
+            k.pts[2 * l] = (float)(bw * p[6 + l] + k.b[0] - 1);
+            k.pts[2 * l + 1] = (float)(bh * p[11 + l] + k.b[1] - 1);
+        }
+    }
+    c[kept] = k;
+    return kept + 1;
+}
+
+/* Candidates per R-Net / O-Net call: enough rows for the GEMMs of the late layers (R-Net's fc
+ * gets 16 rows instead of 1), little enough that the activations stay near 1-2 MB. */
+static const int BATCH[MTCNN_NETS] = {1, 16, 8};
+
 /* R-Net (net 1, side 24) or O-Net (2, 48) on each candidate's in-image part (its box truncated,
  * clamped to [1, w] x [1, h] 1-based), area-resized to side x side; keeps score > t. */
 static emoti_status refine(emoti_detector *d, int net, int side, int w, int h, double t,
                            cand *c, int *n) {
-    if (!grow((void **)&d->in, &d->in_n, (size_t)side * side * 3, sizeof(float)) ||
-        !grow((void **)&d->out, &d->out_n, 16, sizeof(float)))
+    const size_t one = (size_t)side * side * 3;
+    int idx[16], kept = 0;
+    if (!grow((void **)&d->in, &d->in_n, one * BATCH[net], sizeof(float)) ||
+        !grow((void **)&d->out, &d->out_n, 16 * (size_t)BATCH[net], sizeof(float)))
         return emoti_fail(EMOTI_ERR_NOMEM, "detect: out of memory");
-    int kept = 0;
-    for (int i = 0; i < *n; i++) {
-        const int x = c[i].b[0] < 1 ? 1 : (int)c[i].b[0], y = c[i].b[1] < 1 ? 1 : (int)c[i].b[1];
-        const int ex = c[i].b[2] > w ? w : (int)c[i].b[2], ey = c[i].b[3] > h ? h : (int)c[i].b[3];
-        if (ex < x || ey < y) continue;
-        area(d, w, x - 1, y - 1, ex - x + 1, ey - y + 1, side, side, d->in);
-        emoti_status st = emoti_mtcnn_run(&d->m, d->kern, net, d->in, side, side, d->out);
-        if (st) return st;
-        const float *p = d->out;
-        if (!(p[1] > t)) continue;
-        cand k = c[i];
-        k.score = p[1], k.seq = i;
-        for (int r = 0; r < 4; r++) k.reg[r] = p[2 + r];
-        if (net == MTCNN_ONET) {
-            const double bw = k.b[2] - k.b[0] + 1, bh = k.b[3] - k.b[1] + 1;
-            for (int l = 0; l < 5; l++) {
-                k.pts[2 * l] = (float)(bw * p[6 + l] + k.b[0] - 1);
-                k.pts[2 * l + 1] = (float)(bh * p[11 + l] + k.b[1] - 1);
-            }
+    for (int i = 0; i < *n;) {
+        int b = 0;
+        for (; i < *n && b < BATCH[net]; i++) {
+            const int x = c[i].b[0] < 1 ? 1 : (int)c[i].b[0], y = c[i].b[1] < 1 ? 1 : (int)c[i].b[1];
+            const int ex = c[i].b[2] > w ? w : (int)c[i].b[2], ey = c[i].b[3] > h ? h : (int)c[i].b[3];
+            if (ex < x || ey < y) continue;
+            area(d, w, x - 1, y - 1, ex - x + 1, ey - y + 1, side, side, d->in + b * one);
+            idx[b++] = i;
         }
-        c[kept++] = k;
+        if (!b) break;
+        emoti_status st = emoti_mtcnn_run(&d->m, d->kern, net, d->in, b, side, side, d->out);
+        if (st) return st;
+        for (int q = 0; q < b; q++)
+            kept = keep_refined(net, d->out + q * (net == MTCNN_ONET ? 16 : 6), t, c, idx[q], kept);
     }
     *n = kept;
     sort(c, d->tmp, kept, by_score);
     return EMOTI_OK;
 }
-
 static int by_area(const void *a, const void *b) {
     const cand *x = a, *y = b;
     const double ax = (x->b[2] - x->b[0]) * (x->b[3] - x->b[1]);

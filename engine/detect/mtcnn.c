@@ -1,5 +1,5 @@
-/* MTCNN nets: VALID k x k convs as im2col rows through the GEMM kernel, PReLU, Caffe
- * ceil-mode max-pooling, fully connected layers, a 2-way softmax. */
+/* MTCNN nets: VALID k x k convs as GEMMs over the input read in place, PReLU, Caffe ceil-mode
+ * max-pooling, fully connected layers, a 2-way softmax; a batch of inputs at once. */
 #include "mtcnn.h"
 
 #include <math.h>
@@ -27,18 +27,37 @@ static emoti_status tensor(const emoti_container *c, const char *net, const char
     return emoti_tensor_get(c, name, dims, out);
 }
 
-/* [cout][k][k][cin] (OHWI) or [cout][cin] -> strips of the [k k cin][cout] matrix. */
-static float *pack(const float *w, int cout, int rows) {
+/* [cout][rows] (OHWI rows, fc [cout][cin]) -> strips of the [rows][cout] matrix, in k pieces
+ * of rows / k rows each (a conv's kernel rows), each piece w_stride floats from the last. */
+static float *pack(const float *w, int cout, int rows, int pieces, size_t *w_stride) {
+    const size_t pr = (size_t)(rows / pieces);
+    *w_stride = emoti_strips_floats(pr, (size_t)cout);
     float *t = malloc(sizeof(float) * (size_t)rows * (size_t)cout);
-    float *s = malloc(sizeof(float) * emoti_strips_floats((size_t)rows, (size_t)cout));
+    float *s = malloc(sizeof(float) * *w_stride * (size_t)pieces);
     if (t && s) {
         for (int o = 0; o < cout; o++)
             for (int r = 0; r < rows; r++) t[(size_t)r * cout + o] = w[(size_t)o * rows + r];
-        emoti_strips_pack((size_t)rows, (size_t)cout, t, (size_t)cout, s);
+        for (int p = 0; p < pieces; p++)
+            emoti_strips_pack(pr, (size_t)cout, t + p * pr * cout, (size_t)cout, s + p * *w_stride);
     }
     free(t);
     if (!t) free(s), s = NULL;
     return s;
+}
+
+static emoti_status init_layer(mtcnn_layer *l, const emoti_container *c, const char *nm,
+                               const char *layer, const float *w) {
+    const int fc = !l->k, rows = fc ? l->cin : l->k * l->k * l->cin;
+    emoti_status st = tensor(c, nm, layer, "b", (uint32_t)l->cout, 0, 0, 0, &l->b);
+    if (!st) st = tensor(c, nm, layer, "alpha", (uint32_t)l->cout, 0, 0, 0, &l->alpha);
+    if (st) return st;
+    l->pool_first = 1;
+    for (int o = 0; o < l->cout; o++) l->pool_first &= l->alpha[o] >= 0;
+    l->alpha16 = malloc(sizeof(float) * 16 * (size_t)l->cout);
+    l->w = pack(w, l->cout, rows, fc ? 1 : l->k, &l->w_stride);
+    if (!l->alpha16 || !l->w) return emoti_fail(EMOTI_ERR_NOMEM, "out of memory packing %s", nm);
+    for (int i = 0; i < 16 * l->cout; i++) l->alpha16[i] = l->alpha[i % l->cout];
+    return EMOTI_OK;
 }
 
 static emoti_status init_net(mtcnn_net *n, int net, const emoti_container *c) {
@@ -61,10 +80,7 @@ static emoti_status init_net(mtcnn_net *n, int net, const emoti_container *c) {
             st = tensor(c, nm, layer, "w", (uint32_t)cout, (uint32_t)k, (uint32_t)k,
                         (uint32_t)cin, &w);
         }
-        if (!st) st = tensor(c, nm, layer, "b", (uint32_t)cout, 0, 0, 0, &l->b);
-        if (!st) st = tensor(c, nm, layer, "alpha", (uint32_t)cout, 0, 0, 0, &l->alpha);
-        if (!st && !(l->w = pack(w, cout, fc ? l->cin : k * k * cin)))
-            st = emoti_fail(EMOTI_ERR_NOMEM, "out of memory packing %s", nm);
+        if (!st) st = init_layer(l, c, nm, layer, w);
         cin = cout;
     }
     /* The heads: one matrix, columns prob | box | landmarks. */
@@ -73,7 +89,8 @@ static emoti_status init_net(mtcnn_net *n, int net, const emoti_container *c) {
     n->n_out = N_OUT[net];
     float *hw = malloc(sizeof(float) * (size_t)cin * (size_t)n->n_out);
     n->head_b = malloc(sizeof(float) * (size_t)n->n_out);
-    if (!st && (!hw || !n->head_b)) st = emoti_fail(EMOTI_ERR_NOMEM, "out of memory");
+    n->zeros = calloc(256, sizeof(float));
+    if (!st && (!hw || !n->head_b || !n->zeros)) st = emoti_fail(EMOTI_ERR_NOMEM, "out of memory");
     for (int h = 0, col = 0; !st && col < n->n_out; col += WIDTH[h++]) {
         const float *w, *b;
         const uint32_t o = (uint32_t)WIDTH[h], in = (uint32_t)cin;
@@ -83,7 +100,8 @@ static emoti_status init_net(mtcnn_net *n, int net, const emoti_container *c) {
         if (!st) memcpy(hw + (size_t)col * cin, w, sizeof(float) * o * in);
         if (!st) memcpy(n->head_b + col, b, sizeof(float) * o);
     }
-    if (!st && !(n->head_w = pack(hw, n->n_out, cin)))
+    size_t unused;
+    if (!st && !(n->head_w = pack(hw, n->n_out, cin, 1, &unused)))
         st = emoti_fail(EMOTI_ERR_NOMEM, "out of memory");
     free(hw);
     return st;
@@ -103,8 +121,9 @@ emoti_status emoti_mtcnn_init(emoti_mtcnn *m, const emoti_container *c) {
 
 void emoti_mtcnn_free(emoti_mtcnn *m) {
     for (int i = 0; i < MTCNN_NETS; i++) {
-        for (int l = 0; l < m->net[i].n_layers; l++) free(m->net[i].layer[l].w);
-        free(m->net[i].head_w);
+        for (int l = 0; l < m->net[i].n_layers; l++)
+            free(m->net[i].layer[l].w), free(m->net[i].layer[l].alpha16);
+        free(m->net[i].head_w), free(m->net[i].zeros);
         free(m->net[i].head_b);
     }
     free(m->arena);
@@ -119,126 +138,164 @@ int emoti_mtcnn_pnet_size(int h, int w, int *oh, int *ow) {
     return N_OUT[MTCNN_PNET];
 }
 
+/* A batch of n maps on a grid of h x w cells with c channels, of which the top-left vh x vw are
+ * valid (a VALID conv computed in place over the whole grid leaves its last k - 1 rows and
+ * columns meaningless); rows: how many cells from the start were computed. */
+typedef struct {
+    int n, h, w, c, vh, vw;
+    size_t rows;
+} grid;
+
 /* Branch-free (the sign of an activation is unpredictable) and vectorisable: for x > 0 it is
- * x + alpha * 0, else 0 + alpha * x, each exactly the PReLU. */
-static void prelu(float *restrict x, size_t n, int c, const float *restrict alpha) {
-    for (size_t i = 0; i < n; i++) {
-        float *restrict p = x + i * (size_t)c;
-        for (int j = 0; j < c; j++) {
+ * x + alpha * 0, else 0 + alpha * x, each exactly the PReLU. Runs of 16 cells against alpha16. */
+static void prelu(float *restrict x, size_t cells, int c, const float *restrict alpha16) {
+    const size_t run = 16 * (size_t)c, total = cells * (size_t)c;
+    for (size_t i0 = 0; i0 < total; i0 += run) {
+        float *restrict p = x + i0;
+        const size_t len = total - i0 < run ? total - i0 : run;
+        for (size_t j = 0; j < len; j++) {
             const float v = p[j], pos = v > 0 ? v : 0, neg = v < 0 ? v : 0;
-            p[j] = pos + alpha[j] * neg;
+            p[j] = pos + alpha16[j] * neg;
         }
     }
 }
 
-static void maxpool(const float *restrict x, int h, int w, int c, int k, int s,
+/* Caffe ceil-mode max-pooling of the valid part of each map into compact [ph][pw][c] maps: the
+ * window's rows first (whole rows of vw * c floats, vectorised), then its columns. */
+static void maxpool(const grid *g, int k, int s, const float *restrict x, float *restrict rowmax,
                     float *restrict y) {
-    const int oh = pooled(h, k, s), ow = pooled(w, k, s);
-    for (int i = 0; i < oh; i++)
-        for (int j = 0; j < ow; j++) {
-            float *restrict o = y + ((size_t)i * ow + j) * c;
-            memcpy(o, x + ((size_t)i * s * w + (size_t)j * s) * c, sizeof(float) * (size_t)c);
-            for (int a = i * s; a < i * s + k && a < h; a++)
-                for (int b = j * s; b < j * s + k && b < w; b++) {
-                    const float *restrict p = x + ((size_t)a * w + b) * c;
+    const int oh = pooled(g->vh, k, s), ow = pooled(g->vw, k, s), c = g->c;
+    const size_t row = (size_t)g->vw * c;
+    for (int b = 0; b < g->n; b++) {
+        const float *xb = x + (size_t)b * g->h * g->w * c;
+        for (int i = 0; i < oh; i++) {
+            const float *restrict r0 = xb + (size_t)i * s * g->w * c;
+            memcpy(rowmax, r0, sizeof(float) * row);
+            for (int a = i * s + 1; a < i * s + k && a < g->vh; a++) {
+                const float *restrict r = xb + (size_t)a * g->w * c;
+                for (size_t t = 0; t < row; t++) rowmax[t] = r[t] > rowmax[t] ? r[t] : rowmax[t];
+            }
+            for (int j = 0; j < ow; j++) {
+                float *restrict o = y + (((size_t)b * oh + i) * ow + j) * c;
+                memcpy(o, rowmax + (size_t)j * s * c, sizeof(float) * c);
+                for (int e = j * s + 1; e < j * s + k && e < g->vw; e++) {
+                    const float *restrict p = rowmax + (size_t)e * c;
                     for (int ch = 0; ch < c; ch++) o[ch] = p[ch] > o[ch] ? p[ch] : o[ch];
                 }
+            }
         }
-}
-
-/* Output rows per GEMM call: enough rows that the small R/O-Net maps (ow 3 .. 46) still give
- * the kernel a few hundred rows of patches. */
-static int conv_rows(int oh, int ow) {
-    const int r = (256 + ow - 1) / ow;
-    return r < oh ? r : oh;
-}
-
-/* memcpy of n floats in fixed-size pieces, which compilers inline: the patches are short
- * (9 .. 192 floats) and a libc call per patch row cost more than the copy. */
-static void copy_floats(float *restrict d, const float *restrict s, size_t n) {
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8) memcpy(d + i, s + i, 8 * sizeof *d);
-    if (n - i >= 4) memcpy(d + i, s + i, 4 * sizeof *d), i += 4;
-    if (n - i >= 2) memcpy(d + i, s + i, 2 * sizeof *d), i += 2;
-    if (n - i) d[i] = s[i];
-}
-
-/* VALID conv, a block of output rows at a time: their patches gathered into col, one GEMM. */
-static void conv(const emoti_kernels *kern, const mtcnn_layer *l, const float *x, int h, int w,
-                 float *col, float *y) {
-    const int k = l->k, oh = h - k + 1, ow = w - k + 1, rows = conv_rows(oh, ow);
-    const size_t kc = (size_t)k * l->cin;
-    for (int i0 = 0; i0 < oh; i0 += rows) {
-        const int n = oh - i0 < rows ? oh - i0 : rows;
-        for (int i = i0; i < i0 + n; i++)
-            for (int j = 0; j < ow; j++)
-                for (int a = 0; a < k; a++)
-                    copy_floats(col + ((size_t)(i - i0) * ow + j) * k * kc + a * kc,
-                                x + ((size_t)(i + a) * w + j) * l->cin, kc);
-        kern->f32_gemm((size_t)n * ow, (size_t)l->cout, k * kc, col, l->w, NULL, l->b, NULL,
-                       y + (size_t)i0 * ow * l->cout, (size_t)l->cout, EMOTI_ACT_NONE);
     }
 }
 
-/* Floats of the two activation buffers and the im2col rows for an h x w input. */
-static size_t plan(const mtcnn_net *n, int h, int w, size_t *act) {
-    size_t big = (size_t)h * w * 3, col = 0;
-    for (int i = 0; i < n->n_layers; i++) {
-        const mtcnn_layer *l = &n->layer[i];
-        if (!l->k) break;
-        const size_t row = (size_t)(w - l->k + 1) * l->k * l->k * l->cin *
-                           (size_t)conv_rows(h - l->k + 1, w - l->k + 1);
-        h -= l->k - 1, w -= l->k - 1;
-        col = row > col ? row : col;
-        big = (size_t)h * w * l->cout > big ? (size_t)h * w * l->cout : big;
-        if (l->pool_k) h = pooled(h, l->pool_k, l->pool_s), w = pooled(w, l->pool_k, l->pool_s);
+/* VALID k x k conv over the whole grid without copying patches: the taps of kernel row a for
+ * cell r are the k * cin floats from cell r + a * w on, so the conv is k GEMMs over A = x + a w
+ * cin with row stride cin, accumulated in y. Computes the first rows cells, those whose taps
+ * lie in what the previous layer computed, which every valid output is among. */
+static void conv(const emoti_kernels *kern, const mtcnn_layer *l, const float *zeros,
+                 const float *x, grid *g, float *y) {
+    const int k = l->k;
+    const size_t rows = (size_t)(g->n - 1) * g->h * g->w + (size_t)(g->vh - k) * g->w +
+                        (size_t)(g->vw - k + 1);
+    const size_t cin = (size_t)l->cin, kc = (size_t)k * cin, cout = (size_t)l->cout;
+    for (int a = 0; a < k; a++)
+        kern->f32_gemm(rows, cout, kc, x + (size_t)a * g->w * cin, cin, l->w + a * l->w_stride,
+                       NULL, a ? zeros : l->b, a ? y : NULL, y, cout, EMOTI_ACT_NONE);
+    g->c = l->cout, g->vh -= k - 1, g->vw -= k - 1, g->rows = rows;
+}
+
+/* The shapes a batch of n goes through: floats of the larger activation buffer and of the
+ * pooling's row buffer. */
+static void plan(const mtcnn_net *net, int n, int h, int w, size_t *act, size_t *row) {
+    grid g = {n, h, w, 3, h, w, (size_t)n * h * w};
+    *act = *row = 0;
+    for (int i = 0; i < net->n_layers && net->layer[i].k; i++) {
+        const mtcnn_layer *l = &net->layer[i];
+        const size_t full = (size_t)g.n * g.h * g.w * l->cout;
+        g.c = l->cout, g.vh -= l->k - 1, g.vw -= l->k - 1;
+        *act = full > *act ? full : *act;
+        if (l->pool_k) {
+            *row = (size_t)g.vw * g.c > *row ? (size_t)g.vw * g.c : *row;
+            g.h = g.vh = pooled(g.vh, l->pool_k, l->pool_s);
+            g.w = g.vw = pooled(g.vw, l->pool_k, l->pool_s);
+        }
     }
-    *act = big;
-    return 2 * big + col;
+    const size_t flat = (size_t)g.n * g.vh * g.vw * g.c; /* the fc input, made compact */
+    *act = flat > *act ? flat : *act;
+}
+
+/* The valid part of each map of g, compact: [n][vh][vw][c]. */
+static void compact(const grid *g, const float *x, float *y) {
+    const size_t row = (size_t)g->vw * g->c;
+    for (int b = 0; b < g->n; b++)
+        for (int i = 0; i < g->vh; i++)
+            memcpy(y + ((size_t)b * g->vh + i) * row,
+                   x + ((size_t)b * g->h + i) * g->w * g->c, sizeof(float) * row);
+}
+
+/* The heads over the valid cells of g (in cur), then the softmax of the two face logits. */
+static void heads(const emoti_kernels *kern, const mtcnn_net *n, const grid *g, const float *cur,
+                  float *out) {
+    const size_t c = (size_t)g->c, no = (size_t)n->n_out, pos = (size_t)g->n * g->vh * g->vw;
+    if (g->h == g->vh && g->w == g->vw) /* compact: one GEMM */
+        kern->f32_gemm(pos, no, c, cur, c, n->head_w, NULL, n->head_b, NULL, out, no,
+                       EMOTI_ACT_NONE);
+    else /* a row of valid cells at a time */
+        for (int b = 0; b < g->n; b++)
+            for (int i = 0; i < g->vh; i++)
+                kern->f32_gemm((size_t)g->vw, no, c, cur + (((size_t)b * g->h + i) * g->w) * c, c,
+                               n->head_w, NULL, n->head_b, NULL,
+                               out + (((size_t)b * g->vh + i) * g->vw) * no, no, EMOTI_ACT_NONE);
+    for (size_t i = 0; i < pos; i++) {
+        float *p = out + i * no;
+        const double e = exp((double)p[0] - p[1]);
+        p[0] = (float)(e / (1 + e)), p[1] = (float)(1 / (1 + e));
+    }
 }
 
 emoti_status emoti_mtcnn_run(emoti_mtcnn *m, const emoti_kernels *kern, int net, const float *x,
-                             int h, int w, float *out) {
+                             int n, int h, int w, float *out) {
     if (net < 0 || net >= MTCNN_NETS || (net && (h != SIZE[net] || w != SIZE[net])) || h < 12 ||
-        w < 12 || h > 1 << 14 || w > 1 << 14)
-        return emoti_fail(EMOTI_ERR_ARG, "mtcnn: bad net %d or input %d x %d", net, h, w);
-    const mtcnn_net *n = &m->net[net];
-    size_t act, need = plan(n, h, w, &act);
+        w < 12 || h > 1 << 14 || w > 1 << 14 || n < 1 || (!net && n != 1) || n > 1024)
+        return emoti_fail(EMOTI_ERR_ARG, "mtcnn: bad net %d or input %d x %d x %d", net, n, h, w);
+    const mtcnn_net *nt = &m->net[net];
+    size_t act, row;
+    plan(nt, n, h, w, &act, &row);
+    const size_t need = 2 * act + row;
     if (need > m->arena_floats) {
         float *a = realloc(m->arena, sizeof(float) * need);
         if (!a) return emoti_fail(EMOTI_ERR_NOMEM, "mtcnn: out of memory for %d x %d", h, w);
         m->arena = a, m->arena_floats = need;
     }
-    float *cur = m->arena, *tmp = m->arena + act, *col = m->arena + 2 * act;
-    memcpy(cur, x, sizeof(float) * (size_t)h * w * 3);
-    int c = 3;
-    for (int i = 0; i < n->n_layers; i++) {
-        const mtcnn_layer *l = &n->layer[i];
-        if (l->k) {
-            conv(kern, l, cur, h, w, col, tmp);
-            h -= l->k - 1, w -= l->k - 1;
+    float *buf[2] = {m->arena, m->arena + act}, *rowmax = m->arena + 2 * act;
+    const float *cur = x;
+    int next = 0; /* the buffer not holding cur */
+    grid g = {n, h, w, 3, h, w, (size_t)n * h * w};
+    for (int i = 0; i < nt->n_layers; i++) {
+        const mtcnn_layer *l = &nt->layer[i];
+        float *y = buf[next];
+        if (!l->k) { /* fully connected: the valid cells of each map, compact, as one row */
+            if (g.h != g.vh || g.w != g.vw) compact(&g, cur, y), cur = y, next ^= 1, y = buf[next];
+            kern->f32_gemm((size_t)n, (size_t)l->cout, (size_t)l->cin, cur, (size_t)l->cin, l->w,
+                           NULL, l->b, NULL, y, (size_t)l->cout, EMOTI_ACT_NONE);
+            g = (grid){n, 1, 1, l->cout, 1, 1, (size_t)n};
+            prelu(y, (size_t)n, l->cout, l->alpha16);
         } else {
-            kern->f32_gemm(1, (size_t)l->cout, (size_t)l->cin, cur, l->w, NULL, l->b, NULL, tmp,
-                           (size_t)l->cout, EMOTI_ACT_NONE);
-            h = w = 1;
+            conv(kern, l, nt->zeros, cur, &g, y);
+            if (l->pool_k) {
+                float *p = buf[next ^ 1];
+                if (!l->pool_first) prelu(y, g.rows, g.c, l->alpha16);
+                maxpool(&g, l->pool_k, l->pool_s, y, rowmax, p);
+                g.h = g.vh = pooled(g.vh, l->pool_k, l->pool_s);
+                g.w = g.vw = pooled(g.vw, l->pool_k, l->pool_s);
+                g.rows = (size_t)n * g.h * g.w;
+                if (l->pool_first) prelu(p, g.rows, g.c, l->alpha16);
+                y = p, next ^= 1;
+            } else {
+                prelu(y, g.rows, g.c, l->alpha16);
+            }
         }
-        c = l->cout;
-        prelu(tmp, (size_t)h * w, c, l->alpha);
-        if (l->pool_k) {
-            maxpool(tmp, h, w, c, l->pool_k, l->pool_s, cur);
-            h = pooled(h, l->pool_k, l->pool_s), w = pooled(w, l->pool_k, l->pool_s);
-        } else {
-            float *t = cur;
-            cur = tmp, tmp = t;
-        }
+        cur = y, next ^= 1;
     }
-    const size_t pos = (size_t)h * w;
-    kern->f32_gemm(pos, (size_t)n->n_out, (size_t)c, cur, n->head_w, NULL, n->head_b, NULL, out,
-                   (size_t)n->n_out, EMOTI_ACT_NONE);
-    for (size_t i = 0; i < pos; i++) { /* softmax of the two face logits */
-        float *p = out + i * (size_t)n->n_out;
-        const double e = exp((double)p[0] - p[1]);
-        p[0] = (float)(e / (1 + e)), p[1] = (float)(1 / (1 + e));
-    }
+    heads(kern, nt, &g, cur, out);
     return EMOTI_OK;
 }

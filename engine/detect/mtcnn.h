@@ -15,14 +15,19 @@ enum { MTCNN_PNET, MTCNN_RNET, MTCNN_ONET, MTCNN_NETS };
 typedef struct {
     int cout, k, cin;    /* conv k x k (fc: k = 0, cin = inputs) */
     int pool_k, pool_s;  /* max-pool after the PReLU (0: none) */
-    float *w;            /* [k k cin][cout] in 16-column strips (kernels.h) */
+    int pool_first;      /* every alpha >= 0: PReLU is monotonic, pooling first gives its bits */
+    float *w;            /* conv: k matrices [k cin][cout] (one per kernel row), fc: [cin][cout],
+                          * in 16-column strips (kernels.h), w_stride floats apart */
+    size_t w_stride;
     const float *b, *alpha;
+    float *alpha16;      /* alpha repeated 16 times: the PReLU over whole rows of cout floats */
 } mtcnn_layer;
 
 typedef struct {
     int n_layers, n_out; /* trunk layers; head outputs: prob 2, box 4 (, landmarks 10) */
     mtcnn_layer layer[5];
     float *head_w, *head_b; /* the heads as one [features][n_out] matrix (strips) */
+    float *zeros;           /* a zero bias for the kernel rows after the first */
 } mtcnn_net;
 
 typedef struct {
@@ -34,12 +39,12 @@ typedef struct {
 emoti_status emoti_mtcnn_init(emoti_mtcnn *m, const emoti_container *c);
 void emoti_mtcnn_free(emoti_mtcnn *m);
 
-/* Runs one net on x [h][w][3] (R-Net 24 x 24, O-Net 48 x 48; P-Net any h, w >= 12).
- * out: per output position (P-Net: oh x ow of them, oh = (h - 12) / 2 + 1 ceil-mode
- * aware, see emoti_mtcnn_pnet_size), n_out floats: face probabilities [2] (softmax), box
- * regression [4], O-Net landmarks [10]. */
+/* Runs one net on n inputs x [n][h][w][3] (R-Net 24 x 24, O-Net 48 x 48; P-Net any h, w >= 12,
+ * n = 1). out: per input and output position (P-Net: oh x ow of them, see
+ * emoti_mtcnn_pnet_size), n_out floats: face probabilities [2] (softmax), box regression [4],
+ * O-Net landmarks [10]. Each input's outputs are bitwise those of running it alone. */
 emoti_status emoti_mtcnn_run(emoti_mtcnn *m, const emoti_kernels *kern, int net, const float *x,
-                             int h, int w, float *out);
+                             int n, int h, int w, float *out);
 /* P-Net's output grid for an h x w input; returns its floats per position (6). */
 int emoti_mtcnn_pnet_size(int h, int w, int *oh, int *ow);
 

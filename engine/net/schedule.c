@@ -39,13 +39,13 @@ typedef struct {
 
 static void gemm_cols(void *ctx, size_t j0, size_t nj) {
     const gemm_job *g = ctx;
-    g->kern->f32_gemm(g->m, nj, g->k, g->a, g->w + j0 * g->k, g->wscale, g->bias + j0,
+    g->kern->f32_gemm(g->m, nj, g->k, g->a, g->k, g->w + j0 * g->k, g->wscale, g->bias + j0,
                       g->res ? g->res + j0 : NULL, g->y + j0, g->n, g->act);
 }
 
 static void gemm_rows(void *ctx, size_t r0, size_t rows) {
     const gemm_job *g = ctx;
-    g->kern->f32_gemm(rows, g->n, g->k, g->a + r0 * g->k, g->w, g->wscale, g->bias,
+    g->kern->f32_gemm(rows, g->n, g->k, g->a + r0 * g->k, g->k, g->w, g->wscale, g->bias,
                       g->res ? g->res + r0 * g->n : NULL, g->y + r0 * g->n, g->n, g->act);
 }
 
@@ -178,7 +178,7 @@ static int dw_row_owner(const emoti_window *g, int oy, int slice) {
 /* Expanded pixels [p0, p0 + n): x [h][w][in] -> y [n][mid], 1x1 conv + Swish. */
 static void expand_px(const emoti_kernels *kern, const emoti_expand_layer *e, size_t mid,
                       const float *x, size_t p0, size_t n, float *y) {
-    kern->f32_gemm(n, mid, (size_t)e->in, x + p0 * e->in, e->w, NULL, e->bias, NULL, y, mid,
+    kern->f32_gemm(n, mid, (size_t)e->in, x + p0 * e->in, (size_t)e->in, e->w, NULL, e->bias, NULL, y, mid,
                    EMOTI_ACT_SWISH);
 }
 
