@@ -189,6 +189,14 @@ bench-ort: $(BIN)
 bench-decode: $(BUILD)/bench/bench_decode
 	BUILD=$(BUILD) PYTHON=$(PYTHON) bench/decode.sh
 
+# make bench-faces: MTCNN detection per frame beside OpenCV's Haar cascade (python3-opencv,
+# opencv-data), paired, at 640x480 and 1280x720, min face 40 and 20 (bench/faces.py).
+MTCNN_SRC ?= ../shared/models/mtcnn
+.PHONY: bench-faces
+bench-faces: $(BUILD)/bench/bench_faces
+	$(PYTHON) tools/export.py --mtcnn $(MTCNN_SRC) -o $(BUILD)/bench/mtcnn.emoti
+	$(PYTHON) bench/faces.py $(BUILD)/bench/bench_faces $(BUILD)/bench/mtcnn.emoti $(BUILD)/bench/faces
+
 # make fuzz: libFuzzer targets (clang + libclang-rt), seed corpora, then FUZZ_SECONDS (60)
 # of fuzzing per target; fuzz/README.md. The committed corpora run in `make test`.
 fuzz:

@@ -175,9 +175,10 @@ emoti_status emoti_detector_open(const char *path, emoti_detector **out);
 /* Uses buf in place (64-byte aligned; it must outlive the detector). */
 emoti_status emoti_detector_from_memory(const void *buf, size_t size, emoti_detector **out);
 void emoti_detector_close(emoti_detector *det);
-/* Threads for emoti_detect (default 1): pyramid levels, then R-Net and O-Net candidates, are
- * shared among them. More than 1 needs a build with OpenMP (make OPENMP=1); otherwise
- * EMOTI_ERR_UNSUPPORTED. Faces are bitwise identical for any thread count. */
+/* Threads for emoti_detect (default 1). More than 1 needs a build with OpenMP (make OPENMP=1);
+ * otherwise EMOTI_ERR_UNSUPPORTED. The count is kept, but this version still detects on the
+ * calling thread alone (splitting the pyramid levels among threads is planned), so faces are
+ * the same for any count. */
 emoti_status emoti_detector_set_threads(emoti_detector *det, int threads);
 /* Detects faces in an 8-bit RGB image (stride bytes per row, at most 2^24 pixels) with params
  * (NULL: the defaults). Writes the first min(found, max) faces, largest box area first, to out
