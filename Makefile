@@ -98,8 +98,8 @@ COLD_OBJ = $(CLI_OBJ) $(patsubst %,$(BUILD)/engine/%.o,base/error base/infile ba
            report/plot report/rows timeline/combine track/faces timeline/temporal timeline/timeline train/annot \
            train/dataset train/metrics train/npy train/train)
 $(COLD_OBJ): OPT = -Os
-# MTCNN's PReLU, max-pool and summed-area loops: -O3 vectorises them (the GEMM is the kernels').
-$(BUILD)/engine/detect/mtcnn.o $(BUILD)/engine/detect/detect.o: OPT = -O3
+# MTCNN's PReLU, max-pool and resampling loops: -O3 vectorises them (the GEMM is the kernels').
+$(BUILD)/engine/detect/mtcnn.o $(BUILD)/engine/detect/pyramid.o: OPT = -O3
 $(BUILD)/kernels/avx2.o: CFLAGS += -mavx2 -mfma
 $(BUILD)/kernels/avx512.o: CFLAGS += -mavx512f -mavx512dq -mavx512bw -mavx512vl -mfma
 $(BUILD)/kernels/registry.o: CPPFLAGS += $(foreach f,$(wildcard $(ISA_SRC)),-DEMOTI_HAVE_$(basename $(notdir $(f))))

@@ -10,6 +10,7 @@
 #include "error.h"
 #include "infile.h"
 #include "mtcnn.h"
+#include "pyramid.h"
 
 typedef struct {
     double b[4], score, reg[4];
@@ -110,48 +111,6 @@ static int grow(void **p, size_t *have, size_t need, size_t elem) {
     return 1;
 }
 
-static void summed_area(uint32_t *restrict s, const uint8_t *rgb, int w, int h, size_t stride) {
-    const size_t row = (size_t)(w + 1) * 3;
-    memset(s, 0, sizeof *s * row);
-    for (int y = 0; y < h; y++) {
-        uint32_t *restrict o = s + (size_t)(y + 1) * row;
-        const uint32_t *restrict up = o - row;
-        const uint8_t *p = rgb + (size_t)y * stride;
-        uint32_t a = 0, b = 0, c = 0;
-        o[0] = o[1] = o[2] = 0;
-        for (int x = 0; x < w; x++) { /* the row's prefix sums, then the rows above added */
-            o[3 * x + 3] = a += p[3 * x];
-            o[3 * x + 4] = b += p[3 * x + 1];
-            o[3 * x + 5] = c += p[3 * x + 2];
-        }
-        for (size_t t = 3; t < row; t++) o[t] += up[t];
-    }
-}
-
-/* Area resampling as torch's interpolate(mode="area") (adaptive average pooling): output cell
- * (i, j) of oh x ow averages input rows floor(i H / oh) .. ceil((i + 1) H / oh) - 1 of the
- * H x W region at (x0, y0), columns likewise. Writes it normalised and transposed:
- * dst[j][i][c] (the nets' layout, docs/MTCNN.md). */
-static void area(const emoti_detector *d, int w, int x0, int y0, int W, int H, int oh, int ow,
-                 float *dst) {
-    const size_t row = (size_t)(w + 1) * 3;
-    for (int i = 0; i < oh; i++) {
-        const int r0 = y0 + (int)((long long)i * H / oh);
-        const int r1 = y0 + (int)(((long long)(i + 1) * H + oh - 1) / oh);
-        const uint32_t *top = d->sat + (size_t)r0 * row, *bot = d->sat + (size_t)r1 * row;
-        for (int j = 0; j < ow; j++) {
-            const int c0 = x0 + (int)((long long)j * W / ow);
-            const int c1 = x0 + (int)(((long long)(j + 1) * W + ow - 1) / ow);
-            const double inv = 1.0 / ((double)(r1 - r0) * (c1 - c0));
-            float *o = dst + ((size_t)j * oh + i) * 3;
-            for (int c = 0; c < 3; c++) {
-                const uint32_t s = bot[c1 * 3 + c] - bot[c0 * 3 + c] - top[c1 * 3 + c] + top[c0 * 3 + c];
-                o[c] = (float)((s * inv - 127.5) * 0.0078125);
-            }
-        }
-    }
-}
-
 static int by_score(const void *a, const void *b) {
     const cand *x = a, *y = b;
     if (x->score != y->score) return x->score > y->score ? -1 : 1;
@@ -214,7 +173,7 @@ static emoti_status level(emoti_detector *d, int w, int h, double s, double t, i
     if (!grow((void **)&d->in, &d->in_n, (size_t)hs * ws * 3, sizeof(float)) ||
         !grow((void **)&d->out, &d->out_n, (size_t)gx * gy * per, sizeof(float)))
         return emoti_fail(EMOTI_ERR_NOMEM, "detect: out of memory for %d x %d", w, h);
-    area(d, w, 0, 0, w, h, hs, ws, d->in);
+    emoti_pyramid_area(d->sat, w, 0, 0, w, h, hs, ws, d->in);
     emoti_status st = emoti_mtcnn_run(&d->m, d->kern, MTCNN_PNET, d->in, 1, ws, hs, d->out);
     if (st) return st;
     int n = 0;
@@ -282,7 +241,8 @@ static emoti_status refine(emoti_detector *d, int net, int side, int w, int h, d
             const int x = c[i].b[0] < 1 ? 1 : (int)c[i].b[0], y = c[i].b[1] < 1 ? 1 : (int)c[i].b[1];
             const int ex = c[i].b[2] > w ? w : (int)c[i].b[2], ey = c[i].b[3] > h ? h : (int)c[i].b[3];
             if (ex < x || ey < y) continue;
-            area(d, w, x - 1, y - 1, ex - x + 1, ey - y + 1, side, side, d->in + b * one);
+            emoti_pyramid_area(d->sat, w, x - 1, y - 1, ex - x + 1, ey - y + 1, side, side,
+                               d->in + b * one);
             idx[b++] = i;
         }
         if (!b) break;
@@ -351,7 +311,7 @@ emoti_status emoti_detect(emoti_detector *d, const emoti_detector_params *params
                           p->min_face, p->factor, p->keep);
     if (!grow((void **)&d->sat, &d->sat_n, (size_t)(w + 1) * (h + 1) * 3, sizeof(uint32_t)))
         return emoti_fail(EMOTI_ERR_NOMEM, "detect: out of memory for %d x %d", w, h);
-    summed_area(d->sat, rgb, w, h, stride);
+    emoti_pyramid_sat(d->sat, rgb, w, h, stride);
     int found = 0;
     emoti_status st = stages(d, p, w, h, &found);
     if (st) return st;
