@@ -1,4 +1,4 @@
-/* MTCNN nets: VALID k x k convs as GEMMs over the input read in place, PReLU, Caffe ceil-mode
+/* MTCNN nets: VALID k x k convs as GEMMs over the input stacked by kernel rows, PReLU, Caffe ceil-mode
  * max-pooling, fully connected layers, a 2-way softmax; a batch of inputs at once. */
 #include "mtcnn.h"
 
@@ -8,6 +8,11 @@
 #include <string.h>
 
 #include "error.h"
+
+/* Convs over at most this many input channels go through conv_stacked. */
+#ifndef STACK_MAX_CIN
+#define STACK_MAX_CIN 3
+#endif
 
 /* Trunk layers: cout, k (0: fully connected), pool kernel, pool stride (0: no pool). */
 static const short SPEC[MTCNN_NETS][6][4] = {
@@ -27,18 +32,26 @@ static emoti_status tensor(const emoti_container *c, const char *net, const char
     return emoti_tensor_get(c, name, dims, out);
 }
 
-/* [cout][rows] (OHWI rows, fc [cout][cin]) -> strips of the [rows][cout] matrix, in k pieces
- * of rows / k rows each (a conv's kernel rows), each piece w_stride floats from the last. */
-static float *pack(const float *w, int cout, int rows, int pieces, size_t *w_stride) {
-    const size_t pr = (size_t)(rows / pieces);
-    *w_stride = emoti_strips_floats(pr, (size_t)cout);
-    float *t = malloc(sizeof(float) * (size_t)rows * (size_t)cout);
-    float *s = malloc(sizeof(float) * *w_stride * (size_t)pieces);
+/* [cout][k][k][cin] (OHWI; fc and heads: k = 1) -> strips (kernels.h) of the [k k cin][cout]
+ * matrix. Stacked (conv_stacked): one matrix, rows in (column, row, channel) order; else
+ * (conv_rows) k matrices [k cin][cout], one per kernel row, *w_stride floats apart. */
+static float *pack(const float *w, int cout, int k, int cin, int stacked, size_t *w_stride) {
+    const size_t rows = (size_t)k * k * cin, pieces = stacked ? 1 : (size_t)k;
+    *w_stride = emoti_strips_floats(rows / pieces, (size_t)cout);
+    float *t = malloc(sizeof(float) * rows * (size_t)cout);
+    float *s = malloc(sizeof(float) * *w_stride * pieces);
     if (t && s) {
         for (int o = 0; o < cout; o++)
-            for (int r = 0; r < rows; r++) t[(size_t)r * cout + o] = w[(size_t)o * rows + r];
-        for (int p = 0; p < pieces; p++)
-            emoti_strips_pack(pr, (size_t)cout, t + p * pr * cout, (size_t)cout, s + p * *w_stride);
+            for (int a = 0; a < k; a++)
+                for (int b = 0; b < k; b++)
+                    for (int c = 0; c < cin; c++) {
+                        const size_t r = stacked ? ((size_t)b * k + a) * cin + c
+                                                 : ((size_t)a * k + b) * cin + c;
+                        t[r * cout + o] = w[(((size_t)o * k + a) * k + b) * cin + c];
+                    }
+        for (size_t i = 0; i < pieces; i++)
+            emoti_strips_pack(rows / pieces, (size_t)cout, t + i * (rows / pieces) * cout,
+                              (size_t)cout, s + i * *w_stride);
     }
     free(t);
     if (!t) free(s), s = NULL;
@@ -47,14 +60,15 @@ static float *pack(const float *w, int cout, int rows, int pieces, size_t *w_str
 
 static emoti_status init_layer(mtcnn_layer *l, const emoti_container *c, const char *nm,
                                const char *layer, const float *w) {
-    const int fc = !l->k, rows = fc ? l->cin : l->k * l->k * l->cin;
+    const int fc = !l->k;
     emoti_status st = tensor(c, nm, layer, "b", (uint32_t)l->cout, 0, 0, 0, &l->b);
     if (!st) st = tensor(c, nm, layer, "alpha", (uint32_t)l->cout, 0, 0, 0, &l->alpha);
     if (st) return st;
     l->pool_first = 1;
     for (int o = 0; o < l->cout; o++) l->pool_first &= l->alpha[o] >= 0;
     l->alpha16 = malloc(sizeof(float) * 16 * (size_t)l->cout);
-    l->w = pack(w, l->cout, rows, fc ? 1 : l->k, &l->w_stride);
+    l->stacked = !fc && l->cin <= STACK_MAX_CIN;
+    l->w = pack(w, l->cout, fc ? 1 : l->k, l->cin, l->stacked, &l->w_stride);
     if (!l->alpha16 || !l->w) return emoti_fail(EMOTI_ERR_NOMEM, "out of memory packing %s", nm);
     for (int i = 0; i < 16 * l->cout; i++) l->alpha16[i] = l->alpha[i % l->cout];
     return EMOTI_OK;
@@ -87,9 +101,9 @@ static emoti_status init_net(mtcnn_net *n, int net, const emoti_container *c) {
     static const char *const HEADS[3] = {"prob", "box", "landmarks"};
     static const int WIDTH[3] = {2, 4, 10};
     n->n_out = N_OUT[net];
+    n->zeros = calloc(256, sizeof(float));
     float *hw = malloc(sizeof(float) * (size_t)cin * (size_t)n->n_out);
     n->head_b = malloc(sizeof(float) * (size_t)n->n_out);
-    n->zeros = calloc(256, sizeof(float));
     if (!st && (!hw || !n->head_b || !n->zeros)) st = emoti_fail(EMOTI_ERR_NOMEM, "out of memory");
     for (int h = 0, col = 0; !st && col < n->n_out; col += WIDTH[h++]) {
         const float *w, *b;
@@ -101,7 +115,7 @@ static emoti_status init_net(mtcnn_net *n, int net, const emoti_container *c) {
         if (!st) memcpy(n->head_b + col, b, sizeof(float) * o);
     }
     size_t unused;
-    if (!st && !(n->head_w = pack(hw, n->n_out, cin, 1, &unused)))
+    if (!st && !(n->head_w = pack(hw, n->n_out, 1, cin, 1, &unused)))
         st = emoti_fail(EMOTI_ERR_NOMEM, "out of memory");
     free(hw);
     return st;
@@ -187,30 +201,58 @@ static void maxpool(const grid *g, int k, int s, const float *restrict x, float 
     }
 }
 
-/* VALID k x k conv over the whole grid without copying patches: the taps of kernel row a for
- * cell r are the k * cin floats from cell r + a * w on, so the conv is k GEMMs over A = x + a w
- * cin with row stride cin, accumulated in y. Computes the first rows cells, those whose taps
- * lie in what the previous layer computed, which every valid output is among. */
-static void conv(const emoti_kernels *kern, const mtcnn_layer *l, const float *zeros,
-                 const float *x, grid *g, float *y) {
-    const int k = l->k;
-    const size_t rows = (size_t)(g->n - 1) * g->h * g->w + (size_t)(g->vh - k) * g->w +
-                        (size_t)(g->vw - k + 1);
-    const size_t cin = (size_t)l->cin, kc = (size_t)k * cin, cout = (size_t)l->cout;
-    for (int a = 0; a < k; a++)
-        kern->f32_gemm(rows, cout, kc, x + (size_t)a * g->w * cin, cin, l->w + a * l->w_stride,
-                       NULL, a ? zeros : l->b, a ? y : NULL, y, cout, EMOTI_ACT_NONE);
-    g->c = l->cout, g->vh -= k - 1, g->vw -= k - 1, g->rows = rows;
+/* VALID k x k convs over the whole grid. Cell r's taps in kernel row a are the k cin floats
+ * from cell r + a w on. Both compute the first rows cells, those whose taps lie in what the
+ * previous layer computed, which every valid output is among. */
+static size_t conv_cells(const grid *g, int k) {
+    return (size_t)(g->n - 1) * g->h * g->w + (size_t)(g->vh - k) * g->w + (size_t)(g->vw - k + 1);
 }
 
-/* The shapes a batch of n goes through: floats of the larger activation buffer and of the
- * pooling's row buffer. */
-static void plan(const mtcnn_net *net, int n, int h, int w, size_t *act, size_t *row) {
+/* k GEMMs over A = x + a w cin (row stride cin, rows overlapping), accumulated in y. */
+static void conv_rows(const emoti_kernels *kern, const mtcnn_layer *l, const float *zeros,
+                      const float *x, const grid *g, size_t rows, float *y) {
+    const size_t cin = (size_t)l->cin, kc = (size_t)l->k * cin, cout = (size_t)l->cout;
+    for (int a = 0; a < l->k; a++)
+        kern->f32_gemm(rows, cout, kc, x + (size_t)a * g->w * cin, cin, l->w + a * l->w_stride,
+                       NULL, a ? zeros : l->b, a ? y : NULL, y, cout, EMOTI_ACT_NONE);
+}
+
+/* The input stacked by kernel rows, st[r] = x[r], x[r + w], .. x[r + (k - 1) w] (k cin
+ * floats), holds all k k cin taps of cell r in the run from st + r k cin: one GEMM over A = st
+ * (row stride k cin), a third of im2col's copy. For few channels, where conv_rows's GEMMs
+ * (k = 3 cin) spend more on adding their partial sums than on their products. */
+static void conv_stacked(const emoti_kernels *kern, const mtcnn_layer *l, const float *x,
+                         const grid *g, size_t rows, float *restrict st, float *y) {
+    const size_t cin = (size_t)l->cin, kc = (size_t)l->k * cin, cells = rows + (size_t)l->k - 1;
+    for (int a = 0; a < l->k; a++) {
+        const float *restrict src = x + (size_t)a * g->w * cin;
+        float *restrict dst = st + (size_t)a * cin;
+        for (size_t r = 0; r < cells; r++)
+            for (size_t c = 0; c < cin; c++) dst[r * kc + c] = src[r * cin + c];
+    }
+    kern->f32_gemm(rows, (size_t)l->cout, (size_t)l->k * kc, st, kc, l->w, NULL, l->b, NULL, y,
+                   (size_t)l->cout, EMOTI_ACT_NONE);
+}
+
+static void conv(const emoti_kernels *kern, const mtcnn_net *n, const mtcnn_layer *l,
+                 const float *x, grid *g, float *st, float *y) {
+    const size_t rows = conv_cells(g, l->k);
+    if (l->stacked) conv_stacked(kern, l, x, g, rows, st, y);
+    else conv_rows(kern, l, n->zeros, x, g, rows, y);
+    g->c = l->cout, g->vh -= l->k - 1, g->vw -= l->k - 1, g->rows = rows;
+}
+
+/* The shapes a batch of n goes through: floats of the larger activation buffer, of the
+ * pooling's row buffer and of conv()'s stacked input. */
+static void plan(const mtcnn_net *net, int n, int h, int w, size_t *act, size_t *row,
+                 size_t *stack) {
     grid g = {n, h, w, 3, h, w, (size_t)n * h * w};
-    *act = *row = 0;
+    *act = *row = *stack = 0;
     for (int i = 0; i < net->n_layers && net->layer[i].k; i++) {
         const mtcnn_layer *l = &net->layer[i];
         const size_t full = (size_t)g.n * g.h * g.w * l->cout;
+        const size_t st = l->stacked ? (size_t)g.n * g.h * g.w * l->k * l->cin : 0;
+        *stack = st > *stack ? st : *stack;
         g.c = l->cout, g.vh -= l->k - 1, g.vw -= l->k - 1;
         *act = full > *act ? full : *act;
         if (l->pool_k) {
@@ -258,15 +300,16 @@ emoti_status emoti_mtcnn_run(emoti_mtcnn *m, const emoti_kernels *kern, int net,
         w < 12 || h > 1 << 14 || w > 1 << 14 || n < 1 || (!net && n != 1) || n > 1024)
         return emoti_fail(EMOTI_ERR_ARG, "mtcnn: bad net %d or input %d x %d x %d", net, n, h, w);
     const mtcnn_net *nt = &m->net[net];
-    size_t act, row;
-    plan(nt, n, h, w, &act, &row);
-    const size_t need = 2 * act + row;
+    size_t act, row, stack;
+    plan(nt, n, h, w, &act, &row, &stack);
+    const size_t need = 2 * act + row + stack;
     if (need > m->arena_floats) {
         float *a = realloc(m->arena, sizeof(float) * need);
         if (!a) return emoti_fail(EMOTI_ERR_NOMEM, "mtcnn: out of memory for %d x %d", h, w);
         m->arena = a, m->arena_floats = need;
     }
-    float *buf[2] = {m->arena, m->arena + act}, *rowmax = m->arena + 2 * act;
+    float *buf[2] = {m->arena, m->arena + act}, *rowmax = m->arena + 2 * act,
+          *st = rowmax + row;
     const float *cur = x;
     int next = 0; /* the buffer not holding cur */
     grid g = {n, h, w, 3, h, w, (size_t)n * h * w};
@@ -280,7 +323,7 @@ emoti_status emoti_mtcnn_run(emoti_mtcnn *m, const emoti_kernels *kern, int net,
             g = (grid){n, 1, 1, l->cout, 1, 1, (size_t)n};
             prelu(y, (size_t)n, l->cout, l->alpha16);
         } else {
-            conv(kern, l, nt->zeros, cur, &g, y);
+            conv(kern, nt, l, cur, &g, st, y);
             if (l->pool_k) {
                 float *p = buf[next ^ 1];
                 if (!l->pool_first) prelu(y, g.rows, g.c, l->alpha16);

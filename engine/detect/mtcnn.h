@@ -16,8 +16,8 @@ typedef struct {
     int cout, k, cin;    /* conv k x k (fc: k = 0, cin = inputs) */
     int pool_k, pool_s;  /* max-pool after the PReLU (0: none) */
     int pool_first;      /* every alpha >= 0: PReLU is monotonic, pooling first gives its bits */
-    float *w;            /* conv: k matrices [k cin][cout] (one per kernel row), fc: [cin][cout],
-                          * in 16-column strips (kernels.h), w_stride floats apart */
+    int stacked;         /* conv through one GEMM over its input stacked by kernel rows */
+    float *w;            /* [k k cin][cout] in 16-column strips (kernels.h), mtcnn.c's pack() */
     size_t w_stride;
     const float *b, *alpha;
     float *alpha16;      /* alpha repeated 16 times: the PReLU over whole rows of cout floats */
@@ -32,7 +32,7 @@ typedef struct {
 
 typedef struct {
     mtcnn_net net[MTCNN_NETS];
-    float *arena;        /* activations and im2col rows; grows, never per call once sized */
+    float *arena;        /* activations and stacked conv inputs; grows, never per call once sized */
     size_t arena_floats;
 } emoti_mtcnn;
 
