@@ -95,7 +95,7 @@ $(BUILD)/%.o: %.c $(CFLAGS_STAMP) Makefile
 # Cold code (the command-line front end, annotation / head / metric bookkeeping) is optimised
 # for size: the binary stays under 300 KB.
 COLD_OBJ = $(CLI_OBJ) $(patsubst %,$(BUILD)/engine/%.o,base/error base/infile base/outfile heads/heads media/frames net/model \
-           report/plot report/rows timeline/combine track/faces timeline/temporal timeline/timeline train/annot \
+           report/draw report/plot report/rows timeline/combine track/faces timeline/temporal timeline/timeline train/annot \
            train/dataset train/metrics train/npy train/train)
 $(COLD_OBJ): OPT = -Os
 # MTCNN's PReLU, max-pool and resampling loops: -O3 vectorises them (the GEMM is the kernels').

@@ -1015,6 +1015,16 @@ void emoti_plot_free(emoti_plot *p);
 /* Writes the SVG whole or not at all (emoti_outfile). */
 emoti_status emoti_plot_write(const char *path, const emoti_plot *p);
 
+/* ---- Drawing faces (hosted builds: the writer) ----
+ * Each face's box (1 pixel wide; 2 for images over 640 pixels on a side) and its 5 landmarks
+ * (3x3 or 5x5 dots) drawn into rgb in place, face k in the k-th of 6 colours (green, magenta,
+ * cyan, yellow, orange, blue, then again); parts outside the image are clipped. */
+void emoti_draw_faces(uint8_t *rgb, int width, int height, size_t stride, const emoti_face *faces,
+                      int n);
+/* rgb (rows stride bytes apart) as a binary 8-bit PPM (P6), whole or not at all (emoti_outfile). */
+emoti_status emoti_ppm_write(const char *path, const uint8_t *rgb, int width, int height,
+                             size_t stride);
+
 #ifdef __cplusplus
 }
 #endif

@@ -94,5 +94,38 @@ EMOTI_DETECTOR=$det expect 0 "" "$EMOTI" detect "$F/face_tight.ppm"
 grep -q "face_tight.ppm,1," "$tmp/out" || { echo "FAIL: \$EMOTI_DETECTOR not used"; rc=1; }
 expect 2 "writes csv or jsonl, not text*" "$EMOTI" detect -d "$det" -f text "$F/face_tight.ppm"
 expect 2 "--min-face expects a number in \[12, 65536\], not '5'*" "$EMOTI" detect -d "$det" --min-face 5 x
+# --draw DIR: one PPM per image (the folder created), the input's pixels with face 1's box in
+# green and face 2's in magenta, an image without faces unchanged, a repeated name numbered;
+# a DIR that cannot be made is one line before any work; a write failing is one line, exit 1
+expect 0 "" "$EMOTI" detect -d "$det" --draw "$tmp/drawn" "$tmp/two.ppm" "$tmp/blank.ppm" "$F/face_tight.ppm" "$tmp/cwd/../two.ppm"
+[ "$(grep -c ppm, "$tmp/out")" = 6 ] || { echo "FAIL: --draw changed the rows"; cat "$tmp/out"; rc=1; }
+$PYTHON - "$tmp" "$F" <<'PY' || rc=1
+import csv, sys
+from PIL import Image
+tmp, F = sys.argv[1], sys.argv[2]
+rows = [r for r in csv.DictReader(open(tmp + '/out')) if r['file'].endswith('/two.ppm') and 'cwd' not in r['file']]
+ok = True
+def fail(m):
+    global ok; ok = False; print('FAIL: --draw: ' + m)
+if len(rows) != 2: fail(f'{len(rows)} rows for two.ppm, not 2')
+for name, src in (('two', 'two'), ('blank', 'blank'), ('two-4', 'two')):
+    a, b = Image.open(f'{tmp}/{src}.ppm').convert('RGB'), Image.open(f'{tmp}/drawn/{name}.ppm')
+    if b.mode != 'RGB' or b.size != a.size: fail(f'{name}.ppm is {b.mode} {b.size}, not RGB {a.size}')
+    elif name == 'blank' and a.tobytes() != b.tobytes(): fail('an image without faces changed')
+    elif name != 'blank':
+        for r, colour in zip(rows, ((0, 255, 0), (255, 0, 255))):
+            x, y = int(float(r['x1'])) + 2, int(float(r['y1']))
+            if b.getpixel((x, y)) != colour: fail(f'{name}.ppm face {r["face"]} top edge {b.getpixel((x, y))}')
+        cx, cy = (int(float(rows[0][k])) for k in ('x1', 'y1'))
+        if b.getpixel((cx + 10, cy + 10)) != a.getpixel((cx + 10, cy + 10)): fail('inside the box changed')
+Image.open(f'{tmp}/drawn/face_tight.ppm')
+sys.exit(0 if ok else 1)
+PY
+: >"$tmp/afile"
+expect 1 "$tmp/afile/d: cannot create the folder (Not a directory)" "$EMOTI" detect -d "$det" --draw "$tmp/afile/d" "$F/face_tight.ppm"
+[ -s "$tmp/out" ] && { echo "FAIL: --draw into a bad folder still wrote rows"; rc=1; }
+mkdir -p "$tmp/drawn2/face_tight.ppm"
+expect 1 "$tmp/drawn2/face_tight.ppm: *" "$EMOTI" detect -d "$det" --draw "$tmp/drawn2" "$F/face_tight.ppm"
+grep -q "face_tight.ppm,1," "$tmp/out" || { echo "FAIL: a failed drawing lost the row"; rc=1; }
 [ $rc = 0 ] && echo "test_detect_cli: ok"
 exit $rc
