@@ -192,12 +192,15 @@ bench-decode: $(BUILD)/bench/bench_decode
 	BUILD=$(BUILD) PYTHON=$(PYTHON) bench/decode.sh
 
 # make bench-faces: MTCNN detection per frame beside OpenCV's Haar cascade (python3-opencv,
-# opencv-data), paired, at 640x480 and 1280x720, min face 40 and 20 (bench/faces.py).
+# opencv-data), paired, at 640x480 and 1280x720, min face 40 and 20, then the tracked-video
+# rate of `video --faces` with the fixtures' B0 (bench/faces.py).
 MTCNN_SRC ?= ../shared/models/mtcnn
 .PHONY: bench-faces
-bench-faces: $(BUILD)/bench/bench_faces
+bench-faces: $(BUILD)/bench/bench_faces $(BIN)
 	$(PYTHON) tools/export.py --mtcnn $(MTCNN_SRC) -o $(BUILD)/bench/mtcnn.emoti
-	$(PYTHON) bench/faces.py $(BUILD)/bench/bench_faces $(BUILD)/bench/mtcnn.emoti $(BUILD)/bench/faces
+	$(PYTHON) tools/export.py $(FIXTURES)/b0_8.pt -o $(BUILD)/bench/b0_8.emoti
+	$(PYTHON) bench/faces.py $(BUILD)/bench/bench_faces $(BUILD)/bench/mtcnn.emoti $(BUILD)/bench/faces \
+	  10 $(BIN_RUN) $(BUILD)/bench/b0_8.emoti
 
 # make fuzz: libFuzzer targets (clang + libclang-rt), seed corpora, then FUZZ_SECONDS (60)
 # of fuzzing per target; fuzz/README.md. The committed corpora run in `make test`.

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """make bench-faces: MTCNN detection time per frame beside OpenCV's Haar cascade, paired.
 
-    faces.py BENCH_FACES DETECTOR.emoti WORKDIR [ROUNDS]
+    faces.py BENCH_FACES DETECTOR.emoti WORKDIR [ROUNDS [EMOTI MODEL.emoti]]
 
 Frames: four real photos from Debian's python3-skimage (astronaut, coffee, camera, chelsea)
 fitted onto a noise background at 640x480 and 1280x720, written as PPM into WORKDIR. For each
@@ -9,7 +9,10 @@ size and min face (40, 20), each frame is detected ROUNDS times by emoti (bench/
 one process serving detections) and by cv2.CascadeClassifier(haarcascade_frontalface_default)
 .detectMultiScale(gray, 1.1, 5, minSize=(m, m)) alternately, so that both see the same state of
 a noisy machine; the grey conversion is inside Haar's time. Prints the medians and the ratio.
-Measures, asserts nothing."""
+With EMOTI and MODEL: the tracked-video rate, frames per second of `emoti video --faces` (one
+thread: detection, tracking, the crop and the model on every face) over a generated 640x480
+clip of 100 frames in which two faces from the astronaut photo cross the frame, the median of
+3 runs. Measures, asserts nothing."""
 import os
 import statistics
 import subprocess
@@ -37,7 +40,41 @@ def frames(work):
     return out
 
 
-def main(bench, detector, work, rounds=10):
+def clip(work, n=100):
+    """A folder of n 640x480 PPM frames: two astronaut faces (one mirrored, one at 0.7x) moving
+    in opposite directions over a noise background, crossing mid-clip."""
+    import numpy as np
+    import skimage.data as d
+    from PIL import Image
+    face = Image.fromarray(d.astronaut()[30:200, 150:300])
+    faces = (face.resize((120, 136)), face.transpose(Image.FLIP_LEFT_RIGHT).resize((84, 95)))
+    bg = Image.fromarray(np.clip(np.random.default_rng(2).normal(110, 30, (480, 640, 3)), 0, 255).astype(np.uint8))
+    folder = os.path.join(work, "clip")
+    os.makedirs(folder, exist_ok=True)
+    for i in range(n):
+        f, t = bg.copy(), i / (n - 1)
+        f.paste(faces[0], (int(20 + 480 * t), 100 + int(40 * t)))
+        f.paste(faces[1], (int(520 - 480 * t), 260 - int(30 * t)))
+        f.save(os.path.join(folder, "%05d.ppm" % (i + 1)))
+    return folder, n
+
+
+def video_rate(emoti, model, detector, work):
+    folder, n = clip(work)
+    cmd = [emoti, "video", "--faces", "-m", model, "-d", detector, "-f", "csv", folder]
+    times, rows = [], 0
+    for _ in range(3):
+        t = time.perf_counter()
+        out = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=True, text=True).stdout
+        times.append(time.perf_counter() - t)
+        rows = len(out.splitlines()) - 1
+    tracks = len({line.split(",")[2] for line in out.splitlines()[1:]})
+    best = statistics.median(times)
+    print("tracked video: emoti video --faces, 640x480, %d frames, %d rows (frame, track), %d tracks:"
+          " %.2f s median of 3, %.1f frames/s (1 thread)" % (n, rows, tracks, best, n / best))
+
+
+def main(bench, detector, work, rounds=10, emoti=None, model=None):
     try:
         import cv2
     except ImportError:
@@ -80,10 +117,13 @@ def main(bench, detector, work, rounds=10):
             srv.wait()
     print("threads: emoti's detector runs on one thread (emoti_detector_set_threads keeps the count"
           " only); '1 / 2' rows give Haar 2 OpenCV threads")
+    if emoti and model:
+        video_rate(emoti, model, detector, work)
     return 0
 
 
 if __name__ == "__main__":
     if len(sys.argv) < 4:
         sys.exit(__doc__)
-    sys.exit(main(sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]) if len(sys.argv) > 4 else 10))
+    sys.exit(main(sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]) if len(sys.argv) > 4 else 10,
+                  *sys.argv[5:7]))
