@@ -17,8 +17,9 @@ static const char *DETECT_HELP =
     "      --min-face N     smallest face side in pixels, >= 12 (default 40)\n"
     "      --draw DIR       also write each image with its faces drawn (boxes and landmarks,\n"
     "                       face k in the k-th of 6 colours) as DIR/NAME.ppm, NAME the image's\n"
-    "                       file name less its extension ('-': stdin; a NAME seen before gets\n"
-    "                       -N, N the image's position; DIR is created if missing)\n"
+    "                       file name less its extension ('-': stdin; a NAME seen before\n"
+    "                       gets the suffix -N, N the image's position; DIR is created\n"
+    "                       if missing)\n"
     MAX_PIXELS_HELP
     "  -h, --help           this help\n"
     "One row per face, largest box first, faces numbered from 1: csv columns\n"
