@@ -6,7 +6,7 @@
 Frames: four real photos from Debian's python3-skimage (astronaut, coffee, camera, chelsea)
 fitted onto a noise background at 640x480 and 1280x720, written as PPM into WORKDIR. For each
 size and min face (40, 20), each frame is detected ROUNDS times by emoti (bench/bench_faces,
-one process serving detections) and by cv2.CascadeClassifier(haarcascade_frontalface_default)
+one process serving detections, built with OpenMP: 1 and 2 threads) and by cv2.CascadeClassifier(haarcascade_frontalface_default)
 .detectMultiScale(gray, 1.1, 5, minSize=(m, m)) alternately, so that both see the same state of
 a noisy machine; the grey conversion is inside Haar's time. Prints the medians and the ratio.
 With EMOTI and MODEL: the tracked-video rate, frames per second of `emoti video --faces` (one
@@ -95,7 +95,7 @@ def main(bench, detector, work, rounds=10, emoti=None, model=None):
         paths = [p for p, _ in fs]
         for threads in (1, 2):
             cv2.setNumThreads(threads)
-            srv = subprocess.Popen([bench, detector, "1"] + paths, stdin=subprocess.PIPE,
+            srv = subprocess.Popen([bench, detector, str(threads)] + paths, stdin=subprocess.PIPE,
                                    stdout=subprocess.PIPE, text=True)
             if srv.stdout.readline().strip() != "ready":
                 print("bench-faces: bench_faces did not start")
@@ -111,12 +111,11 @@ def main(bench, detector, work, rounds=10, emoti=None, model=None):
                         haar.detectMultiScale(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), 1.1, 5, minSize=(m, m))
                         h.append((time.perf_counter() - t) * 1e3)
                 me, mh = statistics.median(e), statistics.median(h)
-                print("%4dx%-4d %4d %7s | %12.2f %12.2f | %10.2fx" % (
-                    W, H, m, "1" if threads == 1 else "1 / 2", me, mh, mh / me))
+                print("%4dx%-4d %4d %7d | %12.2f %12.2f | %10.2fx" % (
+                    W, H, m, threads, me, mh, mh / me))
             srv.stdin.close()
             srv.wait()
-    print("threads: emoti's detector runs on one thread (emoti_detector_set_threads keeps the count"
-          " only); '1 / 2' rows give Haar 2 OpenCV threads")
+    print("threads: emoti_detector_set_threads (P-Net levels shared out) and cv2.setNumThreads")
     if emoti and model:
         video_rate(emoti, model, detector, work)
     return 0

@@ -61,6 +61,8 @@ int infer_opts_parse(infer_opts *o, const char *cmd, int argc, char **argv, int 
 #define MAX_PIXELS_HELP                                                                  \
     "      --max-pixels N   largest image or frame, in pixels (default 16777216 = 4096^2)\n"
 
+/* The thread count: -t, else $EMOTI_THREADS, else 1. */
+int cli_threads(const infer_opts *o);
 /* Opens the model and sets its threads, printing the library's message on failure. */
 int cli_open_model(const infer_opts *o, emoti_model **m);
 /* The model to use without -m (never NULL); if none of the places exists, a placeholder that
@@ -101,9 +103,12 @@ typedef struct {
 int face_opts_parse(face_opts *f, const char *cmd, int argc, char **argv, int *i);
 /* A usage error for -d / --min-face without --faces. */
 void face_opts_check(const face_opts *f, const char *cmd);
-/* Opens the detector and a face pipeline on m (tracking: video; embeddings: keep them),
- * printing the library's message on failure (0). cli_close_faces takes what was opened. */
-int cli_open_faces(const face_opts *f, emoti_model *m, int tracking, int embeddings,
+/* Opens the detector at path (NULL: default_detector()) with threads, printing where it looked
+ * or the library's message on failure (0, *det NULL). */
+int cli_open_detector(const char *path, int threads, emoti_detector **det);
+/* Opens the detector (threads) and a face pipeline on m (tracking: video; embeddings: keep
+ * them), printing the library's message on failure (0). cli_close_faces takes what was opened. */
+int cli_open_faces(const face_opts *f, emoti_model *m, int threads, int tracking, int embeddings,
                    emoti_detector **det, emoti_faces **fp);
 void cli_close_faces(emoti_detector *det, emoti_faces *fp);
 

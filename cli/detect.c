@@ -20,6 +20,8 @@ static const char *DETECT_HELP =
     "                       file name less its extension ('-': stdin; a NAME seen before\n"
     "                       gets the suffix -N, N the image's position; DIR is created\n"
     "                       if missing)\n"
+    "  -t, --threads N      threads (default $EMOTI_THREADS, else 1; needs make OPENMP=1);\n"
+    "                       the faces are the same for any count\n"
     MAX_PIXELS_HELP
     "  -h, --help           this help\n"
     "One row per face, largest box first, faces numbered from 1: csv columns\n"
@@ -94,7 +96,7 @@ int cmd_detect(int argc, char **argv) {
     infer_opts o;
     infer_opts_init(&o);
     o.format = EMOTI_FORMAT_CSV;
-    const char *detector = default_detector(), *draw = NULL;
+    const char *detector = NULL, *draw = NULL;
     emoti_detector_params p;
     emoti_detector_params_init(&p);
     char **files = malloc((size_t)argc * sizeof *files);
@@ -116,7 +118,8 @@ int cmd_detect(int argc, char **argv) {
             draw = argv[++i];
         } else if (value) {
             detector = argv[++i];
-        } else if (!strcmp(a, "-f") || !strcmp(a, "--format") || !strcmp(a, "--max-pixels")) {
+        } else if (!strcmp(a, "-f") || !strcmp(a, "--format") || !strcmp(a, "--max-pixels") ||
+                   !strcmp(a, "-t") || !strcmp(a, "--threads")) {
             infer_opts_parse(&o, "detect", argc, argv, &i);
             if (o.format == EMOTI_FORMAT_TEXT) cli_usage_error("detect", "writes csv or jsonl, not text");
         } else if (!strcmp(a, "--")) {
@@ -135,7 +138,7 @@ int cmd_detect(int argc, char **argv) {
     }
     emoti_detector *det = NULL;
     int rc = EXIT_RUNTIME;
-    if (!default_detector_missing(detector) && cli_ok(emoti_detector_open(detector, &det))) {
+    if (cli_open_detector(detector, cli_threads(&o), &det)) {
         rc = detect_images(det, &p, &o, draw, files, n);
         emoti_detector_close(det);
     }

@@ -207,8 +207,7 @@ int cmd_extract(int argc, char **argv) {
     emoti_model_info(m, &in);
     extract_out x = {0};
     x.decode = &o.decode, x.faces = &fo;
-    const char *det = fo.detector ? fo.detector : default_detector();
-    if (fo.on && (default_detector_missing(det) || !cli_ok(emoti_detector_open(det, &x.det)))) {
+    if (fo.on && !cli_open_detector(fo.detector, cli_threads(&o), &x.det)) {
         free(inputs);
         emoti_model_close(m);
         return EXIT_RUNTIME;

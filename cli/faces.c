@@ -21,11 +21,20 @@ void face_opts_check(const face_opts *f, const char *cmd) {
     if (f->first && !f->on) cli_usage_error(cmd, "%s needs --faces", f->first);
 }
 
-int cli_open_faces(const face_opts *f, emoti_model *m, int tracking, int embeddings,
-                   emoti_detector **det, emoti_faces **fp) {
-    const char *path = f->detector ? f->detector : default_detector();
-    *det = NULL, *fp = NULL;
+int cli_open_detector(const char *path, int threads, emoti_detector **det) {
+    if (!path) path = default_detector();
+    *det = NULL;
     if (default_detector_missing(path) || !cli_ok(emoti_detector_open(path, det))) return 0;
+    if (cli_ok(emoti_detector_set_threads(*det, threads))) return 1;
+    emoti_detector_close(*det);
+    *det = NULL;
+    return 0;
+}
+
+int cli_open_faces(const face_opts *f, emoti_model *m, int threads, int tracking, int embeddings,
+                   emoti_detector **det, emoti_faces **fp) {
+    *fp = NULL;
+    if (!cli_open_detector(f->detector, threads, det)) return 0;
     emoti_faces_params p;
     emoti_faces_params_init(&p);
     if (f->min_face) p.detect.min_face = f->min_face;

@@ -104,10 +104,13 @@ int infer_opts_parse(infer_opts *o, const char *cmd, int argc, char **argv, int 
     return 0;
 }
 
-int cli_open_model(const infer_opts *o, emoti_model **m) {
+int cli_threads(const infer_opts *o) {
     const char *env = getenv("EMOTI_THREADS");
-    int threads = o->threads ? o->threads
-                  : env && *env ? parse_threads(NULL, "EMOTI_THREADS", env) : 1;
+    return o->threads ? o->threads : env && *env ? parse_threads(NULL, "EMOTI_THREADS", env) : 1;
+}
+
+int cli_open_model(const infer_opts *o, emoti_model **m) {
+    int threads = cli_threads(o);
     if (default_model_missing(o->model)) return 0;
     if (emoti_model_open(o->model, m)) {
         cli_say("%s", emoti_last_error());

@@ -25,7 +25,7 @@ static int run_faces(const infer_opts *o, const face_opts *fo, emoti_model *m, c
     emoti_model_info(m, &in);
     emoti_detector *det;
     emoti_faces *fp;
-    if (!cli_open_faces(fo, m, 0, o->embeddings, &det, &fp)) {
+    if (!cli_open_faces(fo, m, cli_threads(o), 0, o->embeddings, &det, &fp)) {
         cli_close_faces(det, fp);
         return EXIT_RUNTIME;
     }

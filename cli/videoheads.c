@@ -379,7 +379,7 @@ int video_heads(const infer_opts *o, const vh_opts *v, const char *input) {
         emoti_model_info(m, &c.in);
         char probe[4096];
         if (v->plot) track_plot_name(probe, sizeof probe, v->plot, 1);
-        if ((!v->faces.on || cli_open_faces(&v->faces, m, 1, 0, &c.det, &c.fp)) && open_timeline(&c) &&
+        if ((!v->faces.on || cli_open_faces(&v->faces, m, cli_threads(o), 1, 0, &c.det, &c.fp)) && open_timeline(&c) &&
             (!v->plot || plot_probe(v->faces.on ? probe : v->plot))) {
             plan_plot(&c);
             if (cli_frames_open(input, "emoti video -", &o->decode, &c.src)) {

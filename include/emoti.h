@@ -176,9 +176,9 @@ emoti_status emoti_detector_open(const char *path, emoti_detector **out);
 emoti_status emoti_detector_from_memory(const void *buf, size_t size, emoti_detector **out);
 void emoti_detector_close(emoti_detector *det);
 /* Threads for emoti_detect (default 1). More than 1 needs a build with OpenMP (make OPENMP=1);
- * otherwise EMOTI_ERR_UNSUPPORTED. The count is kept, but this version still detects on the
- * calling thread alone (splitting the pyramid levels among threads is planned), so faces are
- * the same for any count. */
+ * otherwise EMOTI_ERR_UNSUPPORTED. P-Net's pyramid levels are shared among the threads (R-Net
+ * and O-Net run on the calling thread) and merged in level order, so the faces are bitwise the
+ * same for any count. On failure the previous count is kept. */
 emoti_status emoti_detector_set_threads(emoti_detector *det, int threads);
 /* Detects faces in an 8-bit RGB image (stride bytes per row, at most 2^24 pixels) with params
  * (NULL: the defaults). Writes the first min(found, max) faces, largest box area first, to out

@@ -3,6 +3,8 @@
  * order, boxes and landmarks within 0.5 px, scores within 1e-4 of the float64 reference.
  *   mtcnn_detect DETECTOR.emoti REF.bin [RUNS]
  * RUNS > 0: also prints each image's median emoti_detect time over RUNS runs.
+ * In an OpenMP build (make check-openmp) every image is also detected with 2 and 3 threads,
+ * which must give bitwise the faces of 1.
  * REF.bin: records of char name[32]; i32 w, h; f64 min_face; u8 rgb[h][w][3]; i32 n;
  * f64 faces[n][15] (x1 y1 x2 y2 score, 5 landmarks x y). n = -1: run only (bounded work). */
 #include <math.h>
@@ -35,6 +37,30 @@ static double now(void) { return clock_s(CLOCK_MONOTONIC); }
 static int cmp_d(const void *a, const void *b) {
     const double x = *(const double *)a, y = *(const double *)b;
     return (x > y) - (x < y);
+}
+
+/* 2 and 3 threads against the faces of 1 (OpenMP builds; elsewhere nothing to check): returns
+ * the number of failures. */
+static int check_threads(emoti_detector *det, const emoti_detector_params *p, const char *name,
+                         const uint8_t *rgb, int w, int h, const emoti_face *want, int n) {
+    int fails = 0;
+#ifdef _OPENMP
+    static emoti_face got[EMOTI_DETECT_MAX_ONET];
+    for (int t = 2; t <= 3; t++) {
+        int m = -1;
+        if (emoti_detector_set_threads(det, t) ||
+            emoti_detect(det, p, rgb, w, h, (size_t)w * 3, got, EMOTI_DETECT_MAX_ONET, &m) ||
+            m != n || memcmp(got, want, sizeof *got * (size_t)(n < EMOTI_DETECT_MAX_ONET ? n : EMOTI_DETECT_MAX_ONET))) {
+            fprintf(stderr, "FAIL %s: %d threads: %d faces, not bitwise those of 1 (%d) %s\n", name,
+                    t, m, n, emoti_last_error());
+            fails++;
+        }
+    }
+    emoti_detector_set_threads(det, 1);
+#else
+    (void)det, (void)p, (void)name, (void)rgb, (void)w, (void)h, (void)want, (void)n;
+#endif
+    return fails;
 }
 
 /* Compares one image's faces; returns the number of failures. */
@@ -100,11 +126,13 @@ int main(int argc, char **argv) {
             fails++;
         } else if (nw >= 0) {
             fails += compare(name, faces, n, w, nw, &worst_px, &worst_score);
+            fails += check_threads(det, &p, name, rgb, wh[0], wh[1], faces, n);
             total += n;
         } else {
             printf("mtcnn_detect: %s %dx%d: %d faces (at most %d), %.0f ms\n", name, wh[0], wh[1],
                    n, EMOTI_DETECT_MAX_ONET, (now() - t0) * 1e3);
             if (n > EMOTI_DETECT_MAX_ONET) fails++;
+            fails += check_threads(det, &p, name, rgb, wh[0], wh[1], faces, n);
         }
         if (runs > 0) {
             /* wall and CPU time (the CPU time is steadier on a shared machine) */
@@ -136,6 +164,9 @@ int main(int argc, char **argv) {
         fprintf(stderr, "FAIL min face 5 accepted\n"), fails++;
     printf("mtcnn_detect: %d images, %d faces, max |C - float64| %.3g px, score %.3g\n", records,
            total, worst_px, worst_score);
+#ifdef _OPENMP
+    printf("mtcnn_detect: 2 and 3 threads bitwise the faces of 1 on every image\n");
+#endif
     emoti_detector_close(det);
     free(ref);
     return fails != 0 || records == 0;

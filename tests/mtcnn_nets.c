@@ -54,8 +54,15 @@ int main(int argc, char **argv) {
         double *want = malloc((size_t)n * sizeof *want);
         float *got = malloc((size_t)n * sizeof *got);
         memcpy(want, ref + pos, (size_t)n * sizeof *want), pos += (size_t)n * sizeof *want;
+        const size_t ns = emoti_mtcnn_scratch(&m, hdr[0], 1, hdr[1], hdr[2]);
+        float *scratch = malloc(ns * sizeof *scratch);
+        if (emoti_mtcnn_run(&m, tables[0], hdr[0], x, 1, hdr[1], hdr[2], scratch, ns - 1, got) !=
+            EMOTI_ERR_ARG) {
+            fprintf(stderr, "FAIL record %d: a scratch one float short is not refused\n", records);
+            fails++;
+        }
         for (int t = 0; t < n_tables; t++) {
-            if (emoti_mtcnn_run(&m, tables[t], hdr[0], x, 1, hdr[1], hdr[2], got)) {
+            if (emoti_mtcnn_run(&m, tables[t], hdr[0], x, 1, hdr[1], hdr[2], scratch, ns, got)) {
                 fprintf(stderr, "FAIL run: %s\n", emoti_last_error());
                 return 1;
             }
@@ -68,7 +75,7 @@ int main(int argc, char **argv) {
                 fails++;
             }
         }
-        free(x), free(want), free(got);
+        free(x), free(want), free(got), free(scratch);
     }
     printf("mtcnn_nets: %d records x %d kernel tables, max |C - float64| P %.2g R %.2g O %.2g\n",
            records, n_tables, worst[0], worst[1], worst[2]);

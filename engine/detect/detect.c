@@ -12,11 +12,30 @@
 #include "mtcnn.h"
 #include "pyramid.h"
 
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
 typedef struct {
     double b[4], score, reg[4];
     float pts[10];
     int seq; /* order of discovery: ties in score keep it */
 } cand;
+
+/* What one thread needs to run a net: its input, output and scratch, and room to sort a
+ * level's cells. */
+typedef struct {
+    float *in, *out, *scratch;
+    size_t in_n, out_n, scratch_n;
+    cand *tmp;
+} worker;
+
+/* A pyramid level's result: its best cells after NMS 0.5 (cand[MAX_LEVEL] in `levels`) and how
+ * many cells passed the threshold (the order of discovery over all levels counts them). */
+typedef struct {
+    double s;
+    int n, cells;
+} level_out;
 
 struct emoti_detector {
     void *map;
@@ -25,10 +44,12 @@ struct emoti_detector {
     emoti_mtcnn m;
     const emoti_kernels *kern;
     uint32_t *sat; /* summed-area table [h + 1][w + 1][3], modulo 2^32 (exact for 2^24 px) */
-    float *in, *out;
-    size_t sat_n, in_n, out_n;
-    cand *lvl, *all, *tmp;
-    int n_lvl, n_all, threads;
+    size_t sat_n, levels_n, lv_n;
+    worker *wk;    /* one per thread */
+    cand *levels;  /* [levels_n][EMOTI_DETECT_MAX_LEVEL] */
+    level_out *lv; /* [lv_n] */
+    cand *all, *tmp;
+    int n_all, threads, n_wk;
 };
 
 #define MIN(a, b) ((a) < (b) ? (a) : (b))
@@ -48,14 +69,19 @@ static emoti_status build(emoti_detector *d, const void *buf, size_t size) {
     if (st) return st;
     st = emoti_mtcnn_init(&d->m, &d->c);
     if (st) return st;
-    d->threads = 1;
     d->kern = emoti_kernels_get();
     if (!d->kern) return emoti_fail(EMOTI_ERR_UNSUPPORTED, "%s", emoti_kernels_error());
-    d->lvl = malloc(sizeof(cand) * EMOTI_DETECT_MAX_LEVEL);
     d->all = malloc(sizeof(cand) * CAP_ALL);
     d->tmp = malloc(sizeof(cand) * CAP_ALL);
-    if (!d->lvl || !d->all || !d->tmp) return emoti_fail(EMOTI_ERR_NOMEM, "out of memory");
-    return EMOTI_OK;
+    if (!d->all || !d->tmp) return emoti_fail(EMOTI_ERR_NOMEM, "out of memory");
+    return emoti_detector_set_threads(d, 1);
+}
+
+static void free_workers(emoti_detector *d) {
+    for (int t = 0; t < d->n_wk; t++)
+        free(d->wk[t].in), free(d->wk[t].out), free(d->wk[t].scratch), free(d->wk[t].tmp);
+    free(d->wk);
+    d->wk = NULL, d->n_wk = 0;
 }
 
 emoti_status emoti_detector_from_memory(const void *buf, size_t size, emoti_detector **out) {
@@ -86,7 +112,8 @@ void emoti_detector_close(emoti_detector *d) {
     emoti_mtcnn_free(&d->m);
     emoti_container_free(&d->c);
     if (d->map) munmap(d->map, d->map_size);
-    free(d->sat), free(d->in), free(d->out), free(d->lvl), free(d->all), free(d->tmp);
+    free_workers(d);
+    free(d->sat), free(d->levels), free(d->lv), free(d->all), free(d->tmp);
     free(d);
 }
 
@@ -99,7 +126,17 @@ emoti_status emoti_detector_set_threads(emoti_detector *d, int threads) {
                           "%d threads asked for, but this build has no OpenMP (make OPENMP=1)",
                           threads);
 #endif
-    d->threads = threads;
+    worker *wk = calloc((size_t)threads, sizeof *wk);
+    int ok = wk != NULL;
+    for (int t = 0; ok && t < threads; t++)
+        ok = (wk[t].tmp = malloc(sizeof(cand) * EMOTI_DETECT_MAX_LEVEL)) != NULL;
+    if (!ok) {
+        for (int t = 0; wk && t < threads; t++) free(wk[t].tmp);
+        free(wk);
+        return emoti_fail(EMOTI_ERR_NOMEM, "out of memory for %d threads", threads);
+    }
+    free_workers(d);
+    d->wk = wk, d->n_wk = d->threads = threads;
     return EMOTI_OK;
 }
 
@@ -164,42 +201,95 @@ static void rerec(cand *c) {
     b[2] = b[0] + l, b[3] = b[1] + l;
 }
 
-/* One pyramid level: P-Net, cells with score >= t, the best EMOTI_DETECT_MAX_LEVEL of them,
- * NMS 0.5, appended to the candidates over all levels (the best EMOTI_DETECT_MAX_PNET kept). */
-static emoti_status level(emoti_detector *d, int w, int h, double s, double t, int *seq) {
+/* A worker's buffers for net on n inputs of side h x w (P-Net: its output grid too). */
+static int reserve(const emoti_detector *d, worker *k, int net, int n, int h, int w) {
+    size_t out = 16 * (size_t)n;
+    if (net == MTCNN_PNET) {
+        int gx, gy;
+        out = (size_t)emoti_mtcnn_pnet_size(h, w, &gx, &gy) * gx * gy;
+    }
+    return grow((void **)&k->in, &k->in_n, (size_t)n * h * w * 3, sizeof(float)) &&
+           grow((void **)&k->out, &k->out_n, out, sizeof(float)) &&
+           grow((void **)&k->scratch, &k->scratch_n, emoti_mtcnn_scratch(&d->m, net, n, h, w),
+                sizeof(float));
+}
+
+/* One pyramid level at scale s on worker k (reserved for it): P-Net, the cells with score >= t,
+ * the best EMOTI_DETECT_MAX_LEVEL of them, NMS 0.5, into lvl; o->cells counts the cells, their
+ * seq numbering them from 0 in order of discovery. */
+static emoti_status level(const emoti_detector *d, worker *k, int w, int h, double t,
+                          level_out *o, cand *lvl) {
+    const double s = o->s;
     const int hs = (int)(h * s + 1), ws = (int)(w * s + 1);
     int gx, gy;
     const int per = emoti_mtcnn_pnet_size(ws, hs, &gx, &gy);
-    if (!grow((void **)&d->in, &d->in_n, (size_t)hs * ws * 3, sizeof(float)) ||
-        !grow((void **)&d->out, &d->out_n, (size_t)gx * gy * per, sizeof(float)))
-        return emoti_fail(EMOTI_ERR_NOMEM, "detect: out of memory for %d x %d", w, h);
-    emoti_pyramid_area(d->sat, w, 0, 0, w, h, hs, ws, d->in);
-    emoti_status st = emoti_mtcnn_run(&d->m, d->kern, MTCNN_PNET, d->in, 1, ws, hs, d->out);
+    emoti_pyramid_area(d->sat, w, 0, 0, w, h, hs, ws, k->in);
+    emoti_status st = emoti_mtcnn_run(&d->m, d->kern, MTCNN_PNET, k->in, 1, ws, hs, k->scratch,
+                                      k->scratch_n, k->out);
     if (st) return st;
-    int n = 0;
+    int n = 0, seq = 0;
     for (int i = 0; i < gx; i++)
         for (int j = 0; j < gy; j++) {
-            const float *p = d->out + ((size_t)i * gy + j) * per;
+            const float *p = k->out + ((size_t)i * gy + j) * per;
             if (!(p[1] >= t)) continue;
             cand c = {{floor((2.0 * i + 1) / s), floor((2.0 * j + 1) / s),
                        floor((2.0 * i + 12) / s), floor((2.0 * j + 12) / s)},
-                      p[1], {p[2], p[3], p[4], p[5]}, {0}, (*seq)++};
+                      p[1], {p[2], p[3], p[4], p[5]}, {0}, seq++};
             if (n < EMOTI_DETECT_MAX_LEVEL) {
-                d->lvl[n++] = c;
-                if (n == EMOTI_DETECT_MAX_LEVEL) sort(d->lvl, d->tmp, n, by_score);
-            } else if (by_score(&c, &d->lvl[n - 1]) < 0) { /* better than the worst kept */
-                int k = n - 1;
-                for (; k > 0 && by_score(&c, &d->lvl[k - 1]) < 0; k--) d->lvl[k] = d->lvl[k - 1];
-                d->lvl[k] = c;
+                lvl[n++] = c;
+                if (n == EMOTI_DETECT_MAX_LEVEL) sort(lvl, k->tmp, n, by_score);
+            } else if (by_score(&c, &lvl[n - 1]) < 0) { /* better than the worst kept */
+                int q = n - 1;
+                for (; q > 0 && by_score(&c, &lvl[q - 1]) < 0; q--) lvl[q] = lvl[q - 1];
+                lvl[q] = c;
             }
         }
-    sort(d->lvl, d->tmp, n, by_score);
-    n = nms(d->lvl, n, 0.5, 0);
-    memcpy(d->all + d->n_all, d->lvl, sizeof(cand) * (size_t)n);
-    d->n_all += n;
-    if (d->n_all > EMOTI_DETECT_MAX_PNET) {
-        sort(d->all, d->tmp, d->n_all, by_score);
-        d->n_all = EMOTI_DETECT_MAX_PNET;
+    sort(lvl, k->tmp, n, by_score);
+    o->n = nms(lvl, n, 0.5, 0), o->cells = seq;
+    return EMOTI_OK;
+}
+
+/* Every level of the pyramid (on the threads, levels shared out dynamically: the first is the
+ * largest), then their cells appended in level order to the candidates over all levels, the best
+ * EMOTI_DETECT_MAX_PNET kept after each: the same candidates for any thread count. */
+static emoti_status pyramid(emoti_detector *d, const emoti_detector_params *p, int w, int h) {
+    int L = 0;
+    for (double s = 12.0 / p->min_face, minl = (w < h ? w : h) * s; minl >= 12;
+         s *= p->factor, minl *= p->factor)
+        L++;
+    d->n_all = 0;
+    if (!L) return EMOTI_OK;
+    if (!grow((void **)&d->lv, &d->lv_n, (size_t)L, sizeof(level_out)) ||
+        !grow((void **)&d->levels, &d->levels_n, (size_t)L * EMOTI_DETECT_MAX_LEVEL, sizeof(cand)))
+        return emoti_fail(EMOTI_ERR_NOMEM, "detect: out of memory for %d x %d", w, h);
+    double s = 12.0 / p->min_face;
+    for (int i = 0; i < L; i++, s *= p->factor) d->lv[i].s = s;
+    const int nt = L < d->threads ? L : d->threads;
+    for (int t = 0; t < nt; t++)
+        if (!reserve(d, &d->wk[t], MTCNN_PNET, 1, (int)(w * d->lv[0].s + 1), (int)(h * d->lv[0].s + 1)))
+            return emoti_fail(EMOTI_ERR_NOMEM, "detect: out of memory for %d x %d", w, h);
+    int st = EMOTI_OK; /* the worst of the levels' (each thread's message would be its own) */
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(nt) schedule(dynamic, 1) if (nt > 1) reduction(max : st)
+#endif
+    for (int i = 0; i < L; i++) {
+#ifdef _OPENMP
+        worker *k = &d->wk[omp_get_thread_num()];
+#else
+        worker *k = &d->wk[0];
+#endif
+        const int e = (int)level(d, k, w, h, p->threshold[0], &d->lv[i],
+                               d->levels + (size_t)i * EMOTI_DETECT_MAX_LEVEL);
+        st = e > st ? e : st;
+    }
+    if (st) return emoti_fail((emoti_status)st, "detect: P-Net failed on a %d x %d image", w, h);
+    for (int i = 0, seq = 0; i < L; seq += d->lv[i].cells, i++) {
+        cand *c = d->levels + (size_t)i * EMOTI_DETECT_MAX_LEVEL;
+        for (int j = 0; j < d->lv[i].n; j++) c[j].seq += seq, d->all[d->n_all++] = c[j];
+        if (d->n_all > EMOTI_DETECT_MAX_PNET) {
+            sort(d->all, d->tmp, d->n_all, by_score);
+            d->n_all = EMOTI_DETECT_MAX_PNET;
+        }
     }
     return EMOTI_OK;
 }
@@ -232,8 +322,8 @@ static emoti_status refine(emoti_detector *d, int net, int side, int w, int h, d
                            cand *c, int *n) {
     const size_t one = (size_t)side * side * 3;
     int idx[16], kept = 0;
-    if (!grow((void **)&d->in, &d->in_n, one * BATCH[net], sizeof(float)) ||
-        !grow((void **)&d->out, &d->out_n, 16 * (size_t)BATCH[net], sizeof(float)))
+    worker *k = &d->wk[0];
+    if (!reserve(d, k, net, BATCH[net], side, side))
         return emoti_fail(EMOTI_ERR_NOMEM, "detect: out of memory");
     for (int i = 0; i < *n;) {
         int b = 0;
@@ -242,14 +332,15 @@ static emoti_status refine(emoti_detector *d, int net, int side, int w, int h, d
             const int ex = c[i].b[2] > w ? w : (int)c[i].b[2], ey = c[i].b[3] > h ? h : (int)c[i].b[3];
             if (ex < x || ey < y) continue;
             emoti_pyramid_area(d->sat, w, x - 1, y - 1, ex - x + 1, ey - y + 1, side, side,
-                               d->in + b * one);
+                               k->in + b * one);
             idx[b++] = i;
         }
         if (!b) break;
-        emoti_status st = emoti_mtcnn_run(&d->m, d->kern, net, d->in, b, side, side, d->out);
+        emoti_status st = emoti_mtcnn_run(&d->m, d->kern, net, k->in, b, side, side, k->scratch,
+                                          k->scratch_n, k->out);
         if (st) return st;
         for (int q = 0; q < b; q++)
-            kept = keep_refined(net, d->out + q * (net == MTCNN_ONET ? 16 : 6), t, c, idx[q], kept);
+            kept = keep_refined(net, k->out + q * (net == MTCNN_ONET ? 16 : 6), t, c, idx[q], kept);
     }
     *n = kept;
     sort(c, d->tmp, kept, by_score);
@@ -265,13 +356,8 @@ static int by_area(const void *a, const void *b) {
 
 static emoti_status stages(emoti_detector *d, const emoti_detector_params *p, int w, int h,
                            int *found) {
-    const double m = 12.0 / p->min_face;
-    double minl = (w < h ? w : h) * m, s = m;
-    int seq = 0, n;
-    emoti_status st = EMOTI_OK;
-    d->n_all = 0;
-    for (; !st && minl >= 12; s *= p->factor, minl *= p->factor)
-        st = level(d, w, h, s, p->threshold[0], &seq);
+    int n;
+    emoti_status st = pyramid(d, p, w, h);
     if (st) return st;
     cand *c = d->all;
     sort(c, d->tmp, d->n_all, by_score);

@@ -140,7 +140,6 @@ void emoti_mtcnn_free(emoti_mtcnn *m) {
         free(m->net[i].head_w), free(m->net[i].zeros);
         free(m->net[i].head_b);
     }
-    free(m->arena);
     memset(m, 0, sizeof *m);
 }
 
@@ -294,22 +293,25 @@ static void heads(const emoti_kernels *kern, const mtcnn_net *n, const grid *g, 
     }
 }
 
-emoti_status emoti_mtcnn_run(emoti_mtcnn *m, const emoti_kernels *kern, int net, const float *x,
-                             int n, int h, int w, float *out) {
+size_t emoti_mtcnn_scratch(const emoti_mtcnn *m, int net, int n, int h, int w) {
+    size_t act, row, stack;
+    plan(&m->net[net], n, h, w, &act, &row, &stack);
+    return 2 * act + row + stack;
+}
+
+emoti_status emoti_mtcnn_run(const emoti_mtcnn *m, const emoti_kernels *kern, int net,
+                             const float *x, int n, int h, int w, float *scratch,
+                             size_t scratch_floats, float *out) {
     if (net < 0 || net >= MTCNN_NETS || (net && (h != SIZE[net] || w != SIZE[net])) || h < 12 ||
         w < 12 || h > 1 << 14 || w > 1 << 14 || n < 1 || (!net && n != 1) || n > 1024)
         return emoti_fail(EMOTI_ERR_ARG, "mtcnn: bad net %d or input %d x %d x %d", net, n, h, w);
     const mtcnn_net *nt = &m->net[net];
     size_t act, row, stack;
     plan(nt, n, h, w, &act, &row, &stack);
-    const size_t need = 2 * act + row + stack;
-    if (need > m->arena_floats) {
-        float *a = realloc(m->arena, sizeof(float) * need);
-        if (!a) return emoti_fail(EMOTI_ERR_NOMEM, "mtcnn: out of memory for %d x %d", h, w);
-        m->arena = a, m->arena_floats = need;
-    }
-    float *buf[2] = {m->arena, m->arena + act}, *rowmax = m->arena + 2 * act,
-          *st = rowmax + row;
+    if (scratch_floats < 2 * act + row + stack)
+        return emoti_fail(EMOTI_ERR_ARG, "mtcnn: scratch of %zu floats, %zu needed", scratch_floats,
+                          2 * act + row + stack);
+    float *buf[2] = {scratch, scratch + act}, *rowmax = scratch + 2 * act, *st = rowmax + row;
     const float *cur = x;
     int next = 0; /* the buffer not holding cur */
     grid g = {n, h, w, 3, h, w, (size_t)n * h * w};

@@ -32,19 +32,24 @@ typedef struct {
 
 typedef struct {
     mtcnn_net net[MTCNN_NETS];
-    float *arena;        /* activations and stacked conv inputs; grows, never per call once sized */
-    size_t arena_floats;
 } emoti_mtcnn;
 
 emoti_status emoti_mtcnn_init(emoti_mtcnn *m, const emoti_container *c);
 void emoti_mtcnn_free(emoti_mtcnn *m);
 
+/* The scratch floats (activations, stacked conv inputs) emoti_mtcnn_run needs for one net on
+ * n inputs of h x w; it grows with each of n, h and w. */
+size_t emoti_mtcnn_scratch(const emoti_mtcnn *m, int net, int n, int h, int w);
+
 /* Runs one net on n inputs x [n][h][w][3] (R-Net 24 x 24, O-Net 48 x 48; P-Net any h, w >= 12,
- * n = 1). out: per input and output position (P-Net: oh x ow of them, see
- * emoti_mtcnn_pnet_size), n_out floats: face probabilities [2] (softmax), box regression [4],
- * O-Net landmarks [10]. Each input's outputs are bitwise those of running it alone. */
-emoti_status emoti_mtcnn_run(emoti_mtcnn *m, const emoti_kernels *kern, int net, const float *x,
-                             int n, int h, int w, float *out);
+ * n = 1), with the caller's scratch of scratch_floats (at least emoti_mtcnn_scratch's): the nets
+ * are only read, so threads may run them at once, each with its own scratch. out: per input and
+ * output position (P-Net: oh x ow of them, see emoti_mtcnn_pnet_size), n_out floats: face
+ * probabilities [2] (softmax), box regression [4], O-Net landmarks [10]. Each input's outputs
+ * are bitwise those of running it alone. */
+emoti_status emoti_mtcnn_run(const emoti_mtcnn *m, const emoti_kernels *kern, int net,
+                             const float *x, int n, int h, int w, float *scratch,
+                             size_t scratch_floats, float *out);
 /* P-Net's output grid for an h x w input; returns its floats per position (6). */
 int emoti_mtcnn_pnet_size(int h, int w, int *oh, int *ow);
 
