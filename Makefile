@@ -92,11 +92,15 @@ $(BUILD)/%.o: %.c $(CFLAGS_STAMP) Makefile
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(DEPFLAGS) -c $< -o $@
 
-# Cold code (the command-line front end, annotation / head / metric bookkeeping) is optimised
-# for size: the binary stays under 300 KB.
-COLD_OBJ = $(CLI_OBJ) $(patsubst %,$(BUILD)/engine/%.o,base/error base/infile base/outfile heads/heads media/frames net/model \
-           report/draw report/plot report/rows timeline/combine track/faces timeline/temporal timeline/timeline train/annot \
-           train/dataset train/metrics train/npy train/train)
+# Cold code is optimised for size: the command-line front end, annotation / head / metric
+# bookkeeping, loading and planning (container, schedule, the forward pass's layer walk), the
+# detector's candidate handling and the tracker (NMS, IoU: under 1% of a frame's time).
+# Kernels, decoders and the nets' loops keep -O2 / -O3 (at -Os PNG decodes 40% slower).
+COLD_OBJ = $(CLI_OBJ) $(patsubst %,$(BUILD)/engine/%.o,base/error base/infile base/outfile heads/heads media/frames \
+           media/image net/container net/efficientnet net/model net/schedule net/share detect/detect \
+           report/draw report/plot report/rows timeline/combine timeline/temporal timeline/timeline \
+           track/faces track/scene track/timelines track/tracker \
+           train/annot train/dataset train/metrics train/npy train/train)
 $(COLD_OBJ): OPT = -Os
 # MTCNN's PReLU, max-pool and resampling loops: -O3 vectorises them (the GEMM is the kernels').
 $(BUILD)/engine/detect/mtcnn.o $(BUILD)/engine/detect/pyramid.o: OPT = -O3
