@@ -95,11 +95,12 @@ $(BUILD)/%.o: %.c $(CFLAGS_STAMP) Makefile
 # Cold code is optimised for size: the command-line front end, annotation / head / metric
 # bookkeeping, loading and planning (container, schedule, the forward pass's layer walk), the
 # detector's candidate handling and the tracker (NMS, IoU: under 1% of a frame's time).
-# Kernels, decoders and the nets' loops keep -O2 / -O3 (at -Os PNG decodes 40% slower).
+# Per-pixel code keeps -O2 / -O3: kernels, decoders (at -Os PNG decodes 40% slower, PPM's
+# sample loop and the scene-cut histograms about 50%), the nets' loops.
 COLD_OBJ = $(CLI_OBJ) $(patsubst %,$(BUILD)/engine/%.o,base/error base/infile base/outfile heads/heads media/frames \
-           media/image net/container net/efficientnet net/model net/schedule net/share detect/detect \
+           net/container net/efficientnet net/model net/schedule net/share detect/detect \
            report/draw report/plot report/rows timeline/combine timeline/temporal timeline/timeline \
-           track/faces track/scene track/timelines track/tracker \
+           track/faces track/timelines track/tracker \
            train/annot train/dataset train/metrics train/npy train/train)
 $(COLD_OBJ): OPT = -Os
 # MTCNN's PReLU, max-pool and resampling loops: -O3 vectorises them (the GEMM is the kernels').
