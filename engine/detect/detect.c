@@ -30,12 +30,17 @@ typedef struct {
     cand *tmp;
 } worker;
 
-/* A pyramid level's result: its best cells after NMS 0.5 (cand[MAX_LEVEL] in `levels`) and how
- * many cells passed the threshold (the order of discovery over all levels counts them). */
+/* A unit of P-Net work: level `level` (scale s) for its output cells i0 <= i < i1 along the
+ * first grid axis (one band of the level; the whole level on one thread). Its best cells
+ * (cand[MAX_LEVEL] in `levels`), n of them, and how many passed the threshold: the order of
+ * discovery over all levels counts them. */
 typedef struct {
     double s;
-    int n, cells;
-} level_out;
+    int level, i0, i1, n, cells;
+} band;
+
+/* At most this many bands per level: a level's bands' best cells, merged, fit in d->tmp. */
+#define MAX_BANDS 4
 
 struct emoti_detector {
     void *map;
@@ -44,10 +49,12 @@ struct emoti_detector {
     emoti_mtcnn m;
     const emoti_kernels *kern;
     uint32_t *sat; /* summed-area table [h + 1][w + 1][3], modulo 2^32 (exact for 2^24 px) */
-    size_t sat_n, levels_n, lv_n;
+    size_t sat_n, levels_n, bands_n, idx_n, res_n;
     worker *wk;    /* one per thread */
-    cand *levels;  /* [levels_n][EMOTI_DETECT_MAX_LEVEL] */
-    level_out *lv; /* [lv_n] */
+    cand *levels;  /* [levels_n][EMOTI_DETECT_MAX_LEVEL], one per band */
+    band *bands;   /* [bands_n] */
+    int *idx;      /* R-Net / O-Net: the candidates they run on, [idx_n] */
+    float *res;    /* and their outputs, [res_n] */
     cand *all, *tmp;
     int n_all, threads, n_wk;
 };
@@ -113,7 +120,7 @@ void emoti_detector_close(emoti_detector *d) {
     emoti_container_free(&d->c);
     if (d->map) munmap(d->map, d->map_size);
     free_workers(d);
-    free(d->sat), free(d->levels), free(d->lv), free(d->all), free(d->tmp);
+    free(d->sat), free(d->levels), free(d->bands), free(d->idx), free(d->res), free(d->all), free(d->tmp);
     free(d);
 }
 
@@ -214,23 +221,27 @@ static int reserve(const emoti_detector *d, worker *k, int net, int n, int h, in
                 sizeof(float));
 }
 
-/* One pyramid level at scale s on worker k (reserved for it): P-Net, the cells with score >= t,
- * the best EMOTI_DETECT_MAX_LEVEL of them, NMS 0.5, into lvl; o->cells counts the cells, their
- * seq numbering them from 0 in order of discovery. */
-static emoti_status level(const emoti_detector *d, worker *k, int w, int h, double t,
-                          level_out *o, cand *lvl) {
+/* Band o of a level (gx x gy cells, per floats each) on worker k (reserved for it): the level's
+ * input columns that band's cells see, P-Net, the cells with score >= t, the best
+ * EMOTI_DETECT_MAX_LEVEL of them sorted into lvl; o->cells counts the cells, their seq numbering
+ * them from 0 in order of discovery. Cell i sees input columns 2 i .. 2 i + 11, so the band's
+ * outputs are bitwise those of the whole level (P-Net is computed cell by cell: its GEMM rows
+ * and pooling windows are each its own). */
+static emoti_status pnet_band(const emoti_detector *d, worker *k, int w, int h, double t, band *o,
+                              cand *lvl) {
     const double s = o->s;
     const int hs = (int)(h * s + 1), ws = (int)(w * s + 1);
     int gx, gy;
     const int per = emoti_mtcnn_pnet_size(ws, hs, &gx, &gy);
-    emoti_pyramid_area(d->sat, w, 0, 0, w, h, hs, ws, k->in);
-    emoti_status st = emoti_mtcnn_run(&d->m, d->kern, MTCNN_PNET, k->in, 1, ws, hs, k->scratch,
-                                      k->scratch_n, k->out);
+    const int j0 = 2 * o->i0, j1 = o->i1 == gx ? ws : 2 * o->i1 + 10;
+    emoti_pyramid_area(d->sat, w, 0, 0, w, h, hs, ws, j0, j1, k->in);
+    emoti_status st = emoti_mtcnn_run(&d->m, d->kern, MTCNN_PNET, k->in, 1, j1 - j0, hs,
+                                      k->scratch, k->scratch_n, k->out);
     if (st) return st;
     int n = 0, seq = 0;
-    for (int i = 0; i < gx; i++)
+    for (int i = o->i0; i < o->i1; i++)
         for (int j = 0; j < gy; j++) {
-            const float *p = k->out + ((size_t)i * gy + j) * per;
+            const float *p = k->out + ((size_t)(i - o->i0) * gy + j) * per;
             if (!(p[1] >= t)) continue;
             cand c = {{floor((2.0 * i + 1) / s), floor((2.0 * j + 1) / s),
                        floor((2.0 * i + 12) / s), floor((2.0 * j + 12) / s)},
@@ -245,12 +256,47 @@ static emoti_status level(const emoti_detector *d, worker *k, int w, int h, doub
             }
         }
     sort(lvl, k->tmp, n, by_score);
-    o->n = nms(lvl, n, 0.5, 0), o->cells = seq;
+    o->n = n, o->cells = seq;
     return EMOTI_OK;
 }
 
-/* Every level of the pyramid (on the threads, levels shared out dynamically: the first is the
- * largest), then their cells appended in level order to the candidates over all levels, the best
+/* The pyramid's P-Net work as bands, in level order, into d->bands; returns their count (0:
+ * out of memory). On one thread a band per level; on T, levels larger than 1 / (2 T) of the
+ * whole are cut into up to MAX_BANDS bands, so that the largest (about half the work) does not
+ * leave the other threads waiting. */
+static int plan_bands(emoti_detector *d, const emoti_detector_params *p, int w, int h, int L) {
+    double total = 0, s = 12.0 / p->min_face;
+    for (int i = 0; i < L; i++, s *= p->factor) total += (w * s + 1) * (h * s + 1);
+    if (!grow((void **)&d->bands, &d->bands_n, (size_t)L * MAX_BANDS, sizeof(band))) return 0;
+    int nb = 0;
+    s = 12.0 / p->min_face;
+    for (int l = 0; l < L; l++, s *= p->factor) {
+        int gx, gy;
+        emoti_mtcnn_pnet_size((int)(w * s + 1), (int)(h * s + 1), &gx, &gy);
+        int cut = (int)ceil((w * s + 1) * (h * s + 1) * 2 * d->threads / total);
+        cut = d->threads == 1 ? 1 : MIN(MIN(cut, MAX_BANDS), gx);
+        for (int b = 0; b < cut; b++)
+            d->bands[nb++] = (band){s, l, gx * b / cut, gx * (b + 1) / cut, 0, 0};
+    }
+    return grow((void **)&d->levels, &d->levels_n, (size_t)nb * EMOTI_DETECT_MAX_LEVEL,
+                sizeof(cand)) ? nb : 0;
+}
+
+/* The bands b[0..nb) of one level, cells in lvl (MAX_LEVEL per band): their best cells merged
+ * into lvl (seq counted over the level), the best EMOTI_DETECT_MAX_LEVEL kept, NMS 0.5; returns
+ * how many are left. */
+static int merge_level(emoti_detector *d, const band *b, int nb, cand *lvl) {
+    int n = b[0].n;
+    for (int q = 1, seq = b[0].cells; q < nb; seq += b[q].cells, q++) {
+        const cand *c = lvl + (size_t)q * EMOTI_DETECT_MAX_LEVEL;
+        for (int j = 0; j < b[q].n; j++) lvl[n] = c[j], lvl[n++].seq += seq;
+    }
+    if (nb > 1) sort(lvl, d->tmp, n, by_score);
+    return nms(lvl, MIN(n, EMOTI_DETECT_MAX_LEVEL), 0.5, 0);
+}
+
+/* Every band of the pyramid (on the threads, shared out dynamically: the first is the largest),
+ * then each level's cells appended in level order to the candidates over all levels, the best
  * EMOTI_DETECT_MAX_PNET kept after each: the same candidates for any thread count. */
 static emoti_status pyramid(emoti_detector *d, const emoti_detector_params *p, int w, int h) {
     int L = 0;
@@ -259,37 +305,39 @@ static emoti_status pyramid(emoti_detector *d, const emoti_detector_params *p, i
         L++;
     d->n_all = 0;
     if (!L) return EMOTI_OK;
-    if (!grow((void **)&d->lv, &d->lv_n, (size_t)L, sizeof(level_out)) ||
-        !grow((void **)&d->levels, &d->levels_n, (size_t)L * EMOTI_DETECT_MAX_LEVEL, sizeof(cand)))
-        return emoti_fail(EMOTI_ERR_NOMEM, "detect: out of memory for %d x %d", w, h);
-    double s = 12.0 / p->min_face;
-    for (int i = 0; i < L; i++, s *= p->factor) d->lv[i].s = s;
-    const int nt = L < d->threads ? L : d->threads;
+    const int nb = plan_bands(d, p, w, h, L);
+    if (!nb) return emoti_fail(EMOTI_ERR_NOMEM, "detect: out of memory for %d x %d", w, h);
+    const int nt = nb < d->threads ? nb : d->threads;
+    const double s0 = d->bands[0].s;
     for (int t = 0; t < nt; t++)
-        if (!reserve(d, &d->wk[t], MTCNN_PNET, 1, (int)(w * d->lv[0].s + 1), (int)(h * d->lv[0].s + 1)))
+        if (!reserve(d, &d->wk[t], MTCNN_PNET, 1, (int)(w * s0 + 1), (int)(h * s0 + 1)))
             return emoti_fail(EMOTI_ERR_NOMEM, "detect: out of memory for %d x %d", w, h);
-    int st = EMOTI_OK; /* the worst of the levels' (each thread's message would be its own) */
+    int st = EMOTI_OK; /* the worst of the bands' (each thread's message would be its own) */
 #ifdef _OPENMP
 #pragma omp parallel for num_threads(nt) schedule(dynamic, 1) if (nt > 1) reduction(max : st)
 #endif
-    for (int i = 0; i < L; i++) {
+    for (int i = 0; i < nb; i++) {
 #ifdef _OPENMP
         worker *k = &d->wk[omp_get_thread_num()];
 #else
         worker *k = &d->wk[0];
 #endif
-        const int e = (int)level(d, k, w, h, p->threshold[0], &d->lv[i],
-                               d->levels + (size_t)i * EMOTI_DETECT_MAX_LEVEL);
+        const int e = (int)pnet_band(d, k, w, h, p->threshold[0], &d->bands[i],
+                                     d->levels + (size_t)i * EMOTI_DETECT_MAX_LEVEL);
         st = e > st ? e : st;
     }
     if (st) return emoti_fail((emoti_status)st, "detect: P-Net failed on a %d x %d image", w, h);
-    for (int i = 0, seq = 0; i < L; seq += d->lv[i].cells, i++) {
+    for (int i = 0, seq = 0; i < nb;) {
+        int q = i + 1, cells = d->bands[i].cells;
+        for (; q < nb && d->bands[q].level == d->bands[i].level; q++) cells += d->bands[q].cells;
         cand *c = d->levels + (size_t)i * EMOTI_DETECT_MAX_LEVEL;
-        for (int j = 0; j < d->lv[i].n; j++) c[j].seq += seq, d->all[d->n_all++] = c[j];
+        const int n = merge_level(d, d->bands + i, q - i, c);
+        for (int j = 0; j < n; j++) c[j].seq += seq, d->all[d->n_all++] = c[j];
         if (d->n_all > EMOTI_DETECT_MAX_PNET) {
             sort(d->all, d->tmp, d->n_all, by_score);
             d->n_all = EMOTI_DETECT_MAX_PNET;
         }
+        seq += cells, i = q;
     }
     return EMOTI_OK;
 }
@@ -318,34 +366,64 @@ static const int BATCH[MTCNN_NETS] = {1, 16, 8};
 
 /* R-Net (net 1, side 24) or O-Net (2, 48) on each candidate's in-image part (its box truncated,
  * clamped to [1, w] x [1, h] 1-based), area-resized to side x side; keeps score > t. */
+/* The in-image part of c's box in facenet-pytorch's 1-based convention (coordinates
+ * truncated, clamped to [1, w] / [1, h]) as x, y, ex, ey in e; 0 if it is empty. */
+static int in_image(const cand *c, int w, int h, int e[4]) {
+    e[0] = c->b[0] < 1 ? 1 : (int)c->b[0], e[1] = c->b[1] < 1 ? 1 : (int)c->b[1];
+    e[2] = c->b[2] > w ? w : (int)c->b[2], e[3] = c->b[3] > h ? h : (int)c->b[3];
+    return e[2] >= e[0] && e[3] >= e[1];
+}
+
 static emoti_status refine(emoti_detector *d, int net, int side, int w, int h, double t,
                            cand *c, int *n) {
-    const size_t one = (size_t)side * side * 3;
-    int idx[16], kept = 0;
-    worker *k = &d->wk[0];
-    if (!reserve(d, k, net, BATCH[net], side, side))
+    const size_t one = (size_t)side * side * 3, no = net == MTCNN_ONET ? 16 : 6;
+    /* The candidates with a part inside the image, in order, in batches of up to BATCH on the
+     * threads (on T > 1 smaller ones where that gives each thread two: each input's outputs
+     * are bitwise those of running it alone), their outputs kept in order: any thread count
+     * keeps the same ones. */
+    if (!grow((void **)&d->idx, &d->idx_n, (size_t)*n + 1, sizeof(int)) ||
+        !grow((void **)&d->res, &d->res_n, ((size_t)*n + 1) * no, sizeof(float)))
         return emoti_fail(EMOTI_ERR_NOMEM, "detect: out of memory");
-    for (int i = 0; i < *n;) {
-        int b = 0;
-        for (; i < *n && b < BATCH[net]; i++) {
-            const int x = c[i].b[0] < 1 ? 1 : (int)c[i].b[0], y = c[i].b[1] < 1 ? 1 : (int)c[i].b[1];
-            const int ex = c[i].b[2] > w ? w : (int)c[i].b[2], ey = c[i].b[3] > h ? h : (int)c[i].b[3];
-            if (ex < x || ey < y) continue;
-            emoti_pyramid_area(d->sat, w, x - 1, y - 1, ex - x + 1, ey - y + 1, side, side,
-                               k->in + b * one);
-            idx[b++] = i;
+    int nv = 0, r[4];
+    for (int i = 0; i < *n; i++)
+        if (in_image(&c[i], w, h, r)) d->idx[nv++] = i;
+    const int B = d->threads == 1 ? BATCH[net]
+                  : MAX(1, MIN(BATCH[net], (nv + 2 * d->threads - 1) / (2 * d->threads)));
+    const int nb = (nv + B - 1) / B, nt = MAX(1, MIN(nb, d->threads));
+    for (int q = 0; q < nt; q++)
+        if (!reserve(d, &d->wk[q], net, B, side, side))
+            return emoti_fail(EMOTI_ERR_NOMEM, "detect: out of memory");
+    int st = EMOTI_OK;
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(nt) schedule(dynamic, 1) if (nt > 1) reduction(max : st)
+#endif
+    for (int q = 0; q < nb; q++) {
+#ifdef _OPENMP
+        worker *k = &d->wk[omp_get_thread_num()];
+#else
+        worker *k = &d->wk[0];
+#endif
+        const int v0 = q * B, b = MIN(B, nv - v0);
+        for (int j = 0; j < b; j++) {
+            int e[4];
+            in_image(&c[d->idx[v0 + j]], w, h, e);
+            emoti_pyramid_area(d->sat, w, e[0] - 1, e[1] - 1, e[2] - e[0] + 1, e[3] - e[1] + 1,
+                               side, side, 0, side, k->in + j * one);
         }
-        if (!b) break;
-        emoti_status st = emoti_mtcnn_run(&d->m, d->kern, net, k->in, b, side, side, k->scratch,
-                                          k->scratch_n, k->out);
-        if (st) return st;
-        for (int q = 0; q < b; q++)
-            kept = keep_refined(net, k->out + q * (net == MTCNN_ONET ? 16 : 6), t, c, idx[q], kept);
+        const int e = (int)emoti_mtcnn_run(&d->m, d->kern, net, k->in, b, side, side, k->scratch,
+                                           k->scratch_n, k->out);
+        if (!e) memcpy(d->res + (size_t)v0 * no, k->out, sizeof(float) * no * (size_t)b);
+        st = e > st ? e : st;
     }
+    if (st) return emoti_fail((emoti_status)st, "detect: %s failed", net == MTCNN_RNET ? "R-Net" : "O-Net");
+    int kept = 0;
+    for (int v = 0; v < nv; v++)
+        kept = keep_refined(net, d->res + (size_t)v * no, t, c, d->idx[v], kept);
     *n = kept;
     sort(c, d->tmp, kept, by_score);
     return EMOTI_OK;
 }
+
 static int by_area(const void *a, const void *b) {
     const cand *x = a, *y = b;
     const double ax = (x->b[2] - x->b[0]) * (x->b[3] - x->b[1]);
