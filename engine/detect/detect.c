@@ -208,6 +208,15 @@ static void rerec(cand *c) {
     b[2] = b[0] + l, b[3] = b[1] + l;
 }
 
+/* The calling thread's worker inside a parallel loop over d's threads. */
+static worker *my_worker(const emoti_detector *d) {
+#ifdef _OPENMP
+    return &d->wk[omp_get_thread_num()];
+#else
+    return &d->wk[0];
+#endif
+}
+
 /* A worker's buffers for net on n inputs of side h x w (P-Net: its output grid too). */
 static int reserve(const emoti_detector *d, worker *k, int net, int n, int h, int w) {
     size_t out = 16 * (size_t)n;
@@ -307,7 +316,7 @@ static emoti_status pyramid(emoti_detector *d, const emoti_detector_params *p, i
     if (!L) return EMOTI_OK;
     const int nb = plan_bands(d, p, w, h, L);
     if (!nb) return emoti_fail(EMOTI_ERR_NOMEM, "detect: out of memory for %d x %d", w, h);
-    const int nt = nb < d->threads ? nb : d->threads;
+    const int nt = MIN(nb, d->threads);
     const double s0 = d->bands[0].s;
     for (int t = 0; t < nt; t++)
         if (!reserve(d, &d->wk[t], MTCNN_PNET, 1, (int)(w * s0 + 1), (int)(h * s0 + 1)))
@@ -317,11 +326,7 @@ static emoti_status pyramid(emoti_detector *d, const emoti_detector_params *p, i
 #pragma omp parallel for num_threads(nt) schedule(dynamic, 1) if (nt > 1) reduction(max : st)
 #endif
     for (int i = 0; i < nb; i++) {
-#ifdef _OPENMP
-        worker *k = &d->wk[omp_get_thread_num()];
-#else
-        worker *k = &d->wk[0];
-#endif
+        worker *k = my_worker(d);
         const int e = (int)pnet_band(d, k, w, h, p->threshold[0], &d->bands[i],
                                      d->levels + (size_t)i * EMOTI_DETECT_MAX_LEVEL);
         st = e > st ? e : st;
@@ -398,11 +403,7 @@ static emoti_status refine(emoti_detector *d, int net, int side, int w, int h, d
 #pragma omp parallel for num_threads(nt) schedule(dynamic, 1) if (nt > 1) reduction(max : st)
 #endif
     for (int q = 0; q < nb; q++) {
-#ifdef _OPENMP
-        worker *k = &d->wk[omp_get_thread_num()];
-#else
-        worker *k = &d->wk[0];
-#endif
+        worker *k = my_worker(d);
         const int v0 = q * B, b = MIN(B, nv - v0);
         for (int j = 0; j < b; j++) {
             int e[4];
