@@ -105,8 +105,10 @@ COLD_OBJ = $(CLI_OBJ) $(patsubst %,$(BUILD)/engine/%.o,base/error base/infile ba
 $(COLD_OBJ): OPT = -Os
 # MTCNN's PReLU, max-pool and resampling loops: -O3 vectorises them (the GEMM is the kernels').
 $(BUILD)/engine/detect/mtcnn.o $(BUILD)/engine/detect/pyramid.o: OPT = -O3
-# conv()'s stacking copies runs of 3 to 64 floats: inline, not a memmove call per run.
-$(BUILD)/engine/detect/mtcnn.o: CFLAGS += -fno-tree-loop-distribute-patterns
+# conv()'s stacking copies runs of 3 to 64 floats: inline, not a memmove call per run (a GCC
+# option; clang has no such pass to turn off).
+CC_IS_CLANG := $(shell $(CC) --version 2>/dev/null | grep -qi clang && echo 1)
+$(BUILD)/engine/detect/mtcnn.o: CFLAGS += $(if $(CC_IS_CLANG),,-fno-tree-loop-distribute-patterns)
 $(BUILD)/kernels/avx2.o: CFLAGS += -mavx2 -mfma
 $(BUILD)/kernels/avx512.o: CFLAGS += -mavx512f -mavx512dq -mavx512bw -mavx512vl -mfma
 $(BUILD)/kernels/registry.o: CPPFLAGS += $(foreach f,$(wildcard $(ISA_SRC)),-DEMOTI_HAVE_$(basename $(notdir $(f))))
