@@ -272,7 +272,7 @@ INLINE void gemm_tile(const int mr, const int nv, const panel_args *pa, const fl
  * gemm_short_tile. */
 #define TILE_CASE(R, V) \
     case R: gemm_tile(R, V, pa, a, y, res); break;
-BALANCED_PANEL(gemm_panel2, MR2, MR2 / 2,
+BALANCED_PANEL(gemm_panel2, MR2, MR2 / 2, 1,
                TILE_CASE(3, 2) TILE_CASE(4, 2) TILE_CASE(5, 2) TILE_CASE(6, 2))
 /* 8-wide panels are only a layer's last columns */
 #define TILE_12x8(pa, a, y, res) gemm_tile(MR1, 1, pa, a, y, res)

@@ -33,14 +33,16 @@ typedef void panel_fn(const panel_args *pa, size_t mc, const float *a, float *y,
 /* mr < min_rows (<= SHORT_TILE_MAX_ROWS) rows as one tile of min_rows through zero-padded
  * copies of a, y (the partial sums without FIRST) and res; the valid rows are copied back.
  * Row arithmetic is per row, so the padding does not change the mr rows' results. Lets a
- * kernel compile only its tall tiles. Rare, so kept out of line. */
+ * kernel compile only its tall tiles, or only even heights. Rare, so kept out of line. */
 __attribute__((noinline, unused)) static void
 gemm_short_tile(panel_fn *panel, size_t min_rows, const panel_args *pa, size_t mr, const float *a,
                 float *y, const float *res) {
     _Alignas(64) float ap[SHORT_TILE_MAX_ROWS * KC];
     _Alignas(64) float yp[SHORT_TILE_MAX_ROWS * NR], rp[SHORT_TILE_MAX_ROWS * NR];
     const size_t kc = pa->kc, nc = pa->ncols;
-    memset(ap, 0, sizeof ap), memset(yp, 0, sizeof yp), memset(rp, 0, sizeof rp);
+    const size_t pad = min_rows - mr; /* rows of zeros; the valid rows' copies fill the rest */
+    memset(ap + mr * kc, 0, pad * kc * sizeof *ap);
+    memset(yp + mr * NR, 0, pad * NR * sizeof *yp), memset(rp + mr * NR, 0, pad * NR * sizeof *rp);
     for (size_t r = 0; r < mr; r++) {
         memcpy(ap + r * kc, a + r * pa->lda, kc * sizeof *a);
         if (!(pa->mode & FIRST)) memcpy(yp + r * NR, y + r * pa->ldy, nc * sizeof *y);
@@ -66,20 +68,26 @@ gemm_short_tile(panel_fn *panel, size_t min_rows, const panel_args *pa, size_t m
     }
 
 /* NAME(pa, mc, a, y, res): all mc rows of a panel in tiles of at most MR_ rows, as even as
- * possible: 49 rows go as 5 x 10 rather than 4 x 12 + 1 (MR_ = 12). CASES holds a
- * `case R: ...; break;` running one tile for each height the split gives from MIN_ROWS to MR_
- * (each an unrolled copy of the tile: only those are compiled); a block of fewer than MIN_ROWS
- * rows goes through gemm_short_tile (MIN_ROWS = 1: none does). */
-#define BALANCED_PANEL(NAME, MR_, MIN_ROWS, CASES)                                               \
+ * possible, each a multiple of STEP rows: 49 rows go as 5 x 10 rather than 4 x 12 + 1 (MR_ = 12,
+ * STEP = 1), or as 10, 10, 10, 10, 9 with STEP = 2. CASES holds a `case R: ...; break;` running
+ * one tile for each height the split gives from MIN_ROWS to MR_ (each an unrolled copy of the
+ * tile: only those are compiled). Rows past the last whole STEP go with the last tile, which
+ * then runs padded to the next multiple of STEP through gemm_short_tile, as does a block of
+ * fewer than MIN_ROWS rows (MIN_ROWS = 1: none does). */
+#define BALANCED_PANEL(NAME, MR_, MIN_ROWS, STEP, CASES)                                         \
     static void NAME(const panel_args *pa, size_t mc, const float *a, float *y, const float *res) { \
         if ((MIN_ROWS) > 1 && mc < (MIN_ROWS)) {                                                \
             gemm_short_tile(NAME, (MIN_ROWS), pa, mc, a, y, res);                               \
             return;                                                                             \
         }                                                                                       \
-        size_t tiles = (mc + (MR_) - 1) / (MR_), base = mc / tiles, extra = mc % tiles;         \
+        size_t tiles = (mc + (MR_) - 1) / (MR_), units = mc / (STEP);                           \
+        size_t base = units / tiles, extra = units % tiles;                                     \
         for (size_t t = 0; t < tiles; t++) {                                                    \
-            size_t mr = base + (t < extra);                                                     \
-            switch (mr) { CASES }                                                               \
+            size_t mr = (STEP) * (base + (t < extra)) + (t + 1 == tiles ? mc % (STEP) : 0);     \
+            if (mr % (STEP))                                                                    \
+                gemm_short_tile(NAME, mr + (STEP) - mr % (STEP), pa, mr, a, y, res);            \
+            else                                                                                \
+                switch (mr) { CASES }                                                           \
             a += mr * pa->lda, y += mr * pa->ldy, res = res ? res + mr * pa->ldr : NULL;        \
         }                                                                                       \
     }

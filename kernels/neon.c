@@ -272,15 +272,15 @@ INLINE void gemm_tile(const int mr, const int nv, const panel_args *pa, const fl
  * height compiled: no short tiles). */
 #define TILE_CASE(R, V) \
     case R: gemm_tile(R, V, pa, a, y, res); break;
-BALANCED_PANEL(gemm_panel4, 5, 1,
+BALANCED_PANEL(gemm_panel4, 5, 1, 1,
                TILE_CASE(1, 4) TILE_CASE(2, 4) TILE_CASE(3, 4) TILE_CASE(4, 4) TILE_CASE(5, 4))
-BALANCED_PANEL(gemm_panel3, 6, 1,
+BALANCED_PANEL(gemm_panel3, 6, 1, 1,
                TILE_CASE(1, 3) TILE_CASE(2, 3) TILE_CASE(3, 3) TILE_CASE(4, 3) TILE_CASE(5, 3)
                TILE_CASE(6, 3))
-BALANCED_PANEL(gemm_panel2, 8, 1,
+BALANCED_PANEL(gemm_panel2, 8, 1, 1,
                TILE_CASE(1, 2) TILE_CASE(2, 2) TILE_CASE(3, 2) TILE_CASE(4, 2) TILE_CASE(5, 2)
                TILE_CASE(6, 2) TILE_CASE(7, 2) TILE_CASE(8, 2))
-BALANCED_PANEL(gemm_panel1, 8, 1,
+BALANCED_PANEL(gemm_panel1, 8, 1, 1,
                TILE_CASE(1, 1) TILE_CASE(2, 1) TILE_CASE(3, 1) TILE_CASE(4, 1) TILE_CASE(5, 1)
                TILE_CASE(6, 1) TILE_CASE(7, 1) TILE_CASE(8, 1))
 #undef TILE_CASE
