@@ -267,13 +267,12 @@ INLINE void gemm_tile(const int mr, const int nv, const panel_args *pa, const fl
     }
 }
 
-/* All mc rows of one 16-wide panel, in balanced tiles of MR2 / 2 to MR2 rows (49 rows as
- * 5 x 6 + 4 x 5); a block of fewer than MR2 / 2 rows, which EfficientNet never has, goes through
- * gemm_short_tile. */
+/* All mc rows of one 16-wide panel, in balanced tiles of 4 to MR2 rows (49 rows as 5 x 6 +
+ * 4 x 5); a tile of 3 rows, which only blocks of 3 or 7 rows give (never B0's or B2's), and
+ * fewer rows pad to 4 through gemm_short_tile. */
 #define TILE_CASE(R, V) \
     case R: gemm_tile(R, V, pa, a, y, res); break;
-BALANCED_PANEL(gemm_panel2, MR2, MR2 / 2, 1,
-               TILE_CASE(3, 2) TILE_CASE(4, 2) TILE_CASE(5, 2) TILE_CASE(6, 2))
+BALANCED_PANEL(gemm_panel2, MR2, 4, 1, TILE_CASE(4, 2) TILE_CASE(5, 2) TILE_CASE(6, 2))
 /* 8-wide panels are only a layer's last columns */
 #define TILE_12x8(pa, a, y, res) gemm_tile(MR1, 1, pa, a, y, res)
 ONE_HEIGHT_PANEL(gemm_panel1, MR1, TILE_12x8)

@@ -294,14 +294,14 @@ INLINE void gemm_tile(const int mr, const int nv, const panel_args *pa, const fl
 #undef STOREV
 }
 
-/* All mc rows of one 32-wide panel, in balanced tiles of even heights from MR / 2 to MR rows
- * (49 rows as 4 x 10 + 9, the 9 padded to 10 by gemm_short_tile: half the tile copies of every
- * height, 12 KB less code); a block of fewer than MR / 2 rows, which EfficientNet never has,
- * goes through gemm_short_tile, as do the last rows of a 16-wide panel. */
+/* All mc rows of one 32-wide panel, in balanced tiles of 8, 10 or 12 rows (49 rows as
+ * 4 x 10 + 9, the 9 padded to 10 by gemm_short_tile): B0's and B2's blocks split into those
+ * heights and the odd one, so compiling three of the seven heights from 6 to 12 saves 14 KB of
+ * code for one padded tile per panel of their smallest layers; fewer than 8 rows, which they
+ * never have, pad to 8, as do the last rows of a 16-wide panel. */
 #define TILE_CASE(R, V) \
     case R: gemm_tile(R, V, pa, a, y, res); break;
-BALANCED_PANEL(gemm_panel2, MR, MR / 2, 2,
-               TILE_CASE(6, 2) TILE_CASE(8, 2) TILE_CASE(10, 2) TILE_CASE(12, 2))
+BALANCED_PANEL(gemm_panel2, MR, 8, 2, TILE_CASE(8, 2) TILE_CASE(10, 2) TILE_CASE(12, 2))
 /* 16-wide panels are only a layer's last columns */
 #define TILE_12x16(pa, a, y, res) gemm_tile(MR, 1, pa, a, y, res)
 ONE_HEIGHT_PANEL(gemm_panel1, MR, TILE_12x16)

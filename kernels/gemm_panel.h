@@ -69,25 +69,23 @@ gemm_short_tile(panel_fn *panel, size_t min_rows, const panel_args *pa, size_t m
 
 /* NAME(pa, mc, a, y, res): all mc rows of a panel in tiles of at most MR_ rows, as even as
  * possible, each a multiple of STEP rows: 49 rows go as 5 x 10 rather than 4 x 12 + 1 (MR_ = 12,
- * STEP = 1), or as 10, 10, 10, 10, 9 with STEP = 2. CASES holds a `case R: ...; break;` running
- * one tile for each height the split gives from MIN_ROWS to MR_ (each an unrolled copy of the
- * tile: only those are compiled). Rows past the last whole STEP go with the last tile, which
- * then runs padded to the next multiple of STEP through gemm_short_tile, as does a block of
- * fewer than MIN_ROWS rows (MIN_ROWS = 1: none does). */
+ * STEP = 1), or as 10, 10, 10, 10, 9 with STEP = 2 (rows past the last whole STEP go with the
+ * last tile). CASES holds a `case R: ...; break;` running one tile for every multiple R of STEP
+ * from MIN_ROWS (itself one) to MR_, each an unrolled copy of the tile: only those are
+ * compiled. Any other height (fewer than MIN_ROWS rows, or not a multiple of STEP) runs padded
+ * to the next compiled one through gemm_short_tile. */
 #define BALANCED_PANEL(NAME, MR_, MIN_ROWS, STEP, CASES)                                         \
     static void NAME(const panel_args *pa, size_t mc, const float *a, float *y, const float *res) { \
-        if ((MIN_ROWS) > 1 && mc < (MIN_ROWS)) {                                                \
-            gemm_short_tile(NAME, (MIN_ROWS), pa, mc, a, y, res);                               \
-            return;                                                                             \
-        }                                                                                       \
         size_t tiles = (mc + (MR_) - 1) / (MR_), units = mc / (STEP);                           \
         size_t base = units / tiles, extra = units % tiles;                                     \
         for (size_t t = 0; t < tiles; t++) {                                                    \
             size_t mr = (STEP) * (base + (t < extra)) + (t + 1 == tiles ? mc % (STEP) : 0);     \
-            if (mr % (STEP))                                                                    \
-                gemm_short_tile(NAME, mr + (STEP) - mr % (STEP), pa, mr, a, y, res);            \
-            else                                                                                \
-                switch (mr) { CASES }                                                           \
+            switch (mr) {                                                                       \
+                CASES                                                                           \
+            default:                                                                            \
+                gemm_short_tile(NAME, mr < (MIN_ROWS) ? (MIN_ROWS) : mr + (STEP) - mr % (STEP), \
+                                pa, mr, a, y, res);                                             \
+            }                                                                                   \
             a += mr * pa->lda, y += mr * pa->ldy, res = res ? res + mr * pa->ldr : NULL;        \
         }                                                                                       \
     }
