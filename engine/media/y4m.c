@@ -1,6 +1,6 @@
 /* YUV4MPEG2 reader. Planes are read straight from the stream into one frame buffer and
- * converted to RGB as `ffmpeg -pix_fmt rgb24` converts them (nearest chroma, its fixed-point
- * arithmetic), in limited or full range as the header says. */
+ * converted to RGB as `ffmpeg -pix_fmt rgb24` converts them (yuv.c), in limited or full range
+ * as the header says. */
 #include "y4m.h"
 
 #include <ctype.h>
@@ -10,15 +10,10 @@
 
 #include "error.h"
 #include "image.h" /* emoti_max_pixels */
+#include "yuv.h"
 
 #define MAX_HEADER 4096
 #define MAGIC_BYTES 12 /* enough to name the common containers; a valid header is longer */
-
-/* YCbCr -> RGB coefficients as swscale derives them for one range (see range_coeffs). */
-typedef struct {
-    int y, y_offset; /* luma scale and offset, in the units of the path that uses them */
-    int v2r, u2g, v2g, u2b;
-} yuv_coeffs;
 
 struct emoti_y4m {
     FILE *f;
@@ -29,73 +24,10 @@ struct emoti_y4m {
     int index;              /* frames returned so far - 1 */
     long header_bytes;      /* the stream header, with its newline */
     size_t y_size, c_size;
-    yuv_coeffs simd, full;  /* subsampled (x86 SIMD) path; 4:4:4 (full chroma) path */
+    emoti_yuv_format yuv;
     uint8_t *planes;        /* Y, then Cb, then Cr */
     uint8_t *rgb;
 };
-
-static uint8_t clamp8(int v) { return (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v); }
-
-/* floor(a * b / 65536): the signed "multiply high" of 16-bit SIMD units. */
-static int mul_high(int a, int b) {
-    int p = a * b;
-    return p >= 0 ? p >> 16 : -((-p + 65535) >> 16);
-}
-
-/* swscale's roundToInt16 of a 16.16 value: (v + 2^15) >> 16, an arithmetic (flooring) shift. */
-static int round16(int64_t v) {
-    int64_t t = v + (1 << 15);
-    return (int)(t >= 0 ? t >> 16 : -((-t + 65535) >> 16));
-}
-
-/* swscale's coefficients (ff_yuv2rgb_c_init_tables): the BT.601 inverse matrix in 16.16
- * (Cr->R, Cb->B, Cb->G, Cr->G); limited range stretches luma by 255/219 and offsets it by 16,
- * full range instead shrinks chroma by 224/255 (both with C's truncating division). Each
- * conversion path then keeps 13 fractional bits of them. */
-static void range_coeffs(int full, yuv_coeffs *simd, yuv_coeffs *full_chroma) {
-    int64_t crv = 104597, cbu = 132201, cgu = -25675, cgv = -53279, cy = 1 << 16, oy = 0;
-    if (full) {
-        crv = crv * 224 / 255, cbu = cbu * 224 / 255, cgu = cgu * 224 / 255, cgv = cgv * 224 / 255;
-    } else {
-        cy = cy * 255 / 219, oy = 16 << 16;
-    }
-    yuv_coeffs c = {round16(cy * 8192), 0, round16(crv * 8192), round16(cgu * 8192),
-                    round16(cgv * 8192), round16(cbu * 8192)};
-    *simd = c, *full_chroma = c;
-    simd->y_offset = round16(oy * 8);          /* samples scaled by 8 */
-    full_chroma->y_offset = round16(oy * 512); /* samples scaled by 512 */
-}
-
-/* ffmpeg converts subsampled 8-bit YUV to rgb24 with its x86 SIMD path: samples scaled by 8,
- * coefficients in 2.13 fixed point, products truncated to their high 16 bits. Reproducing that
- * arithmetic gives its output exactly. */
-static void yuv_to_rgb_subsampled(const yuv_coeffs *k, int y, int cb, int cr, uint8_t rgb[3]) {
-    int luma = mul_high(y * 8 - k->y_offset, k->y), u = (cb - 128) * 8, v = (cr - 128) * 8;
-    rgb[0] = clamp8(luma + mul_high(v, k->v2r));
-    rgb[1] = clamp8(luma + mul_high(u, k->u2g) + mul_high(v, k->v2g));
-    rgb[2] = clamp8(luma + mul_high(u, k->u2b));
-}
-
-/* One channel of swscale's full-chroma output: a 32-bit sum with 22 fractional bits, clipped
- * to 30 bits. The sum is formed in unsigned 32-bit arithmetic, so bright out-of-gamut pixels
- * of limited-range video (high Y with extreme chroma) wrap negative and come out 0; doing the
- * same keeps the output identical to ffmpeg's. */
-static uint8_t full_chroma_channel(int64_t sum) {
-    uint32_t u = (uint32_t)(sum & 0xffffffff);
-    if (u >= 0x80000000u) return 0; /* negative as swscale's int */
-    if (u >= 0x40000000u) return 255;
-    return (uint8_t)(u >> 22);
-}
-
-/* 4:4:4 goes through swscale's generic scaler with full chroma: 8-bit samples widened to
- * 15 bits (<< 7) then scaled by 4, the luma offset removed, coefficients applied. */
-static void yuv_to_rgb_full_chroma(const yuv_coeffs *k, int y, int cb, int cr, uint8_t rgb[3]) {
-    int64_t luma = (int64_t)(y * 512 - k->y_offset) * k->y + (1 << 21);
-    int64_t u = (cb - 128) * 512, v = (cr - 128) * 512;
-    rgb[0] = full_chroma_channel(luma + v * k->v2r);
-    rgb[1] = full_chroma_channel(luma + v * k->v2g + u * k->u2g);
-    rgb[2] = full_chroma_channel(luma + u * k->u2b);
-}
 
 /* Reads the rest of a '\n'-terminated line into buf, after the n bytes already there; at most
  * MAX_HEADER bytes in all. Returns its length, -1 at end of stream before any byte, -2 if cut
@@ -269,7 +201,7 @@ emoti_status emoti_y4m_open_as(FILE *f, const char *name, const char *input,
     emoti_status st = read_header(y, input, line);
     free(line);
     if (!st) {
-        range_coeffs(y->full_range, &y->simd, &y->full);
+        emoti_yuv_format_init(&y->yuv, y->w, y->h, y->sx, y->sy, y->mono, y->full_range);
         y->cw = (y->w + y->sx) >> y->sx, y->ch = (y->h + y->sy) >> y->sy;
         y->y_size = (size_t)y->w * y->h;
         y->c_size = y->mono ? 0 : (size_t)y->cw * y->ch;
@@ -289,22 +221,6 @@ emoti_status emoti_y4m_open(FILE *f, const char *name, emoti_y4m **out) {
     return emoti_y4m_open_as(f, name, name, emoti_max_pixels(NULL), out);
 }
 
-static void convert_frame(emoti_y4m *y) {
-    const uint8_t *yp = y->planes, *cb = yp + y->y_size, *cr = cb + y->c_size;
-    for (int r = 0; r < y->h; r++)
-        for (int c = 0; c < y->w; c++) {
-            uint8_t *px = y->rgb + ((size_t)r * y->w + c) * 3;
-            int luma = yp[(size_t)r * y->w + c];
-            size_t ci = (size_t)(r >> y->sy) * y->cw + (c >> y->sx);
-            if (y->mono) /* ffmpeg takes grey as full range whatever the header: R = G = B = Y */
-                px[0] = px[1] = px[2] = (uint8_t)luma;
-            else if (y->sx || y->sy)
-                yuv_to_rgb_subsampled(&y->simd, luma, cb[ci], cr[ci], px);
-            else
-                yuv_to_rgb_full_chroma(&y->full, luma, cb[ci], cr[ci], px);
-        }
-}
-
 emoti_status emoti_y4m_next(emoti_y4m *y, emoti_image *frame, int *done) {
     char line[MAX_HEADER];
     int frame_no = y->index + 1;
@@ -321,7 +237,8 @@ emoti_status emoti_y4m_next(emoti_y4m *y, emoti_image *frame, int *done) {
     if (got != want)
         return emoti_fail(EMOTI_ERR_FORMAT, "%s: frame %d: truncated (%zu of %zu bytes)", y->name,
                           frame_no, got, want);
-    convert_frame(y);
+    const uint8_t *cb = y->planes + y->y_size;
+    emoti_yuv_to_rgb(&y->yuv, y->planes, cb, cb + y->c_size, y->rgb);
     y->index = frame_no;
     frame->width = y->w, frame->height = y->h, frame->rgb = y->rgb;
     return EMOTI_OK;
