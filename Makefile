@@ -97,7 +97,7 @@ $(BUILD)/%.o: %.c $(CFLAGS_STAMP) Makefile
 # detector's candidate handling and the tracker (NMS, IoU: under 1% of a frame's time).
 # Per-pixel code keeps -O2 / -O3: kernels, decoders (at -Os PNG decodes 40% slower, PPM's
 # sample loop and the scene-cut histograms about 50%), the nets' loops.
-COLD_OBJ = $(CLI_OBJ) $(patsubst %,$(BUILD)/engine/%.o,base/error base/infile base/outfile heads/heads media/frames media/jpeg_syntax media/png_chunks media/y4m \
+COLD_OBJ = $(CLI_OBJ) $(patsubst %,$(BUILD)/engine/%.o,base/error base/infile base/outfile heads/heads media/frames media/inflate_tables media/jpeg_syntax media/png_chunks media/resize_plan media/y4m \
            net/container net/efficientnet net/model net/schedule net/share detect/detect detect/mtcnn_load \
            report/draw report/plot report/rows timeline/combine timeline/temporal timeline/timeline \
            track/faces track/timelines track/tracker \
