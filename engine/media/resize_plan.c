@@ -14,17 +14,6 @@
 #include "error.h"
 #include "resize_internal.h"
 
-static double triangle_filter(double x) {
-    if (x < 0.0) x = -x;
-    return x < 1.0 ? 1.0 - x : 0.0;
-}
-
-/* Filter support in input samples: 1, stretched by the scale factor when shrinking. */
-static double filter_support(int in_size, int out_size) {
-    double scale = (double)in_size / out_size;
-    return scale < 1.0 ? 1.0 : scale;
-}
-
 /* Longest window a plan can need: ceil(support) on either side of the centre, plus one. */
 static size_t window_capacity(int in_size, int out_size) {
     return (size_t)ceil(filter_support(in_size, out_size)) * 2 + 1;
@@ -90,47 +79,6 @@ size_t emoti_resize_scratch_size(int src_w, int src_h, int dst_w, int dst_h, int
     return l.total;
 }
 
-/* Pillow rounds weights half away from zero and truncates toward zero. */
-static int32_t to_fixed_point(double weight) {
-    double scaled = weight * (double)(1 << PRECISION_BITS);
-    return (int32_t)(weight < 0.0 ? scaled - 0.5 : scaled + 0.5);
-}
-
-/* Fills the plan for resampling in_size samples to out_size (window: ksize doubles). */
-static void build_axis_plan(const axis_plan *plan, int in_size, int out_size, double *window) {
-    double scale = (double)in_size / out_size;
-    double support = filter_support(in_size, out_size);
-    double inv_filter_scale = 1.0 / support; /* support == filter scale for a support-1 filter */
-    for (int i = 0; i < out_size; i++) {
-        /* Written without an added offset (the box starts at 0) so that no FMA can apply. */
-        double center = (i + 0.5) * scale;
-        /* +0.5 then truncation toward zero, as the reference does; clamped to the input. */
-        int lo = (int)(center - support + 0.5);
-        int hi = (int)(center + support + 0.5);
-        if (lo < 0) lo = 0;
-        if (hi > in_size) hi = in_size;
-        int n = hi - lo;
-        if (n < 0) n = 0;
-        if ((size_t)n > plan->ksize) n = (int)plan->ksize; /* cannot happen; keeps writes bounded */
-
-        double sum = 0.0;
-        for (int k = 0; k < n; k++) {
-            double w = triangle_filter(((double)(k + lo) - center + 0.5) * inv_filter_scale);
-            window[k] = w;
-            sum += w;
-        }
-        int32_t *coeffs = plan->coeffs + (size_t)i * plan->ksize;
-        for (int k = 0; k < n; k++) {
-            /* Division (not multiplication by 1/sum) to round exactly like the reference. */
-            double w = sum != 0.0 ? window[k] / sum : window[k];
-            coeffs[k] = to_fixed_point(w);
-        }
-        for (size_t k = (size_t)n; k < plan->ksize; k++) coeffs[k] = 0;
-        plan->first[i] = lo;
-        plan->count[i] = n;
-    }
-}
-
 static axis_plan carve_plan(unsigned char *base, size_t ksize, size_t coeffs_off,
                             size_t bounds_off, int out_size) {
     axis_plan p;
@@ -181,25 +129,25 @@ emoti_status emoti_resize_bilinear_u8(const uint8_t *src, int src_w, int src_h, 
     axis_plan py = carve_plan(base, l.ksize_y, l.coeffs_y_off, l.bounds_y_off, dst_h);
 
     if (!resize_y) {
-        build_axis_plan(&px, src_w, dst_w, window);
-        emoti_resize_rows(src, src_stride, src_h, channels, &px, dst_w, dst, dst_stride);
+        emoti_resize_axis_plan(px, src_w, dst_w, window);
+        emoti_resize_rows(src, src_stride, src_h, channels, px, dst_w, dst, dst_stride);
         return EMOTI_OK;
     }
-    build_axis_plan(&py, src_h, dst_h, window);
+    emoti_resize_axis_plan(py, src_h, dst_h, window);
     if (!resize_x) {
-        emoti_resize_columns(src, src_stride, src_row, &py, dst_h, dst, dst_stride);
+        emoti_resize_columns(src, src_stride, src_row, py, dst_h, dst, dst_stride);
         return EMOTI_OK;
     }
 
     /* Both passes: the horizontal one only produces the source rows some output row reads,
      * and the vertical plan is shifted to index the intermediate image from its first row. */
-    build_axis_plan(&px, src_w, dst_w, window);
+    emoti_resize_axis_plan(px, src_w, dst_w, window);
     int first_row = py.first[0];
     int end_row = py.first[dst_h - 1] + py.count[dst_h - 1];
     for (int y = 0; y < dst_h; y++) py.first[y] -= first_row;
     uint8_t *temp = base + l.temp_off;
     emoti_resize_rows(src + (size_t)first_row * src_stride, src_stride, end_row - first_row, channels,
-                  &px, dst_w, temp, dst_row);
-    emoti_resize_columns(temp, dst_row, dst_row, &py, dst_h, dst, dst_stride);
+                  px, dst_w, temp, dst_row);
+    emoti_resize_columns(temp, dst_row, dst_row, py, dst_h, dst, dst_stride);
     return EMOTI_OK;
 }
