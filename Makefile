@@ -92,13 +92,24 @@ $(BUILD)/%.o: %.c $(CFLAGS_STAMP) Makefile
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(DEPFLAGS) -c $< -o $@
 
+# The freestanding core: the model (container, EfficientNet, kernels) in caller memory, built
+# with -ffreestanding -DEMOTI_FREESTANDING -DEMOTI_NO_MESSAGES: no malloc, stdio, files, mmap,
+# getenv, time or threads (tests/test_freestanding.sh checks its objects with nm).
+FREESTANDING_SRC = engine/base/error.c engine/base/text.c engine/net/container.c \
+                   engine/net/efficientnet.c engine/net/model.c engine/net/schedule.c \
+                   engine/net/share.c engine/media/resize.c engine/media/resize_plan.c \
+                   kernels/scalar.c kernels/registry.c $(wildcard $(ISA_SRC))
+.PHONY: print-freestanding-src
+print-freestanding-src:
+	@echo $(FREESTANDING_SRC)
+
 # Cold code is optimised for size: the command-line front end, annotation / head / metric
 # bookkeeping, loading and planning (container, schedule, the forward pass's layer walk), the
 # detector's candidate handling and the tracker (NMS, IoU: under 1% of a frame's time).
 # Per-pixel code keeps -O2 / -O3: kernels, decoders (at -Os PNG decodes 40% slower, PPM's
 # sample loop and the scene-cut histograms about 50%), the nets' loops.
-COLD_OBJ = $(CLI_OBJ) $(patsubst %,$(BUILD)/engine/%.o,base/error base/infile base/outfile heads/heads media/frames media/inflate_tables media/jpeg_syntax media/png_chunks media/resize_plan media/y4m \
-           net/container net/efficientnet net/model net/schedule net/share detect/detect detect/mtcnn_load \
+COLD_OBJ = $(CLI_OBJ) $(patsubst %,$(BUILD)/engine/%.o,base/error base/infile base/outfile base/text heads/heads media/frames media/inflate_tables media/jpeg_syntax media/png_chunks media/resize_plan media/y4m \
+           net/container net/efficientnet net/model net/model_hosted net/schedule net/share detect/detect detect/mtcnn_load \
            report/draw report/plot report/rows timeline/combine timeline/temporal timeline/timeline \
            track/faces track/timelines track/tracker \
            train/annot train/dataset train/metrics train/npy train/train)

@@ -23,11 +23,13 @@
 static void fuzz_container_walk(const emoti_container *c) {
     char name[256];
     for (uint32_t i = 0; i < c->n_meta; i++) {
-        const emoti_meta *m = &c->meta[i];
+        emoti_meta entry, found;
+        const emoti_meta *m = &entry;
+        FUZZ_CHECK(emoti_meta_entry(c, i, &entry));
         FUZZ_CHECK(m->key_len >= 1 && m->key_len <= 255);
         memcpy(name, m->key, m->key_len);
         name[m->key_len] = 0;
-        FUZZ_CHECK(emoti_meta_find(c, name) == m); /* keys are unique */
+        FUZZ_CHECK(emoti_meta_find(c, name, &found) && found.data == m->data); /* keys unique */
         uint32_t sum = 0, n = 0, len = 0;
         int64_t i64;
         const char *s;
@@ -100,6 +102,23 @@ static void fuzz_container_walk(const emoti_container *c) {
     }
 }
 
+/* The same model in caller memory (sizes first): one byte less is refused, that many bytes
+ * take it. */
+static void fuzz_model_in_memory(const uint8_t *buf, size_t size, int input_size) {
+    size_t bytes;
+    FUZZ_CHECK(emoti_model_memory(buf, size, 0, 0, &bytes) == EMOTI_OK && bytes % 64 == 0);
+    void *mem = aligned_alloc(64, bytes);
+    if (!mem) return;
+    emoti_model *m;
+    FUZZ_CHECK(emoti_model_init(buf, size, 0, 0, mem, bytes - 1, &m) == EMOTI_ERR_NOMEM && !m);
+    FUZZ_CHECK(emoti_model_init(buf, size, 0, 0, mem, bytes, &m) == EMOTI_OK && m);
+    emoti_info in;
+    emoti_model_info(m, &in);
+    FUZZ_CHECK(in.input_size == input_size);
+    emoti_model_close(m); /* owns nothing: must not free mem */
+    free(mem);
+}
+
 /* The whole model loader; a small model that loads also runs once. */
 static void fuzz_container_model(const uint8_t *buf, size_t size) {
     static char not_null;
@@ -137,6 +156,7 @@ static void fuzz_container_model(const uint8_t *buf, size_t size) {
         }
     }
     emoti_model_close(m);
+    fuzz_model_in_memory(buf, size, in.input_size);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -60,7 +60,24 @@ emoti_status emoti_model_open(const char *path, emoti_model **out);
 /* Uses buf in place (no copy on little-endian hosts, see above); it must stay valid and
  * unchanged until emoti_model_close. buf must be 64-byte aligned. */
 emoti_status emoti_model_from_memory(const void *buf, size_t size, emoti_model **out);
+/* Frees what emoti_model_open / _from_memory allocated; a model in caller memory
+ * (emoti_model_init) owns nothing, so closing it does nothing. NULL: nothing. */
 void emoti_model_close(emoti_model *model);
+
+/* Models in caller memory, for firmware: no allocation, no file, no OS call. Sizes first:
+ * emoti_model_memory validates the container blob (as emoti_model_open does) and says how many
+ * bytes of memory a model of it takes, for RGB images up to max_width x max_height
+ * (0, 0: images of the model's input size; emoti_run_rgb refuses an image whose resize needs
+ * more than that); emoti_model_init builds the model in mem (64-byte
+ * aligned, at least that many bytes), reading the weights in place from blob (flash or
+ * .rodata: 64-byte aligned, unchanged while the model is used; a big-endian host copies them
+ * into mem, byte-swapped, and counts that in). A corrupt blob, memory too small and a larger
+ * image are statuses, never a crash. The memory holds everything: the model needs nothing
+ * else, and emoti_model_close need not be called. */
+emoti_status emoti_model_memory(const void *blob, size_t size, int max_width, int max_height,
+                                size_t *bytes);
+emoti_status emoti_model_init(const void *blob, size_t size, int max_width, int max_height,
+                              void *mem, size_t mem_bytes, emoti_model **out);
 
 typedef struct {
     const char *name;       /* e.g. "tf_efficientnet_b0" */

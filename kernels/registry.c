@@ -92,7 +92,11 @@ int emoti_kernels_available(const emoti_kernels **out, int max) {
 
 /* Static strings only, so that the message outlives the call and needs no buffer. */
 static const emoti_kernels *choose(const char **error) {
+#ifdef EMOTI_FREESTANDING
+    const char *want = NULL; /* no environment: the best level the CPU has */
+#else
     const char *want = getenv("EMOTI_ISA");
+#endif
     *error = NULL;
     if (!want || !*want) {
         const emoti_kernels *avail[N_LEVELS];

@@ -1,5 +1,8 @@
 #include "error.h"
 
+#ifdef EMOTI_NO_MESSAGES
+const char *emoti_last_error(void) { return ""; }
+#else
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -36,3 +39,4 @@ void emoti_error_prefix(const char *prefix) {
     snprintf(msg, sizeof msg, "%.*s: %s", (int)(sizeof last_error / 2), prefix, last_error);
     set_escaped(msg);
 }
+#endif

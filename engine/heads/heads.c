@@ -219,7 +219,8 @@ static emoti_status get_str(const emoti_container *c, const char *key, char *dst
                             int required) {
     const char *s;
     uint32_t len;
-    if (!required && !emoti_meta_find(c, key)) return EMOTI_OK;
+    emoti_meta m;
+    if (!required && !emoti_meta_find(c, key, &m)) return EMOTI_OK;
     emoti_status st = emoti_meta_str(c, key, &s, &len);
     if (st) return st;
     snprintf(dst, cap, "%.*s", (int)len, s);
@@ -291,22 +292,23 @@ static emoti_status parse_head(const emoti_container *c, emoti_head **out) {
         memcpy(h->b[l], b[l], (size_t)sizes[l + 1] * sizeof *b[l]); /* host order already */
     }
     int64_t k = h->smooth_k;
-    if (!st && emoti_meta_find(c, "post.smooth_k") && !(st = emoti_meta_i64(c, "post.smooth_k", &k)) &&
+    emoti_meta m;
+    if (!st && emoti_meta_find(c, "post.smooth_k", &m) && !(st = emoti_meta_i64(c, "post.smooth_k", &k)) &&
         (k < 0 || k > 100000))
         st = emoti_fail(EMOTI_ERR_FORMAT, "post.smooth_k = %lld out of range", (long long)k);
     h->smooth_k = (int)k;
     if (!st && task == EMOTI_TASK_AU) {
-        const emoti_meta *m = emoti_meta_find(c, "post.thresholds");
-        if (m && m->type == META_F64S && m->count == (uint32_t)n_out) {
+        const int have = emoti_meta_find(c, "post.thresholds", &m);
+        if (have && m.type == META_F64S && m.count == (uint32_t)n_out) {
             st = emoti_meta_f64s(c, "post.thresholds", h->thresholds, (uint32_t)n_out);
             for (int i = 0; i < n_out && !st; i++)
                 if (!(h->thresholds[i] >= 0 && h->thresholds[i] <= 1))
                     st = emoti_fail(EMOTI_ERR_FORMAT, "post.thresholds[%d] is not in [0, 1]", i);
-        } else if (m) {
+        } else if (have) {
             st = emoti_fail(EMOTI_ERR_FORMAT, "post.thresholds must be %d f64 values", n_out);
         }
     }
-    if (!st && emoti_meta_find(c, "out.labels")) {
+    if (!st && emoti_meta_find(c, "out.labels", &m)) {
         if ((st = emoti_meta_strs(c, "out.labels", &names, &count))) goto done;
         if (count != (uint32_t)n_out)
             st = emoti_fail(EMOTI_ERR_FORMAT, "out.labels has %u names for %d outputs", count, n_out);

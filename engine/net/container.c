@@ -1,8 +1,9 @@
 /* Container validation: every offset, size and count is checked before anything is read
- * through it, so a corrupt file is an error message, never a crash. */
+ * through it, so a corrupt file is an error status (and message), never a crash. Freestanding:
+ * the metadata is read in place, the tensor index lives in the caller's memory; the hosted
+ * conveniences (a malloc'd index, strings) are in model_hosted.c. */
 #include "container.h"
 
-#include <stdlib.h>
 #include <string.h>
 
 #include "error.h"
@@ -125,51 +126,68 @@ static int take_meta_value(cursor *c, emoti_meta *m) {
     }
 }
 
-static emoti_status parse_meta(emoti_container *ct, const uint8_t *sec, size_t size) {
+/* The metadata entry at c (key, type, value), bounds-checked. */
+static int take_meta(cursor *c, emoti_meta *m) {
+    const uint8_t *key;
+    if (!take32(c, &m->key_len) || m->key_len < 1 || m->key_len > 255 ||
+        !take(c, m->key_len, &key) || !valid_key(key, m->key_len))
+        return 0;
+    m->key = (const char *)key;
+    return take32(c, &m->type) && take_meta_value(c, m);
+}
+
+/* Every entry well formed, no key twice (entries are few: each is compared with the ones
+ * before it, in place). */
+static emoti_status check_meta(emoti_container *ct, const uint8_t *sec, size_t size) {
     cursor c = {sec, sec + size};
     uint32_t n;
     if (!take32(&c, &n) || n > 4096)
         return emoti_fail(EMOTI_ERR_FORMAT, "metadata section: bad entry count");
-    ct->meta = calloc(n ? n : 1, sizeof *ct->meta);
-    if (!ct->meta) return emoti_fail(EMOTI_ERR_NOMEM, "out of memory");
-    ct->n_meta = n;
+    ct->meta = c.p, ct->meta_end = c.end, ct->n_meta = n;
     for (uint32_t i = 0; i < n; i++) {
-        emoti_meta *m = &ct->meta[i];
-        const uint8_t *key;
-        if (!take32(&c, &m->key_len) || m->key_len < 1 || m->key_len > 255 ||
-            !take(&c, m->key_len, &key) || !valid_key(key, m->key_len))
-            return emoti_fail(EMOTI_ERR_FORMAT, "metadata entry %u: bad key", i);
-        m->key = (const char *)key;
-        if (!take32(&c, &m->type) || !take_meta_value(&c, m))
-            return emoti_fail(EMOTI_ERR_FORMAT, "metadata '%.*s': bad or truncated value",
-                              (int)m->key_len, m->key);
-        for (uint32_t j = 0; j < i; j++)
-            if (ct->meta[j].key_len == m->key_len && !memcmp(ct->meta[j].key, key, m->key_len))
+        emoti_meta m;
+        const uint8_t *at = c.p;
+        if (!take_meta(&c, &m))
+            return emoti_fail(EMOTI_ERR_FORMAT, "metadata entry %u: bad key or truncated value", i);
+        cursor before = {ct->meta, at};
+        emoti_meta o;
+        while (before.p < at && take_meta(&before, &o))
+            if (o.key_len == m.key_len && !memcmp(o.key, m.key, m.key_len))
                 return emoti_fail(EMOTI_ERR_FORMAT, "metadata key '%.*s' repeated",
-                                  (int)m->key_len, m->key);
+                                  (int)m.key_len, m.key);
     }
     return EMOTI_OK;
 }
 
-static int cmp_by_offset(const void *x, const void *y) {
-    const emoti_tensor *a = *(const emoti_tensor *const *)x, *b = *(const emoti_tensor *const *)y;
-    return a->data < b->data ? -1 : a->data > b->data;
+static void swap_tensors_at(emoti_tensor *t, size_t i, size_t j) {
+    emoti_tensor x = t[i];
+    t[i] = t[j], t[j] = x;
 }
 
-/* Tensors must not overlap one another: sort by offset and compare neighbours. */
+/* Heapsort by data offset (no qsort in a freestanding build, no recursion). */
+static void sort_by_offset(emoti_tensor *t, size_t n) {
+    for (size_t end = n, start = n / 2; end > 1;) {
+        if (start > 0) start--;
+        else swap_tensors_at(t, 0, --end);
+        for (size_t root = start, child; (child = 2 * root + 1) < end; root = child) {
+            if (child + 1 < end && t[child + 1].data > t[child].data) child++;
+            if (t[root].data >= t[child].data) break;
+            swap_tensors_at(t, root, child);
+        }
+    }
+}
+
+/* Tensors must not overlap one another: sort by offset and compare neighbours (lookups are by
+ * name, so the order does not matter). */
 static emoti_status check_overlaps(emoti_container *ct) {
-    emoti_tensor **order = malloc(ct->n_tensors * sizeof *order);
-    if (!order) return emoti_fail(EMOTI_ERR_NOMEM, "out of memory");
-    for (uint32_t i = 0; i < ct->n_tensors; i++) order[i] = &ct->tensors[i];
-    qsort(order, ct->n_tensors, sizeof *order, cmp_by_offset);
-    emoti_status st = EMOTI_OK;
-    for (uint32_t i = 1; i < ct->n_tensors && st == EMOTI_OK; i++)
-        if (order[i - 1]->data + order[i - 1]->count > order[i]->data)
-            st = emoti_fail(EMOTI_ERR_FORMAT, "tensors '%.*s' and '%.*s' overlap",
-                            (int)order[i - 1]->name_len, order[i - 1]->name,
-                            (int)order[i]->name_len, order[i]->name);
-    free(order);
-    return st;
+    emoti_tensor *t = ct->tensors;
+    sort_by_offset(t, ct->n_tensors);
+    for (uint32_t i = 1; i < ct->n_tensors; i++)
+        if (t[i - 1].data + t[i - 1].count > t[i].data)
+            return emoti_fail(EMOTI_ERR_FORMAT, "tensors '%.*s' and '%.*s' overlap",
+                              (int)t[i - 1].name_len, t[i - 1].name, (int)t[i].name_len,
+                              t[i].name);
+    return EMOTI_OK;
 }
 
 static emoti_status parse_tensor(emoti_container *ct, cursor *c, uint32_t i, size_t data_start) {
@@ -221,8 +239,6 @@ static emoti_status parse_tensor(emoti_container *ct, cursor *c, uint32_t i, siz
 static emoti_status parse_table(emoti_container *ct, const uint8_t *sec, size_t size,
                                 size_t data_start) {
     cursor c = {sec, sec + size};
-    ct->tensors = calloc(ct->n_tensors, sizeof *ct->tensors);
-    if (!ct->tensors) return emoti_fail(EMOTI_ERR_NOMEM, "out of memory");
     for (uint32_t i = 0; i < ct->n_tensors; i++) {
         emoti_status st = parse_tensor(ct, &c, i, data_start);
         if (st) return st;
@@ -251,24 +267,21 @@ static emoti_status check_header(const uint8_t *h, size_t size) {
     return EMOTI_OK;
 }
 
-/* Big-endian hosts: one copy of the file (size is a multiple of 64, so aligned_alloc takes
- * it) keeps every tensor's 64-byte alignment; its tensors are swapped to host order. */
-static emoti_status swap_tensors(emoti_container *ct) {
-    uint8_t *copy = aligned_alloc(64, ct->size);
-    if (!copy) return emoti_fail(EMOTI_ERR_NOMEM, "out of memory (byte-swapped model copy)");
+/* Big-endian hosts: a copy of the file (its size is a multiple of 64, so every tensor keeps
+ * its 64-byte alignment) holds the tensors in host order. */
+static void swap_tensors(emoti_container *ct, uint8_t *copy) {
     for (uint32_t i = 0; i < ct->n_tensors; i++) {
         emoti_tensor *t = &ct->tensors[i];
         size_t off = (size_t)((const uint8_t *)t->data - ct->base);
         emoti_le_copy32(copy + off, t->data, t->count);
         t->data = (const float *)(const void *)(copy + off);
     }
-    ct->swapped = (float *)(void *)copy;
-    return EMOTI_OK;
 }
 
-emoti_status emoti_container_parse(emoti_container *ct, const void *base, size_t size) {
+emoti_status emoti_container_check(emoti_container *ct, const void *base, size_t size) {
     memset(ct, 0, sizeof *ct);
     const uint8_t *h = base;
+    if (!base) return emoti_fail(EMOTI_ERR_ARG, "model buffer is NULL");
     if ((uintptr_t)base % 64)
         return emoti_fail(EMOTI_ERR_ARG, "model buffer is not 64-byte aligned");
     emoti_status st = check_header(h, size);
@@ -285,100 +298,141 @@ emoti_status emoti_container_parse(emoti_container *ct, const void *base, size_t
         return emoti_fail(EMOTI_ERR_FORMAT, "checksum mismatch (file corrupt): %016llx, "
                           "header says %016llx", (unsigned long long)sum,
                           (unsigned long long)rd64(h + 56));
-    ct->base = h;
-    ct->size = size;
-    ct->n_tensors = nt;
-    st = parse_meta(ct, h + mo, ms);
-    if (!st) st = parse_table(ct, h + to, ts, to + ts);
-    if (!st && !emoti_host_le()) st = swap_tensors(ct);
-    if (st) emoti_container_free(ct);
+    st = check_meta(ct, h + mo, ms);
+    if (st) {
+        memset(ct, 0, sizeof *ct);
+        return st;
+    }
+    ct->base = h, ct->size = size, ct->n_tensors = nt;
+    ct->table = h + to, ct->table_size = ts;
+    return EMOTI_OK;
+}
+
+size_t emoti_container_index_bytes(const emoti_container *ct) {
+    size_t total = 0;
+    emoti_arena_add(&total, (size_t)ct->n_tensors * sizeof(emoti_tensor));
+    if (!emoti_host_le()) emoti_arena_add(&total, ct->size);
+    return total;
+}
+
+emoti_status emoti_container_index(emoti_container *ct, emoti_arena *a) {
+    ct->tensors = emoti_arena_take(a, (size_t)ct->n_tensors * sizeof *ct->tensors);
+    uint8_t *copy = emoti_host_le() ? NULL : emoti_arena_take(a, ct->size);
+    if (!ct->tensors || (!emoti_host_le() && !copy))
+        return emoti_fail(EMOTI_ERR_NOMEM, "model memory too small for the tensor index "
+                          "(%zu bytes)", emoti_container_index_bytes(ct));
+    const size_t table_end = (size_t)(ct->table - ct->base) + ct->table_size;
+    emoti_status st = parse_table(ct, ct->table, ct->table_size, table_end);
+    if (!st && copy) swap_tensors(ct, copy);
+    if (st) ct->tensors = NULL;
     return st;
 }
 
-void emoti_container_free(emoti_container *ct) {
-    free(ct->meta);
-    free(ct->tensors);
-    free(ct->swapped);
-    memset(ct, 0, sizeof *ct);
+int emoti_meta_find(const emoti_container *ct, const char *key, emoti_meta *out) {
+    const size_t n = strlen(key);
+    cursor c = {ct->meta, ct->meta_end};
+    for (uint32_t i = 0; i < ct->n_meta && take_meta(&c, out); i++)
+        if (out->key_len == n && !memcmp(out->key, key, n)) return 1;
+    return 0;
 }
 
-const emoti_meta *emoti_meta_find(const emoti_container *ct, const char *key) {
-    size_t n = strlen(key);
-    for (uint32_t i = 0; i < ct->n_meta; i++)
-        if (ct->meta[i].key_len == n && !memcmp(ct->meta[i].key, key, n)) return &ct->meta[i];
-    return NULL;
+int emoti_meta_entry(const emoti_container *ct, uint32_t i, emoti_meta *out) {
+    cursor c = {ct->meta, ct->meta_end};
+    for (uint32_t k = 0; k < ct->n_meta && take_meta(&c, out); k++)
+        if (k == i) return 1;
+    return 0;
 }
 
 static emoti_status find_typed(const emoti_container *ct, const char *key, uint32_t type,
-                               const emoti_meta **m) {
-    *m = emoti_meta_find(ct, key);
-    if (!*m) return emoti_fail(EMOTI_ERR_FORMAT, "metadata '%s' missing", key);
-    if ((*m)->type != type)
+                               emoti_meta *m) {
+    if (!emoti_meta_find(ct, key, m))
+        return emoti_fail(EMOTI_ERR_FORMAT, "metadata '%s' missing", key);
+    if (m->type != type)
         return emoti_fail(EMOTI_ERR_FORMAT, "metadata '%s' has type %u, expected %u", key,
-                          (*m)->type, type);
+                          m->type, type);
     return EMOTI_OK;
 }
 
 emoti_status emoti_meta_i64(const emoti_container *ct, const char *key, int64_t *out) {
-    const emoti_meta *m;
+    emoti_meta m;
     emoti_status st = find_typed(ct, key, META_I64, &m);
-    if (!st) *out = (int64_t)rd64(m->data);
+    if (!st) *out = (int64_t)rd64(m.data);
     return st;
 }
 
 emoti_status emoti_meta_str(const emoti_container *ct, const char *key, const char **s,
                             uint32_t *len) {
-    const emoti_meta *m;
+    emoti_meta m;
     emoti_status st = find_typed(ct, key, META_STR, &m);
-    if (!st) *s = (const char *)m->data, *len = m->count;
+    if (!st) *s = (const char *)m.data, *len = m.count;
     return st;
 }
 
 emoti_status emoti_meta_i32s(const emoti_container *ct, const char *key, const int32_t **v,
                              uint32_t *count) {
-    const emoti_meta *m;
+    emoti_meta m;
     emoti_status st = find_typed(ct, key, META_I32S, &m);
-    if (!st) *v = (const int32_t *)(const void *)m->data, *count = m->count;
+    if (!st) *v = (const int32_t *)(const void *)m.data, *count = m.count;
     return st;
 }
 
 emoti_status emoti_meta_f64s(const emoti_container *ct, const char *key, double *out,
                              uint32_t count) {
-    const emoti_meta *m;
+    emoti_meta m;
     emoti_status st = find_typed(ct, key, META_F64S, &m);
     if (st) return st;
-    if (m->count != count)
+    if (m.count != count)
         return emoti_fail(EMOTI_ERR_FORMAT, "metadata '%s' has %u values, expected %u", key,
-                          m->count, count);
+                          m.count, count);
     for (uint32_t i = 0; i < count; i++) {
-        uint64_t u = rd64(m->data + 8 * i);
+        uint64_t u = rd64(m.data + 8 * i);
         memcpy(&out[i], &u, 8);
     }
     return EMOTI_OK;
 }
 
-emoti_status emoti_meta_strs(const emoti_container *ct, const char *key, char ***out,
-                             uint32_t *count) {
-    const emoti_meta *m;
+/* The bytes of a str array's strings with a NUL each (lengths checked by
+ * emoti_container_check), and of the NULL-terminated array of pointers to them. */
+static size_t strs_chars(const emoti_meta *m) {
+    size_t chars = 0;
+    const uint8_t *p = m->data;
+    for (uint32_t i = 0; i < m->count; i++) chars += rd32(p) + 1, p += 4 + rd32(p);
+    return chars;
+}
+static size_t strs_bytes(const emoti_meta *m) {
+    size_t total = 0;
+    emoti_arena_add(&total, (m->count + 1) * sizeof(char *));
+    emoti_arena_add(&total, strs_chars(m));
+    return total;
+}
+
+emoti_status emoti_meta_strs_bytes(const emoti_container *ct, const char *key, size_t *bytes) {
+    emoti_meta m;
+    emoti_status st = find_typed(ct, key, META_STRS, &m);
+    if (!st) *bytes = strs_bytes(&m);
+    return st;
+}
+
+emoti_status emoti_meta_strs_in(const emoti_container *ct, const char *key, emoti_arena *a,
+                                char ***out, uint32_t *count) {
+    emoti_meta m;
     emoti_status st = find_typed(ct, key, META_STRS, &m);
     if (st) return st;
-    char **v = calloc(m->count + 1, sizeof *v);
-    if (!v) return emoti_fail(EMOTI_ERR_NOMEM, "out of memory");
-    const uint8_t *p = m->data; /* lengths were bounds-checked at parse time */
-    for (uint32_t i = 0; i < m->count; i++) {
-        uint32_t len = rd32(p);
-        v[i] = malloc(len + 1);
-        if (!v[i]) {
-            for (uint32_t j = 0; j < i; j++) free(v[j]);
-            free(v);
-            return emoti_fail(EMOTI_ERR_NOMEM, "out of memory");
-        }
-        memcpy(v[i], p + 4, len);
-        v[i][len] = 0;
-        p += 4 + len;
+    char **v = emoti_arena_take(a, (m.count + 1) * sizeof *v);
+    char *text = v ? emoti_arena_take(a, strs_chars(&m)) : NULL;
+    if (!text)
+        return emoti_fail(EMOTI_ERR_NOMEM, "memory too small for '%s' (%zu bytes)", key,
+                          strs_bytes(&m));
+    const uint8_t *p = m.data;
+    for (uint32_t i = 0; i < m.count; i++) {
+        const uint32_t len = rd32(p);
+        v[i] = memcpy(text, p + 4, len);
+        text[len] = 0;
+        text += len + 1, p += 4 + len;
     }
+    v[m.count] = NULL;
     *out = v;
-    *count = m->count;
+    *count = m.count;
     return EMOTI_OK;
 }
 

@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "arena.h"
 #include "emoti.h"
 
 #define EMOTI_MAGIC "EMOTIMDL"
@@ -70,21 +71,36 @@ typedef struct {
     const uint8_t *base;
     size_t size;
     uint32_t n_meta, n_tensors;
-    emoti_meta *meta;     /* malloc'd index into the file */
-    emoti_tensor *tensors;
-    float *swapped; /* big-endian hosts: the file's tensors in host order (NULL elsewhere) */
+    const uint8_t *meta, *meta_end; /* the metadata entries, read in place */
+    const uint8_t *table;           /* the tensor table */
+    size_t table_size;
+    emoti_tensor *tensors;          /* the index, in caller memory (emoti_container_index) */
+    void *owned;                    /* emoti_container_parse's memory, or NULL */
 } emoti_container;
 
-/* Validates everything (header, bounds, overlaps, checksum) and builds the index. The buffer
- * is used in place and must outlive the container; a big-endian host reads the tensors from
- * one byte-swapped copy of the file instead (metadata stays in place, read with emoti_le*). */
+/* Validates the header, the section bounds, the checksum and every metadata entry, using the
+ * buffer in place (it must outlive the container, 64-byte aligned); takes no memory. The
+ * metadata can be read after it; the tensors after emoti_container_index. */
+emoti_status emoti_container_check(emoti_container *c, const void *base, size_t size);
+/* The memory emoti_container_index takes: the tensor index, and on a big-endian host a copy of
+ * the file with its tensors byte-swapped into host order (the metadata stays in place, read
+ * with emoti_le*); little-endian hosts read the tensors where they are. */
+size_t emoti_container_index_bytes(const emoti_container *c);
+/* Validates the tensor table (names, shapes, bounds, no two alike, no overlaps) into an index
+ * taken from a. */
+emoti_status emoti_container_index(emoti_container *c, emoti_arena *a);
+
+/* Hosted (model_hosted.c): check, then index in memory of its own; free releases it. */
 emoti_status emoti_container_parse(emoti_container *c, const void *base, size_t size);
 void emoti_container_free(emoti_container *c);
 
 /* Fletcher-style checksum of FORMAT.md over a whole file image (size multiple of 4). */
 uint64_t emoti_container_checksum(const uint8_t *base, size_t size);
 
-const emoti_meta *emoti_meta_find(const emoti_container *c, const char *key);
+/* 1 and the entry in *out when key is there, else 0. */
+int emoti_meta_find(const emoti_container *c, const char *key, emoti_meta *out);
+/* 1 and entry i (0 <= i < n_meta) in *out, else 0 (a walk from the first entry). */
+int emoti_meta_entry(const emoti_container *c, uint32_t i, emoti_meta *out);
 /* Typed getters: return EMOTI_ERR_FORMAT with a message naming the key when it is missing
  * or of another type. */
 emoti_status emoti_meta_i64(const emoti_container *c, const char *key, int64_t *out);
@@ -94,7 +110,12 @@ emoti_status emoti_meta_i32s(const emoti_container *c, const char *key, const in
                              uint32_t *count); /* v may be unaligned: read with emoti_le32 */
 emoti_status emoti_meta_f64s(const emoti_container *c, const char *key, double *out,
                              uint32_t count);
-/* Copies string i of a str array into a malloc'd NUL-terminated string. */
+/* A str array as a NULL-terminated array of NUL-terminated copies: in memory from a (bytes:
+ * what that takes), or (hosted, model_hosted.c) malloc'd, each string and the array freed by
+ * the caller. */
+emoti_status emoti_meta_strs_bytes(const emoti_container *c, const char *key, size_t *bytes);
+emoti_status emoti_meta_strs_in(const emoti_container *c, const char *key, emoti_arena *a,
+                                char ***out, uint32_t *count);
 emoti_status emoti_meta_strs(const emoti_container *c, const char *key, char ***out,
                              uint32_t *count);
 

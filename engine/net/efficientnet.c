@@ -1,18 +1,15 @@
 /* EfficientNet: load (the architecture from the container's metadata, every tensor checked
- * against it) -> plan (one arena for all activations) -> forward (stem -> MBConv blocks -> 1x1
- * head -> pool -> classifier). How each layer is spread over the threads, and the fusion of the
+ * against it) -> plan (the activations, in the caller's memory) -> forward (stem -> MBConv
+ * blocks -> 1x1 head -> pool -> classifier). How each layer is spread over the threads, and the fusion of the
  * expansion with the depthwise conv, live in engine/net/schedule.c. */
-#define _DEFAULT_SOURCE /* madvise, MADV_HUGEPAGE */
 #include "efficientnet.h"
 
 #include <math.h>
-#include <sys/mman.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "error.h"
 #include "schedule.h"
+#include "text.h"
 
 /* ---- Load ---------------------------------------------------------------------------------- */
 
@@ -43,12 +40,12 @@ static emoti_status block_tensors(const emoti_container *c, int i, enet_block *b
     emoti_status st = EMOTI_OK;
 #define T(suffix, dst, d0, d1, d2)                                        \
     if (!st) {                                                            \
-        snprintf(name, sizeof name, "b%d.%s", i, suffix);                 \
+        emoti_name_num(name, sizeof name, "b", i, "." suffix);            \
         st = load_tensor(c, name, (uint32_t)(d0), (uint32_t)(d1), (uint32_t)(d2), 0, &(dst)); \
     }
 #define STRIPS(suffix, dst, k, n)                                         \
     if (!st) {                                                            \
-        snprintf(name, sizeof name, "b%d.%s", i, suffix);                 \
+        emoti_name_num(name, sizeof name, "b", i, "." suffix);            \
         st = load_strips(c, name, k, n, &(dst));                          \
     }
     if (b->kind == BLOCK_IR) {
@@ -98,7 +95,25 @@ static emoti_status read_shape(enet *net, const emoti_container *c) {
     return EMOTI_OK;
 }
 
-static emoti_status read_blocks(enet *net, const emoti_container *c) {
+/* The activation buffers, in floats, over the blocks seen so far (see plan_slots). */
+typedef struct {
+    size_t a, b, c, mid, se, row_sums;
+} act_sizes;
+
+static size_t max_sz(size_t a, size_t b) { return a > b ? a : b; }
+
+static void size_block(act_sizes *z, const enet_block *k) {
+    const size_t in_px = (size_t)k->h * k->w, out_px = (size_t)k->dw.oh * k->dw.ow;
+    z->a = max_sz(z->a, out_px * k->out);
+    if (k->kind == BLOCK_IR) z->b = max_sz(z->b, in_px * k->mid);
+    z->c = max_sz(z->c, out_px * k->mid);
+    z->mid = max_sz(z->mid, k->mid), z->se = max_sz(z->se, k->se);
+    z->row_sums = max_sz(z->row_sums, (size_t)k->dw.oh * k->mid);
+}
+
+/* The net.blocks rows, each checked, chained to the one before and given its geometry, sized
+ * into z; into net->blocks with their tensors when net->blocks is set (else only sized). */
+static emoti_status read_blocks(enet *net, const emoti_container *c, act_sizes *z) {
     const int32_t *rows;
     uint32_t n;
     emoti_status st = emoti_meta_i32s(c, "net.blocks", &rows, &n);
@@ -106,27 +121,28 @@ static emoti_status read_blocks(enet *net, const emoti_container *c) {
     if (n == 0 || n % ROW_FIELDS || n / ROW_FIELDS > MAX_BLOCKS)
         return emoti_fail(EMOTI_ERR_FORMAT, "net.blocks has %u values", n);
     net->n_blocks = (int)(n / ROW_FIELDS);
-    net->blocks = calloc((size_t)net->n_blocks, sizeof *net->blocks);
-    if (!net->blocks) return emoti_fail(EMOTI_ERR_NOMEM, "out of memory");
     int h = net->stem.oh, w = net->stem.ow, prev = net->stem_c, stage = 0;
+    *z = (act_sizes){.a = (size_t)h * w * prev};
     for (int i = 0; i < net->n_blocks && !st; i++) {
         int32_t row[ROW_FIELDS];
         for (int k = 0; k < ROW_FIELDS; k++) /* metadata is not aligned */
             row[k] = (int32_t)emoti_le32(rows + i * ROW_FIELDS + k);
-        enet_block *b = &net->blocks[i];
+        enet_block local, *b = net->blocks ? &net->blocks[i] : &local;
+        memset(b, 0, sizeof *b);
         st = read_block(row, i, prev, stage, b);
         if (st) break; /* the row's stride may be 0: no window for it */
-        st = block_tensors(c, i, b);
+        if (net->blocks) st = block_tensors(c, i, b);
         b->h = h, b->w = w;
         b->dw = emoti_window_same(h, w, b->k, b->stride);
+        size_block(z, b);
         h = b->dw.oh, w = b->dw.ow, prev = b->out, stage = b->stage;
     }
-    net->head_rows = h, net->head_cols = w;
+    net->head_rows = h, net->head_cols = w, net->last_channels = prev;
     return st;
 }
 
 static emoti_status read_tensors(enet *net, const emoti_container *c) {
-    int last = net->blocks[net->n_blocks - 1].out;
+    int last = net->last_channels;
     emoti_status st = load_tensor(c, "stem.w", 3, 3, 3, (uint32_t)net->stem_c, &net->stem_w);
     if (!st) st = load_tensor(c, "stem.b", (uint32_t)net->stem_c, 0, 0, 0, &net->stem_b);
     if (!st) st = load_strips(c, "head.w", last, net->features, &net->head_w);
@@ -139,52 +155,23 @@ static emoti_status read_tensors(enet *net, const emoti_container *c) {
 
 /* ---- Plan ---------------------------------------------------------------------------------- */
 
-static size_t max_sz(size_t a, size_t b) { return a > b ? a : b; }
+enum { N_SLOTS = 9 };
 
-#define HUGE_PAGE ((size_t)2 << 20)
-
-/* Sizes the three activation buffers and the scratch from the block list, then carves them
- * out of one 64-byte aligned allocation. */
-static emoti_status plan_arena(enet *net) {
-    size_t s = (size_t)net->size;
-    size_t a = (size_t)net->stem.oh * net->stem.ow * net->stem_c, b = 0, cbuf = 0;
-    size_t mid = 0, se = 0, row_sums = 0;
-    for (int i = 0; i < net->n_blocks; i++) {
-        const enet_block *k = &net->blocks[i];
-        size_t in_px = (size_t)k->h * k->w, out_px = (size_t)k->dw.oh * k->dw.ow;
-        a = max_sz(a, out_px * k->out);
-        if (k->kind == BLOCK_IR) b = max_sz(b, in_px * k->mid);
-        cbuf = max_sz(cbuf, out_px * k->mid);
-        mid = max_sz(mid, k->mid), se = max_sz(se, k->se);
-        row_sums = max_sz(row_sums, (size_t)k->dw.oh * k->mid);
-    }
-    b = max_sz(b, (size_t)net->head_rows * net->head_cols * net->features);
-    size_t f = (size_t)net->features, total = 0;
-    /* in floats, each slot rounded up to 64 bytes; a double takes two */
-    size_t sizes[] = {s * s * 3, a, b, cbuf, row_sums, mid, f, 2 * max_sz(mid, f), 2 * se};
-    for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++) total += (sizes[i] + 15) & ~(size_t)15;
-    size_t bytes = (total * sizeof(float) + HUGE_PAGE - 1) & ~(size_t)(HUGE_PAGE - 1);
-    net->arena = aligned_alloc(HUGE_PAGE, bytes);
-    if (!net->arena) return emoti_fail(EMOTI_ERR_NOMEM, "cannot allocate %zu bytes", bytes);
-#ifdef MADV_HUGEPAGE
-    madvise(net->arena, bytes, MADV_HUGEPAGE); /* a hint: fewer TLB misses where granted */
-#endif
-    float *slot[sizeof sizes / sizeof *sizes], *p = net->arena;
-    for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++) {
-        slot[i] = p;
-        p += (sizes[i] + 15) & ~(size_t)15;
-    }
-    net->input = slot[0], net->act_a = slot[1], net->act_b = slot[2], net->act_c = slot[3];
-    net->se_row_sums = slot[4], net->gate = slot[5], net->embedding = slot[6];
-    net->se_mean = (double *)(void *)slot[7], net->se_mid = (double *)(void *)slot[8];
-    return EMOTI_OK;
+/* The buffers of efficientnet.h in floats: input, act_a, act_b, act_c, se_row_sums, gate,
+ * embedding, then se_mean and se_mid (doubles: two floats each). */
+static void plan_slots(const enet *net, const act_sizes *z, size_t floats[N_SLOTS]) {
+    const size_t s = (size_t)net->size, f = (size_t)net->features;
+    const size_t head = (size_t)net->head_rows * net->head_cols * f;
+    const size_t v[N_SLOTS] = {s * s * 3, z->a, max_sz(z->b, head), z->c, z->row_sums, z->mid,
+                               f, 2 * max_sz(z->mid, f), 2 * z->se};
+    memcpy(floats, v, sizeof v);
 }
 
-emoti_status emoti_enet_init(enet *net, const emoti_container *c) {
-    memset(net, 0, sizeof *net);
-    net->threads = 1;
+/* The architecture from the metadata, the blocks sized (and read, with net->blocks set). */
+static emoti_status read_net(enet *net, const emoti_container *c, act_sizes *z) {
     const char *arch;
     uint32_t len;
+    net->threads = 1;
     emoti_status st = emoti_meta_str(c, "general.arch", &arch, &len);
     if (!st && (len != 12 || memcmp(arch, "efficientnet", 12)))
         st = emoti_fail(EMOTI_ERR_UNSUPPORTED, "architecture '%.*s' is not efficientnet",
@@ -192,18 +179,44 @@ emoti_status emoti_enet_init(enet *net, const emoti_container *c) {
     if (!st) st = read_shape(net, c);
     if (!st) {
         net->stem = emoti_window_same(net->size, net->size, 3, 2);
-        st = read_blocks(net, c);
+        st = read_blocks(net, c, z);
     }
-    if (!st) st = read_tensors(net, c);
-    if (!st) st = plan_arena(net);
-    if (st) emoti_enet_free(net);
     return st;
 }
 
-void emoti_enet_free(enet *net) {
-    free(net->blocks);
-    free(net->arena);
+emoti_status emoti_enet_memory(const emoti_container *c, size_t *bytes) {
+    enet net = {0};
+    act_sizes z;
+    emoti_status st = read_net(&net, c, &z);
+    if (st) return st;
+    size_t floats[N_SLOTS], total = 0;
+    plan_slots(&net, &z, floats);
+    emoti_arena_add(&total, (size_t)net.n_blocks * sizeof(enet_block));
+    for (int i = 0; i < N_SLOTS; i++) emoti_arena_add(&total, floats[i] * sizeof(float));
+    *bytes = total;
+    return EMOTI_OK;
+}
+
+emoti_status emoti_enet_init(enet *net, const emoti_container *c, emoti_arena *a) {
     memset(net, 0, sizeof *net);
+    act_sizes z;
+    emoti_status st = read_net(net, c, &z); /* the block count and the sizes */
+    if (st) return st;
+    net->blocks = emoti_arena_take(a, (size_t)net->n_blocks * sizeof *net->blocks);
+    if (!net->blocks) return emoti_fail(EMOTI_ERR_NOMEM, "memory too small for the network");
+    st = read_blocks(net, c, &z); /* again, into the blocks, with their tensors */
+    if (!st) st = read_tensors(net, c);
+    if (st) return st;
+    size_t floats[N_SLOTS];
+    float *slot[N_SLOTS];
+    plan_slots(net, &z, floats);
+    for (int i = 0; i < N_SLOTS; i++)
+        if (!(slot[i] = emoti_arena_take(a, floats[i] * sizeof(float))))
+            return emoti_fail(EMOTI_ERR_NOMEM, "memory too small for the network");
+    net->input = slot[0], net->act_a = slot[1], net->act_b = slot[2], net->act_c = slot[3];
+    net->se_row_sums = slot[4], net->gate = slot[5], net->embedding = slot[6];
+    net->se_mean = (double *)(void *)slot[7], net->se_mid = (double *)(void *)slot[8];
+    return EMOTI_OK;
 }
 
 /* ---- Forward ------------------------------------------------------------------------------- *
@@ -307,7 +320,7 @@ void emoti_enet_forward(enet *net, const emoti_kernels *kern, float *outputs,
         run_block(net, &team, b);
         if (observe && (i + 1 == net->n_blocks || net->blocks[i + 1].stage != b->stage)) {
             char name[16];
-            snprintf(name, sizeof name, "stage%d", b->stage);
+            emoti_name_num(name, sizeof name, "stage", b->stage, "");
             observe(user, name, net->act_a, b->dw.oh, b->dw.ow, b->out);
         }
     }

@@ -21,11 +21,11 @@ typedef struct {
     emoti_window stem;
     const float *stem_w, *stem_b, *head_w, *head_b, *fc_w, *fc_b;
     int head_rows, head_cols; /* spatial size at the head conv */
+    int last_channels;        /* the last block's outputs: the head conv's inputs */
     int threads;              /* >= 1; more than 1 only in OpenMP builds */
     enet_block *blocks;
 
-    /* One arena, planned at load; the forward pass allocates nothing. */
-    float *arena;
+    /* Activations, planned at load in the caller's memory; the forward pass allocates nothing. */
     float *input;        /* [S][S][3] normalised image */
     float *act_a;        /* block input / output (and residual)  */
     float *act_b;        /* expanded activations, head conv output */
@@ -37,10 +37,12 @@ typedef struct {
     float *embedding;    /* [features] */
 } enet;
 
+/* The memory emoti_enet_init takes (the blocks, the activations), from the metadata of a
+ * checked container. */
+emoti_status emoti_enet_memory(const emoti_container *c, size_t *bytes);
 /* Reads the architecture from the container metadata, checks every tensor's shape against it
- * and plans the arena. */
-emoti_status emoti_enet_init(enet *net, const emoti_container *c);
-void emoti_enet_free(enet *net);
+ * (the container indexed) and takes the blocks and activations from a; nothing to free. */
+emoti_status emoti_enet_init(enet *net, const emoti_container *c, emoti_arena *a);
 
 /* Runs net->input through the network: embedding into net->embedding, outputs[n_out]. */
 void emoti_enet_forward(enet *net, const emoti_kernels *kern, float *outputs,

@@ -1,42 +1,23 @@
-/* The public model API: open (mmap or caller buffer), describe, run. */
-#include <errno.h>
+/* The public model API, its freestanding core: a model in caller memory (sizes first), run on
+ * RGB images or tensors; the hosted layer (files, mmap, the allocator) is model_hosted.c. */
 #include <math.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
-#include "container.h"
 #include "efficientnet.h"
 #include "emoti.h"
 #include "error.h"
-#include "infile.h"
+#include "model.h"
 #include "resize.h"
 
-struct emoti_model {
-    void *map;           /* mmap'd file, or NULL for a caller's buffer */
-    size_t map_size;
-    emoti_container c;
-    enet net;
-    emoti_info info;
-    char **labels;
-    char *name, *source;    /* NUL-terminated copies of general.name / general.source */
-    const emoti_kernels *kern;
-    float norm_lut[3][256]; /* (v/255 - mean) / std, computed in double like the reference */
-    uint8_t *resized;       /* [S][S][3] */
-    void *resize_scratch;   /* grows with the largest image seen */
-    size_t resize_scratch_size;
-    emoti_stage_fn observe;
-    void *observe_user;
-};
+#define MAX_SIDE 65535 /* the largest image side a model can be planned for (JPEG's) */
 
-static emoti_status read_outputs(emoti_model *m) {
+static emoti_status read_outputs(emoti_model *m, emoti_arena *a) {
     int64_t logits, val = -1, aro = -1;
     uint32_t n_labels = 0;
     emoti_status st = emoti_meta_i64(&m->c, "out.logits", &logits);
     if (!st) st = emoti_meta_i64(&m->c, "out.valence", &val);
     if (!st) st = emoti_meta_i64(&m->c, "out.arousal", &aro);
-    if (!st) st = emoti_meta_strs(&m->c, "out.labels", &m->labels, &n_labels);
+    if (!st) st = emoti_meta_strs_in(&m->c, "out.labels", a, &m->labels, &n_labels);
     if (st) return st;
     int n = m->net.n_out;
     if (logits < 1 || logits > n || n_labels != (uint32_t)logits || val < -1 || val >= n ||
@@ -49,22 +30,28 @@ static emoti_status read_outputs(emoti_model *m) {
     return EMOTI_OK;
 }
 
-/* Copies a metadata string into a NUL-terminated one kept with the labels' allocations. */
-static const char *meta_cstr(emoti_model *m, const char *key, char **slot) {
+/* A metadata string (or "" when it is absent) as a NUL-terminated copy from a, or its bytes. */
+static size_t meta_cstr_bytes(const emoti_container *c, const char *key) {
     const char *s;
-    uint32_t len;
-    if (emoti_meta_str(&m->c, key, &s, &len)) return "";
-    *slot = malloc(len + 1);
-    if (!*slot) return "";
-    memcpy(*slot, s, len);
-    (*slot)[len] = 0;
-    return *slot;
+    uint32_t len = 0;
+    emoti_meta_str(c, key, &s, &len);
+    return emoti_arena_round((size_t)len + 1);
+}
+static const char *meta_cstr(const emoti_container *c, const char *key, emoti_arena *a) {
+    const char *s = "";
+    uint32_t len = 0;
+    emoti_meta_str(c, key, &s, &len);
+    char *copy = emoti_arena_take(a, (size_t)len + 1);
+    if (!copy) return "";
+    memcpy(copy, s, len);
+    copy[len] = 0;
+    return copy;
 }
 
-static emoti_status read_info(emoti_model *m) {
+static emoti_status read_info(emoti_model *m, emoti_arena *a) {
     emoti_info *in = &m->info;
-    in->name = meta_cstr(m, "general.name", &m->name);
-    in->source = meta_cstr(m, "general.source", &m->source);
+    in->name = meta_cstr(&m->c, "general.name", a);
+    in->source = meta_cstr(&m->c, "general.source", a);
     in->input_size = m->net.size;
     in->features = m->net.features;
     in->n_outputs = m->net.n_out;
@@ -74,91 +61,81 @@ static emoti_status read_info(emoti_model *m) {
     for (int ch = 0; !st && ch < 3; ch++)
         if (!(in->std[ch] > 0) || !isfinite(in->mean[ch]))
             st = emoti_fail(EMOTI_ERR_FORMAT, "bad input.mean / input.std");
-    if (!st) st = read_outputs(m);
+    if (!st) st = read_outputs(m, a);
     return st;
 }
 
-static emoti_status build(emoti_model *m, const void *buf, size_t size) {
-    emoti_status st = emoti_container_parse(&m->c, buf, size);
-    if (!st) st = emoti_enet_init(&m->net, &m->c);
-    if (!st) st = read_info(m);
+/* The memory of a model of the checked container c for images up to max_w x max_h, in the
+ * order emoti_model_init takes it. */
+emoti_status emoti_model_plan(const emoti_container *c, int max_w, int max_h, size_t *bytes) {
+    size_t net, labels, total = 0;
+    int64_t s;
+    emoti_status st = emoti_enet_memory(c, &net);
+    if (!st) st = emoti_meta_strs_bytes(c, "out.labels", &labels);
+    if (!st) st = emoti_meta_i64(c, "input.size", &s); /* in range: checked by the net */
+    if (st) return st;
+    if (max_w < 0 || max_h < 0 || max_w > MAX_SIDE || max_h > MAX_SIDE)
+        return emoti_fail(EMOTI_ERR_ARG, "largest image %d x %d out of range", max_w, max_h);
+    const int w = max_w ? max_w : (int)s, h = max_h ? max_h : (int)s;
+    emoti_arena_add(&total, sizeof(emoti_model));
+    emoti_arena_add(&total, emoti_container_index_bytes(c));
+    emoti_arena_add(&total, net);
+    emoti_arena_add(&total, labels);
+    emoti_arena_add(&total, meta_cstr_bytes(c, "general.name"));
+    emoti_arena_add(&total, meta_cstr_bytes(c, "general.source"));
+    emoti_arena_add(&total, (size_t)(s * s * 3));
+    emoti_arena_add(&total, emoti_resize_scratch_size(w, h, (int)s, (int)s, 3));
+    *bytes = total;
+    return EMOTI_OK;
+}
+
+emoti_status emoti_model_memory(const void *blob, size_t size, int max_width, int max_height,
+                                size_t *bytes) {
+    emoti_container c;
+    emoti_status st = emoti_container_check(&c, blob, size);
+    if (!st) st = emoti_model_plan(&c, max_width, max_height, bytes);
+    return st;
+}
+
+emoti_status emoti_model_build(const emoti_container *c, int max_width, int max_height,
+                               void *mem, size_t mem_bytes, emoti_model **out) {
+    *out = NULL;
+    size_t need;
+    emoti_status st = emoti_model_plan(c, max_width, max_height, &need);
+    if (st) return st;
+    if (!mem || (uintptr_t)mem % EMOTI_ARENA_ALIGN)
+        return emoti_fail(EMOTI_ERR_ARG, "model memory is NULL or not 64-byte aligned");
+    if (mem_bytes < need)
+        return emoti_fail(EMOTI_ERR_NOMEM, "model memory of %zu bytes, %zu needed", mem_bytes,
+                          need);
+    emoti_arena a = {mem, mem_bytes, 0};
+    emoti_model *m = emoti_arena_take(&a, sizeof *m);
+    memset(m, 0, sizeof *m);
+    m->c = *c;
+    st = emoti_container_index(&m->c, &a);
+    if (!st) st = emoti_enet_init(&m->net, &m->c, &a);
+    if (!st) st = read_info(m, &a);
     if (st) return st;
     for (int ch = 0; ch < 3; ch++)
         for (int v = 0; v < 256; v++)
-            m->norm_lut[ch][v] =
-                (float)((v / 255.0 - m->info.mean[ch]) / m->info.std[ch]);
-    size_t s = (size_t)m->net.size;
-    m->resized = malloc(s * s * 3);
-    if (!m->resized) return emoti_fail(EMOTI_ERR_NOMEM, "out of memory");
+            m->norm_lut[ch][v] = (float)((v / 255.0 - m->info.mean[ch]) / m->info.std[ch]);
+    const int s = m->net.size, w = max_width ? max_width : s, h = max_height ? max_height : s;
+    m->resized = emoti_arena_take(&a, (size_t)s * s * 3);
+    m->resize_scratch_size = emoti_resize_scratch_size(w, h, s, s, 3);
+    m->resize_scratch = emoti_arena_take(&a, m->resize_scratch_size);
+    m->max_width = w, m->max_height = h;
     m->kern = emoti_kernels_get();
     if (!m->kern) return emoti_fail(EMOTI_ERR_UNSUPPORTED, "%s", emoti_kernels_error());
-    return EMOTI_OK;
-}
-
-static emoti_model *model_new(void) {
-    emoti_model *m = calloc(1, sizeof *m);
-    if (!m) emoti_fail(EMOTI_ERR_NOMEM, "out of memory");
-    return m;
-}
-
-emoti_status emoti_model_from_memory(const void *buf, size_t size, emoti_model **out) {
-    *out = NULL;
-    if (!buf) return emoti_fail(EMOTI_ERR_ARG, "model buffer is NULL");
-    emoti_model *m = model_new();
-    if (!m) return EMOTI_ERR_NOMEM;
-    emoti_status st = build(m, buf, size);
-    if (st) {
-        emoti_model_close(m);
-        return st;
-    }
     *out = m;
     return EMOTI_OK;
 }
 
-emoti_status emoti_file_map(const char *path, void **map, size_t *size) {
-    int fd;
-    emoti_status st = emoti_file_fd(path, 0, &fd, size);
-    if (st) return st;
-    if (*size == 0) st = emoti_fail(EMOTI_ERR_FORMAT, "%s: empty file", path);
-    if (!st) {
-        *map = mmap(NULL, *size, PROT_READ, MAP_PRIVATE, fd, 0);
-        if (*map == MAP_FAILED) st = emoti_fail(EMOTI_ERR_IO, "%s: mmap: %s", path, strerror(errno));
-    }
-    close(fd);
-    return st;
-}
-
-emoti_status emoti_model_open(const char *path, emoti_model **out) {
+emoti_status emoti_model_init(const void *blob, size_t size, int max_width, int max_height,
+                              void *mem, size_t mem_bytes, emoti_model **out) {
     *out = NULL;
-    if (!path) return emoti_fail(EMOTI_ERR_ARG, "model path is NULL");
-    emoti_model *m = model_new();
-    if (!m) return EMOTI_ERR_NOMEM;
-    emoti_status st = emoti_file_map(path, &m->map, &m->map_size);
-    if (!st) {
-        st = build(m, m->map, m->map_size);
-        if (st) emoti_error_prefix(path);
-    }
-    if (st) {
-        emoti_model_close(m);
-        return st;
-    }
-    *out = m;
-    return EMOTI_OK;
-}
-
-void emoti_model_close(emoti_model *m) {
-    if (!m) return;
-    if (m->labels)
-        for (int i = 0; m->labels[i]; i++) free(m->labels[i]);
-    free(m->labels);
-    free(m->name);
-    free(m->source);
-    free(m->resized);
-    free(m->resize_scratch);
-    emoti_enet_free(&m->net);
-    emoti_container_free(&m->c);
-    if (m->map) munmap(m->map, m->map_size);
-    free(m);
+    emoti_container c;
+    emoti_status st = emoti_container_check(&c, blob, size);
+    return st ? st : emoti_model_build(&c, max_width, max_height, mem, mem_bytes, out);
 }
 
 void emoti_model_info(const emoti_model *m, emoti_info *info) { *info = m->info; }
@@ -219,10 +196,12 @@ emoti_status emoti_run_rgb(emoti_model *m, const uint8_t *rgb, int width, int he
     int s = m->net.size;
     size_t need = emoti_resize_scratch_size(width, height, s, s, 3);
     if (need > m->resize_scratch_size) {
-        void *p = realloc(m->resize_scratch, need);
-        if (!p) return emoti_fail(EMOTI_ERR_NOMEM, "out of memory");
-        m->resize_scratch = p;
-        m->resize_scratch_size = need;
+        if (!m->grow_scratch)
+            return emoti_fail(EMOTI_ERR_ARG, "image %dx%d is larger than the model's memory "
+                              "was planned for (%dx%d)", width, height, m->max_width,
+                              m->max_height);
+        emoti_status st = m->grow_scratch(m, need);
+        if (st) return st;
     }
     emoti_status st = emoti_resize_bilinear_u8(rgb, width, height, stride, 3, m->resized, s, s,
                                                (size_t)s * 3, m->resize_scratch);
