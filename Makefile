@@ -62,7 +62,8 @@ LIB_SRC  = $(wildcard engine/*/*.c) kernels/scalar.c kernels/registry.c \
 LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/%.o)
 TESTS    = $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/test_*.c)) $(BUILD)/tests/y4m_compare \
            $(BUILD)/tests/mtcnn_nets $(BUILD)/tests/mtcnn_detect
-EXAMPLES = $(patsubst examples/%.c,$(BUILD)/examples/%,$(wildcard examples/*.c))
+# firmware.c links a model in: tests/firmware.sh builds it
+EXAMPLES = $(patsubst examples/%.c,$(BUILD)/examples/%,$(filter-out examples/firmware.c,$(wildcard examples/*.c)))
 BENCHES  = $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/*.c))
 
 .PHONY: all test check check-openmp check-sanitize check-neon check-cross check-valgrind bench bench-ort weights install uninstall clean
@@ -154,10 +155,13 @@ $(BUILD)/bench/%: bench/%.c $(BUILD)/libemoti.a $(LINK_DEPS)
 # tests again under ASan+UBSan.
 # make test ends with the NEON kernels under qemu (one B0 model's parity, ~2 min on 2 cores)
 # and check-cross (one B0 model's parity on 2 of the 6 golden images: a B0 inference takes ~30 s
-# under qemu-s390x; make check-cross alone checks all six); without a cross compiler / qemu a step says SKIPPED and why (CI installs them).
+# under qemu-s390x; make check-cross alone checks all six), then the Cortex-M55 firmware under
+# qemu-system-arm (check-firmware); without a cross compiler / qemu a step says SKIPPED and why
+# (CI installs them).
 test: check check-openmp check-sanitize
 	$(MAKE) --no-print-directory check-neon NEON_OPTIONAL=1 NEON_PARITY=b0_8_pt
 	$(MAKE) --no-print-directory check-cross CROSS_OPTIONAL=1 CROSS_PARITY_IMAGES=2
+	$(MAKE) --no-print-directory check-firmware FIRMWARE_OPTIONAL=1
 
 check: $(BIN) $(TESTS) $(EXAMPLES)
 	BUILD=$(BUILD) FIXTURES=$(FIXTURES) PYTHON=$(PYTHON) EMOTI=$(BIN_RUN) tests/run.sh
@@ -186,6 +190,18 @@ check-cross:
 	BUILD=$(BUILD) FIXTURES=$(FIXTURES) MODELS=$(BUILD)/models MAKE="$(MAKE)" CROSS="$(CROSS)" \
 	  CROSS_PARITY="$(CROSS_PARITY)" CROSS_PARITY_IMAGES="$(CROSS_PARITY_IMAGES)" \
 	  CROSS_OPTIONAL=$(CROSS_OPTIONAL) tests/cross.sh
+
+# examples/firmware.c (B0 and a face linked in, the model in a static block) for the Cortex-M55
+# board qemu models (mps3-an547, firmware/m55) with arm-none-eabi-gcc + newlib, and for this
+# host; check-firmware runs it under qemu-system-arm and compares with the host's scalar build.
+# See tests/firmware.sh.
+.PHONY: firmware check-firmware
+firmware: $(BUILD)/libemoti.a
+	BUILD=$(BUILD) FIXTURES=$(FIXTURES) MODELS=$(BUILD)/models PYTHON=$(PYTHON) MAKE="$(MAKE)" \
+	  tests/firmware.sh build
+check-firmware: $(BUILD)/libemoti.a
+	BUILD=$(BUILD) FIXTURES=$(FIXTURES) MODELS=$(BUILD)/models PYTHON=$(PYTHON) MAKE="$(MAKE)" \
+	  FIRMWARE_OPTIONAL=$(FIRMWARE_OPTIONAL) tests/firmware.sh check
 
 check-sanitize:
 	$(MAKE) BUILD=$(BUILD)/san OPT="-O1 -g" \

@@ -12,7 +12,8 @@ Both define the same two symbols, declared in C as
 SYMBOL defaults to emoti_ followed by the container's file name, non-identifier characters as _.
 The .S refers to CONTAINER by its absolute path (the assembler reads it when the .S is built).
 The container is checked first (magic, version, the size its header states): a file that is not
-one is refused in one line and nothing is written; OUT is written whole or not at all."""
+one is refused in one line and nothing is written; OUT is written whole or not at all.
+--raw embeds any file's bytes unchecked (an RGB image, a sequence of embeddings), as aligned."""
 import argparse
 import os
 import re
@@ -42,6 +43,13 @@ def check(path):
     if file_size != size or size % 64:
         raise export.ExportError("the header says %d bytes, the file has %d (truncated or padded?)" % (file_size, size), path)
     return size
+
+
+def raw_size(path):
+    try:
+        return os.path.getsize(path)
+    except OSError as e:
+        raise export.ExportError("cannot read: %s" % (e.strerror or e), path)
 
 
 def assembler(path, name, size):
@@ -84,6 +92,7 @@ def main():
     ap.add_argument("container")
     ap.add_argument("-o", "--output", required=True, help="OUT.S (assembler .incbin) or OUT.c (C array)")
     ap.add_argument("--name", help="the symbol (default: emoti_ + the file name)")
+    ap.add_argument("--raw", action="store_true", help="any file, not checked as a container")
     args = ap.parse_args()
     kind = os.path.splitext(args.output)[1]
     if kind not in (".S", ".s", ".c"):
@@ -93,7 +102,7 @@ def main():
     if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
         ap.error("--name must be a C identifier, not '%s'" % name)
     try:
-        size = check(args.container)
+        size = raw_size(args.container) if args.raw else check(args.container)
         text = assembler(args.container, name, size) if kind != ".c" else c_source(args.container, name, size)
         export.write_atomically(args.output, text.encode())
     except export.ExportError as e:
