@@ -52,5 +52,11 @@ refused 1 "$tmp/no/such/dir/a.S" "$model"
 refused 2 "$tmp/a.txt" "$model"
 refused 2 "$tmp/a.c" "$model" --name 9bad
 [ -e "$tmp/a.c" ] && fail "a refused run left $tmp/a.c"
+# --raw: any file, unchecked, byte for byte (the C array read back by the compiler)
+printf 'P6\n1 1\n255\n\001\002\377' >"$tmp/px.ppm"
+$PYTHON tools/embed.py --raw "$tmp/px.ppm" -o "$tmp/px.c" --name px >/dev/null || fail "embed.py --raw"
+printf '#include <stdio.h>\n#include <stddef.h>\nextern const unsigned char px[]; extern const size_t px_size;\nint main(void) { fwrite(px, 1, px_size, stdout); return (size_t)px %% 64 != 0; }\n' >"$tmp/px_main.c"
+${CC:-cc} "$tmp/px_main.c" "$tmp/px.c" -o "$tmp/px" && "$tmp/px" | cmp -s - "$tmp/px.ppm" &&
+    echo "ok   --raw: a non-container embedded byte for byte, 64-byte aligned" || fail "embed.py --raw: bytes differ"
 [ $rc = 0 ] && echo "test_embed: ok"
 exit $rc
