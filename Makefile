@@ -93,10 +93,10 @@ $(BUILD)/%.o: %.c $(CFLAGS_STAMP) Makefile
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(DEPFLAGS) -c $< -o $@
 
-# The freestanding core: the model (container, EfficientNet, kernels) in caller memory, built
-# with -ffreestanding -DEMOTI_FREESTANDING -DEMOTI_NO_MESSAGES: no malloc, stdio, files, mmap,
-# getenv, time or threads (tests/test_freestanding.sh checks its objects with nm).
-FREESTANDING_SRC = engine/base/error.c engine/base/text.c engine/net/container.c \
+# The freestanding core: the model (container, EfficientNet, kernels) and the heads in caller
+# memory, built with -ffreestanding -DEMOTI_FREESTANDING -DEMOTI_NO_MESSAGES: no malloc, stdio,
+# files, mmap, getenv, time or threads (tests/test_freestanding.sh checks its objects with nm).
+FREESTANDING_SRC = engine/base/error.c engine/base/text.c engine/heads/heads.c engine/net/container.c \
                    engine/net/efficientnet.c engine/net/model.c engine/net/schedule.c \
                    engine/net/share.c engine/media/resize.c engine/media/resize_plan.c \
                    kernels/scalar.c kernels/registry.c $(wildcard $(ISA_SRC))
@@ -109,12 +109,16 @@ print-freestanding-src:
 # detector's candidate handling and the tracker (NMS, IoU: under 1% of a frame's time).
 # Per-pixel code keeps -O2 / -O3: kernels, decoders (at -Os PNG decodes 40% slower, PPM's
 # sample loop and the scene-cut histograms about 50%), the nets' loops.
-COLD_OBJ = $(CLI_OBJ) $(patsubst %,$(BUILD)/engine/%.o,base/error base/infile base/outfile base/text heads/heads media/frames media/inflate_tables media/jpeg_syntax media/png_chunks media/resize_plan media/y4m \
+COLD_OBJ = $(CLI_OBJ) $(patsubst %,$(BUILD)/engine/%.o,base/error base/infile base/outfile base/text heads/heads heads/heads_hosted media/frames media/inflate_tables media/jpeg_syntax media/png_chunks media/resize_plan media/y4m \
            net/container net/efficientnet net/model net/model_hosted net/schedule net/share detect/detect detect/mtcnn_load \
            report/draw report/plot report/rows timeline/combine timeline/temporal timeline/timeline \
            track/faces track/timelines track/tracker \
-           train/annot train/dataset train/metrics train/npy train/train)
+           train/annot train/dataset train/metrics train/npy train/train) $(BUILD)/kernels/registry.o
 $(COLD_OBJ): OPT = -Os
+# Where SIMD kernels exist, the scalar ones are the reference and the fallback of CPUs without
+# them: built for size there (-1.35 KB; B0 at the scalar level ~20% slower); elsewhere (armhf, s390x,
+# riscv64, Cortex-M) they are the kernels, at -O2.
+$(if $(wildcard $(ISA_SRC)),$(BUILD)/kernels/scalar.o): OPT = -Os
 # MTCNN's PReLU, max-pool and resampling loops: -O3 vectorises them (the GEMM is the kernels').
 $(BUILD)/engine/detect/mtcnn.o $(BUILD)/engine/detect/pyramid.o: OPT = -O3
 # conv()'s stacking copies runs of 3 to 64 floats: inline, not a memmove call per run (a GCC

@@ -318,6 +318,7 @@ struct emoti_head {
     char name[64];
     char source[256];                     /* what it was trained from / imported from */
     char note[512];                       /* training / tuning record (free text) */
+    int owned;                            /* 1: emoti_head_free releases it (0: caller memory) */
 };
 
 /* Task names ("va", "expr", "au") and parsing them; -1 if unknown. */
@@ -339,6 +340,13 @@ void emoti_head_free(emoti_head *h);
 /* Loads a head container (validated in full; the weights are copied). */
 emoti_status emoti_head_load(const char *path, emoti_head **out);
 emoti_status emoti_head_parse(const void *buf, size_t size, emoti_head **out);
+/* A head in caller memory (firmware; sizes first, as emoti_model_memory): emoti_head_memory
+ * validates the container blob and says the bytes, emoti_head_parse_in builds the head in mem
+ * (64-byte aligned; the weights are copied, so blob may go after). Nothing to free:
+ * emoti_head_free does nothing to such a head. */
+emoti_status emoti_head_memory(const void *blob, size_t size, size_t *bytes);
+emoti_status emoti_head_parse_in(const void *blob, size_t size, void *mem, size_t mem_bytes,
+                                 emoti_head **out);
 /* Serialises to a container image (malloc'd, size a multiple of 64). */
 emoti_status emoti_head_serialize(const emoti_head *h, unsigned char **buf, size_t *size);
 /* Writes the container through PATH.part, renamed into place only when complete. */

@@ -293,6 +293,44 @@ static void test_roundtrip(void) {
     emoti_head_free(h);
 }
 
+/* A head in caller memory (emoti_head_memory / emoti_head_parse_in, the firmware path): the
+ * same outputs as the parsed one, labels and thresholds from the container; one byte short is
+ * refused, nothing is written past the memory, emoti_head_free leaves it alone. */
+static void test_in_memory(void) {
+    int sizes[] = {20, 16, 12}, acts[] = {EMOTI_ACT_RELU, EMOTI_ACT_SIGMOID};
+    emoti_head *h, *g;
+    CHECK(!emoti_head_create(&h, EMOTI_TASK_AU, EMOTI_INPUT_EMBEDDING, 2, sizes, acts), "create");
+    emoti_head_init(h, 5);
+    h->thresholds[2] = 0.3;
+    unsigned char *raw, *img;
+    size_t size, bytes = 0;
+    CHECK(!emoti_head_serialize(h, &raw, &size), "serialize: %s", emoti_last_error());
+    img = aligned_alloc(64, size); /* a container is read in place, 64-byte aligned */
+    memcpy(img, raw, size);
+    free(raw);
+    CHECK(!emoti_head_memory(img, size, &bytes), "memory: %s", emoti_last_error());
+    if (!bytes) return;
+    unsigned char *mem = aligned_alloc(64, bytes + 64);
+    memset(mem, 0x5A, bytes + 64);
+    CHECK(emoti_head_parse_in(img, size, mem, bytes - 1, &g) == EMOTI_ERR_NOMEM && !g,
+          "one byte short was not refused");
+    CHECK(!emoti_head_parse_in(img, size, mem, bytes, &g), "parse_in: %s", emoti_last_error());
+    for (size_t i = bytes; i < bytes + 64; i++) CHECK(mem[i] == 0x5A, "wrote past its memory");
+    float x[2 * 20], o1[24], o2[24];
+    for (int i = 0; i < 40; i++) x[i] = (float)(urand() - 0.5);
+    float scratch[2 * 2 * 16];
+    emoti_head_forward_scratch(h, x, 2, o1, scratch);
+    emoti_head_forward_scratch(g, x, 2, o2, scratch);
+    CHECK(!memcmp(o1, o2, sizeof o1), "head in caller memory computes differently");
+    CHECK(!strcmp(g->labels[6], "AU12") && g->thresholds[2] == (double)0.3 && !g->owned,
+          "labels / thresholds / owner");
+    printf("ok   AU head in %zu bytes of caller memory: outputs bitwise the parsed head's\n", bytes);
+    emoti_head_free(g); /* owns nothing */
+    free(mem);
+    free(img);
+    emoti_head_free(h);
+}
+
 /* A head whose file holds a NaN weight is refused at load, naming the file and tensor
  * (emoti_head_serialize refuses to write one; the checksum is no protection). */
 static void test_nonfinite_load(void) {
@@ -488,6 +526,7 @@ int main(int argc, char **argv) {
     int s4[] = {10, 5, 4, 2}, a4[] = {EMOTI_ACT_RELU, EMOTI_ACT_SIGMOID, EMOTI_ACT_NONE};
     test_stack_gradient(EMOTI_TASK_VA, 3, s4, a4, 0.01);
     test_roundtrip();
+    test_in_memory();
     test_nonfinite_load();
     test_smoother_stream();
     test_annotations();

@@ -1,14 +1,15 @@
-/* Head containers (general.arch = mlp): loading, saving, inference. */
+/* Head containers (general.arch = mlp): the freestanding part: names, inference, and a head
+ * read from a container into memory the caller provides (sizes first). Creating heads in
+ * memory of their own, loading files and saving are in heads_hosted.c. */
 #include "heads.h"
 
 #include <math.h>
 #include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "container.h"
 #include "error.h"
+#include "text.h"
 
 static const char *const TASKS[] = {"va", "expr", "au"};
 static const char *const ACTS[] = {"none", "relu", "tanh", "sigmoid", "softmax"};
@@ -44,74 +45,109 @@ int emoti_task_labels(int task, const char *const **labels) {
     }
 }
 
-void emoti_head_free(emoti_head *h) {
-    if (!h) return;
-    for (int l = 0; l < h->n_layers; l++) free(h->w[l]), free(h->b[l]);
-    if (h->labels)
-        for (int i = 0; i < emoti_head_outputs(h); i++) free(h->labels[i]);
-    free(h->labels);
-    free(h->thresholds);
-    free(h);
+/* ---- one block per head ---- */
+
+/* The head's pieces in order: the struct, each layer's w and b, the thresholds (AU heads); the
+ * labels come after (from the container, or the defaults). */
+size_t emoti_head_block_bytes(const emoti_head_shape *s, size_t labels_bytes) {
+    size_t total = 0;
+    emoti_arena_add(&total, sizeof(emoti_head));
+    for (int l = 0; l < s->n_layers; l++) {
+        emoti_arena_add(&total, (size_t)s->sizes[l] * (size_t)s->sizes[l + 1] * sizeof(float));
+        emoti_arena_add(&total, (size_t)s->sizes[l + 1] * sizeof(float));
+    }
+    if (s->task == EMOTI_TASK_AU)
+        emoti_arena_add(&total, (size_t)s->sizes[s->n_layers] * sizeof(double));
+    emoti_arena_add(&total, labels_bytes);
+    return total;
 }
 
-static char *dup_str(const char *s) {
-    size_t n = strlen(s) + 1;
-    char *d = malloc(n);
-    if (d) memcpy(d, s, n);
-    return d;
-}
-
-emoti_status emoti_head_create(emoti_head **out, int task, int input, int n_layers,
-                               const int *sizes, const int *acts) {
-    *out = NULL;
-    if (task < 0 || task >= EMOTI_TASK_COUNT)
-        return emoti_fail(EMOTI_ERR_ARG, "unknown head task %d", task);
-    if (input != EMOTI_INPUT_EMBEDDING && input != EMOTI_INPUT_LOGITS)
-        return emoti_fail(EMOTI_ERR_ARG, "unknown head input kind %d", input);
-    if (n_layers < 1 || n_layers > EMOTI_HEAD_MAX_LAYERS)
+emoti_status emoti_head_check_shape(const emoti_head_shape *s) {
+    if (s->task < 0 || s->task >= EMOTI_TASK_COUNT)
+        return emoti_fail(EMOTI_ERR_ARG, "unknown head task %d", s->task);
+    if (s->input != EMOTI_INPUT_EMBEDDING && s->input != EMOTI_INPUT_LOGITS)
+        return emoti_fail(EMOTI_ERR_ARG, "unknown head input kind %d", s->input);
+    if (s->n_layers < 1 || s->n_layers > EMOTI_HEAD_MAX_LAYERS)
         return emoti_fail(EMOTI_ERR_ARG, "a head has 1 to %d layers, not %d", EMOTI_HEAD_MAX_LAYERS,
-                          n_layers);
-    for (int l = 0; l <= n_layers; l++)
-        if (sizes[l] < 1 || sizes[l] > EMOTI_HEAD_MAX_WIDTH)
-            return emoti_fail(EMOTI_ERR_ARG, "layer width %d out of range", sizes[l]);
-    for (int l = 0; l < n_layers; l++)
-        if (acts[l] < EMOTI_ACT_NONE || acts[l] > EMOTI_ACT_SOFTMAX)
-            return emoti_fail(EMOTI_ERR_ARG, "unknown activation %d", acts[l]);
-    int n_out = sizes[n_layers];
-    if (task == EMOTI_TASK_VA && n_out != 2)
-        return emoti_fail(EMOTI_ERR_ARG, "a va head has 2 outputs (valence, arousal), not %d", n_out);
-    emoti_head *h = calloc(1, sizeof *h);
-    if (!h) return emoti_fail(EMOTI_ERR_NOMEM, "out of memory");
-    h->task = task, h->input = input, h->n_layers = n_layers;
-    h->smooth_k = emoti_task_default_k(task);
-    snprintf(h->name, sizeof h->name, "%s_head", TASKS[task]);
-    memcpy(h->sizes, sizes, (size_t)(n_layers + 1) * sizeof *sizes);
-    memcpy(h->act, acts, (size_t)n_layers * sizeof *acts);
-    int ok = 1;
-    for (int l = 0; l < n_layers && ok; l++) {
-        h->w[l] = calloc((size_t)sizes[l] * (size_t)sizes[l + 1], sizeof(float));
-        h->b[l] = calloc((size_t)sizes[l + 1], sizeof(float));
-        ok = h->w[l] && h->b[l];
-    }
-    h->labels = calloc((size_t)n_out, sizeof *h->labels);
-    ok = ok && h->labels;
-    const char *const *names;
-    int n_names = emoti_task_labels(task, &names);
-    for (int i = 0; ok && i < n_out; i++) {
-        char buf[32];
-        snprintf(buf, sizeof buf, "out%d", i);
-        ok = (h->labels[i] = dup_str(n_names == n_out ? names[i] : buf)) != NULL;
-    }
-    if (ok && task == EMOTI_TASK_AU) {
-        ok = (h->thresholds = malloc((size_t)n_out * sizeof *h->thresholds)) != NULL;
-        for (int i = 0; ok && i < n_out; i++) h->thresholds[i] = 0.5;
-    }
-    if (!ok) {
-        emoti_head_free(h);
-        return emoti_fail(EMOTI_ERR_NOMEM, "out of memory");
-    }
-    *out = h;
+                          s->n_layers);
+    for (int l = 0; l <= s->n_layers; l++)
+        if (s->sizes[l] < 1 || s->sizes[l] > EMOTI_HEAD_MAX_WIDTH)
+            return emoti_fail(EMOTI_ERR_ARG, "layer width %d out of range", s->sizes[l]);
+    for (int l = 0; l < s->n_layers; l++)
+        if (s->act[l] < EMOTI_ACT_NONE || s->act[l] > EMOTI_ACT_SOFTMAX)
+            return emoti_fail(EMOTI_ERR_ARG, "unknown activation %d", s->act[l]);
+    if (s->task == EMOTI_TASK_VA && s->sizes[s->n_layers] != 2)
+        return emoti_fail(EMOTI_ERR_ARG, "a va head has 2 outputs (valence, arousal), not %d",
+                          s->sizes[s->n_layers]);
     return EMOTI_OK;
+}
+
+/* Bounded copy of a string into a fixed field. */
+static void set_text(char *dst, size_t cap, const char *s, size_t len) {
+    if (len >= cap) len = cap - 1;
+    memcpy(dst, s, len);
+    dst[len] = 0;
+}
+
+emoti_head *emoti_head_carve(emoti_arena *a, const emoti_head_shape *s) {
+    emoti_head *h = emoti_arena_take(a, sizeof *h);
+    if (!h) return NULL;
+    memset(h, 0, sizeof *h);
+    h->task = s->task, h->input = s->input, h->n_layers = s->n_layers;
+    h->smooth_k = emoti_task_default_k(s->task);
+    const char *task = TASKS[s->task];
+    set_text(h->name, sizeof h->name, task, strlen(task));
+    set_text(h->name + strlen(task), sizeof h->name - strlen(task), "_head", 5);
+    memcpy(h->sizes, s->sizes, (size_t)(s->n_layers + 1) * sizeof *s->sizes);
+    memcpy(h->act, s->act, (size_t)s->n_layers * sizeof *s->act);
+    for (int l = 0; l < s->n_layers; l++) {
+        const size_t nb = (size_t)s->sizes[l + 1], nw = (size_t)s->sizes[l] * nb;
+        if (!(h->w[l] = emoti_arena_take(a, nw * sizeof(float))) ||
+            !(h->b[l] = emoti_arena_take(a, nb * sizeof(float))))
+            return NULL;
+        memset(h->w[l], 0, nw * sizeof(float)), memset(h->b[l], 0, nb * sizeof(float));
+    }
+    const int n_out = s->sizes[s->n_layers];
+    if (s->task == EMOTI_TASK_AU) {
+        if (!(h->thresholds = emoti_arena_take(a, (size_t)n_out * sizeof(double)))) return NULL;
+        for (int i = 0; i < n_out; i++) h->thresholds[i] = 0.5;
+    }
+    return h;
+}
+
+/* The default labels: the task's Aff-Wild2 names when the output count matches, else out0... */
+static const char *default_label(const emoti_head_shape *s, int i, char *buf, size_t cap) {
+    const char *const *names;
+    if (emoti_task_labels(s->task, &names) == s->sizes[s->n_layers]) return names[i];
+    emoti_name_num(buf, cap, "out", i, "");
+    return buf;
+}
+
+size_t emoti_head_default_labels_bytes(const emoti_head_shape *s) {
+    const int n = s->sizes[s->n_layers];
+    size_t chars = 0, total = 0;
+    char buf[16];
+    for (int i = 0; i < n; i++) chars += strlen(default_label(s, i, buf, sizeof buf)) + 1;
+    emoti_arena_add(&total, (size_t)(n + 1) * sizeof(char *));
+    emoti_arena_add(&total, chars);
+    return total;
+}
+
+int emoti_head_default_labels(emoti_head *h, const emoti_head_shape *s, emoti_arena *a) {
+    const int n = s->sizes[s->n_layers];
+    char buf[16], **v = emoti_arena_take(a, (size_t)(n + 1) * sizeof *v);
+    size_t chars = 0;
+    for (int i = 0; i < n; i++) chars += strlen(default_label(s, i, buf, sizeof buf)) + 1;
+    char *text = v ? emoti_arena_take(a, chars) : NULL;
+    if (!text) return 0;
+    for (int i = 0; i < n; i++) {
+        const char *l = default_label(s, i, buf, sizeof buf);
+        const size_t len = strlen(l) + 1;
+        v[i] = memcpy(text, l, len), text += len;
+    }
+    v[n] = NULL;
+    h->labels = v;
+    return 1;
 }
 
 /* ---- inference ---- */
@@ -200,21 +236,13 @@ void emoti_head_forward_scratch(const emoti_head *h, const float *x, size_t n, f
     }
 }
 
-emoti_status emoti_head_forward(const emoti_head *h, const float *x, size_t n, float *out) {
-    size_t floats = emoti_head_scratch_floats(h, n);
-    float *scratch = floats ? malloc(floats * sizeof *scratch) : NULL;
-    if (floats && !scratch) return emoti_fail(EMOTI_ERR_NOMEM, "out of memory");
-    emoti_head_forward_scratch(h, x, n, out, scratch);
-    free(scratch);
-    return EMOTI_OK;
-}
-
-/* ---- loading ---- */
+/* ---- reading a container ---- */
 
 static int str_is(const char *s, uint32_t len, const char *lit) {
     return strlen(lit) == len && !memcmp(s, lit, len);
 }
 
+/* An optional (required = 0) or required string into a fixed field. */
 static emoti_status get_str(const emoti_container *c, const char *key, char *dst, size_t cap,
                             int required) {
     const char *s;
@@ -222,82 +250,105 @@ static emoti_status get_str(const emoti_container *c, const char *key, char *dst
     emoti_meta m;
     if (!required && !emoti_meta_find(c, key, &m)) return EMOTI_OK;
     emoti_status st = emoti_meta_str(c, key, &s, &len);
+    if (!st) set_text(dst, cap, s, len);
+    return st;
+}
+
+/* The activations' names, read through a small buffer (a head has at most 8). */
+static emoti_status read_acts(const emoti_container *c, int n_layers, int *acts) {
+    _Alignas(64) unsigned char buf[2048];
+    emoti_arena a = {buf, sizeof buf, 0};
+    char **names;
+    uint32_t count;
+    size_t bytes;
+    emoti_status st = emoti_meta_strs_bytes(c, "head.activations", &bytes);
     if (st) return st;
-    snprintf(dst, cap, "%.*s", (int)len, s);
+    if (bytes > sizeof buf || emoti_meta_strs_in(c, "head.activations", &a, &names, &count))
+        return emoti_fail(EMOTI_ERR_FORMAT, "head.activations is too long");
+    if (count != (uint32_t)n_layers)
+        return emoti_fail(EMOTI_ERR_FORMAT, "head.activations has %u entries for %d layers", count,
+                          n_layers);
+    for (uint32_t i = 0; i < count; i++)
+        if ((acts[i] = emoti_act_parse(names[i])) < 0)
+            return emoti_fail(EMOTI_ERR_FORMAT, "head.activations[%u] is unknown", i);
     return EMOTI_OK;
 }
 
-static emoti_status parse_head(const emoti_container *c, emoti_head **out) {
-    const char *s;
+/* The shape a head container's metadata gives, checked before anything is taken: the sizes
+ * alone could ask for 8 x 16 GiB. */
+static emoti_status read_shape(const emoti_container *c, emoti_head_shape *s) {
+    const char *a;
     uint32_t len, count;
-    emoti_status st = emoti_meta_str(c, "general.arch", &s, &len);
+    emoti_status st = emoti_meta_str(c, "general.arch", &a, &len);
     if (st) return st;
-    if (!str_is(s, len, "mlp"))
+    if (!str_is(a, len, "mlp"))
         return emoti_fail(EMOTI_ERR_UNSUPPORTED, "not a head: general.arch is '%.*s', expected "
-                          "'mlp'", (int)len, s);
+                          "'mlp'", (int)len, a);
     char task_s[16] = "", input_s[16] = "";
     if ((st = get_str(c, "head.task", task_s, sizeof task_s, 1)) ||
         (st = get_str(c, "head.input", input_s, sizeof input_s, 1)))
         return st;
-    int task = emoti_task_parse(task_s);
-    if (task < 0) return emoti_fail(EMOTI_ERR_FORMAT, "head.task '%s' is not va, expr or au", task_s);
-    int input = !strcmp(input_s, "embedding") ? EMOTI_INPUT_EMBEDDING
-                : !strcmp(input_s, "logits")  ? EMOTI_INPUT_LOGITS : -1;
-    if (input < 0)
+    s->task = emoti_task_parse(task_s);
+    if (s->task < 0) return emoti_fail(EMOTI_ERR_FORMAT, "head.task '%s' is not va, expr or au", task_s);
+    s->input = !strcmp(input_s, "embedding") ? EMOTI_INPUT_EMBEDDING
+               : !strcmp(input_s, "logits")  ? EMOTI_INPUT_LOGITS : -1;
+    if (s->input < 0)
         return emoti_fail(EMOTI_ERR_FORMAT, "head.input '%s' is not embedding or logits", input_s);
     const int32_t *raw;
     if ((st = emoti_meta_i32s(c, "head.layers", &raw, &count))) return st;
     if (count < 2 || count > EMOTI_HEAD_MAX_LAYERS + 1)
         return emoti_fail(EMOTI_ERR_FORMAT, "head.layers has %u sizes, expected 2..%d", count,
                           EMOTI_HEAD_MAX_LAYERS + 1);
-    int sizes[EMOTI_HEAD_MAX_LAYERS + 1], acts[EMOTI_HEAD_MAX_LAYERS];
-    int n_layers = (int)count - 1;
-    for (uint32_t i = 0; i < count; i++) sizes[i] = (int32_t)emoti_le32(raw + i);
-    char **names;
-    if ((st = emoti_meta_strs(c, "head.activations", &names, &count))) return st;
-    int bad = count != (uint32_t)n_layers ? -2 : -1;
-    for (uint32_t i = 0; i < count; i++) {
-        if (bad == -1 && (acts[i] = emoti_act_parse(names[i])) < 0) bad = (int)i;
-        free(names[i]);
-    }
-    free(names);
-    if (bad == -2)
-        return emoti_fail(EMOTI_ERR_FORMAT, "head.activations has %u entries for %d layers", count,
-                          n_layers);
-    if (bad >= 0) return emoti_fail(EMOTI_ERR_FORMAT, "head.activations[%d] is unknown", bad);
-    for (int l = 0; l <= n_layers; l++)
-        if (sizes[l] < 1 || sizes[l] > EMOTI_HEAD_MAX_WIDTH)
-            return emoti_fail(EMOTI_ERR_FORMAT, "head.layers[%d] = %d out of range", l, sizes[l]);
-    /* Every tensor is found, shaped as head.layers says and finite before anything is
-     * allocated: the sizes alone could ask for 8 x 16 GiB. */
-    const float *w[EMOTI_HEAD_MAX_LAYERS], *b[EMOTI_HEAD_MAX_LAYERS];
-    for (int l = 0; l < 2 * n_layers; l++) {
+    s->n_layers = (int)count - 1;
+    for (uint32_t i = 0; i < count; i++) s->sizes[i] = (int32_t)emoti_le32(raw + i);
+    if ((st = read_acts(c, s->n_layers, s->act))) return st;
+    for (int l = 0; l <= s->n_layers; l++)
+        if (s->sizes[l] < 1 || s->sizes[l] > EMOTI_HEAD_MAX_WIDTH)
+            return emoti_fail(EMOTI_ERR_FORMAT, "head.layers[%d] = %d out of range", l, s->sizes[l]);
+    if ((st = emoti_head_check_shape(s))) return EMOTI_ERR_FORMAT; /* its message stands */
+    return EMOTI_OK;
+}
+
+/* Every tensor found, shaped as head.layers says and finite (the container indexed). */
+static emoti_status read_tensors(const emoti_container *c, const emoti_head_shape *s,
+                                 const float **w, const float **b) {
+    emoti_status st;
+    for (int l = 0; l < 2 * s->n_layers; l++) {
         char name[32];
         int bias = l & 1, i = l / 2;
-        uint32_t dims[3] = {(uint32_t)sizes[i], (uint32_t)sizes[i + 1], 0};
-        snprintf(name, sizeof name, "dense%d.%c", i, bias ? 'b' : 'w');
+        uint32_t dims[3] = {(uint32_t)s->sizes[i], (uint32_t)s->sizes[i + 1], 0};
+        emoti_name_num(name, sizeof name, "dense", i, bias ? ".b" : ".w");
         if ((st = emoti_tensor_get(c, name, dims + bias, bias ? &b[i] : &w[i]))) return st;
-        size_t n = bias ? (size_t)sizes[i + 1] : (size_t)sizes[i] * (size_t)sizes[i + 1];
+        size_t n = bias ? (size_t)s->sizes[i + 1] : (size_t)s->sizes[i] * (size_t)s->sizes[i + 1];
         for (size_t k = 0; k < n; k++)
             if (!isfinite((bias ? b : w)[i][k]))
                 return emoti_fail(EMOTI_ERR_FORMAT, "%s has a NaN or infinite value", name);
     }
-    emoti_head *h;
-    if ((st = emoti_head_create(&h, task, input, n_layers, sizes, acts))) {
-        return st == EMOTI_ERR_ARG ? EMOTI_ERR_FORMAT : st; /* its message stands */
+    return EMOTI_OK;
+}
+
+/* The labels' bytes: the container's out.labels, or the defaults. */
+static emoti_status labels_bytes(const emoti_container *c, const emoti_head_shape *s,
+                                 size_t *bytes) {
+    emoti_meta m;
+    if (!emoti_meta_find(c, "out.labels", &m)) {
+        *bytes = emoti_head_default_labels_bytes(s);
+        return EMOTI_OK;
     }
-    int n_out = sizes[n_layers];
-    for (int l = 0; l < n_layers; l++) {
-        memcpy(h->w[l], w[l], (size_t)sizes[l] * (size_t)sizes[l + 1] * sizeof *w[l]);
-        memcpy(h->b[l], b[l], (size_t)sizes[l + 1] * sizeof *b[l]); /* host order already */
-    }
+    return emoti_meta_strs_bytes(c, "out.labels", bytes);
+}
+
+/* The post-processing settings and the texts, into h. */
+static emoti_status read_post(const emoti_container *c, emoti_head *h) {
+    const int n_out = emoti_head_outputs(h);
     int64_t k = h->smooth_k;
     emoti_meta m;
-    if (!st && emoti_meta_find(c, "post.smooth_k", &m) && !(st = emoti_meta_i64(c, "post.smooth_k", &k)) &&
+    emoti_status st = EMOTI_OK;
+    if (emoti_meta_find(c, "post.smooth_k", &m) && !(st = emoti_meta_i64(c, "post.smooth_k", &k)) &&
         (k < 0 || k > 100000))
         st = emoti_fail(EMOTI_ERR_FORMAT, "post.smooth_k = %lld out of range", (long long)k);
     h->smooth_k = (int)k;
-    if (!st && task == EMOTI_TASK_AU) {
+    if (!st && h->task == EMOTI_TASK_AU) {
         const int have = emoti_meta_find(c, "post.thresholds", &m);
         if (have && m.type == META_F64S && m.count == (uint32_t)n_out) {
             st = emoti_meta_f64s(c, "post.thresholds", h->thresholds, (uint32_t)n_out);
@@ -308,210 +359,64 @@ static emoti_status parse_head(const emoti_container *c, emoti_head **out) {
             st = emoti_fail(EMOTI_ERR_FORMAT, "post.thresholds must be %d f64 values", n_out);
         }
     }
-    if (!st && emoti_meta_find(c, "out.labels", &m)) {
-        if ((st = emoti_meta_strs(c, "out.labels", &names, &count))) goto done;
-        if (count != (uint32_t)n_out)
-            st = emoti_fail(EMOTI_ERR_FORMAT, "out.labels has %u names for %d outputs", count, n_out);
-        for (uint32_t i = 0; i < count; i++) {
-            if (!st) free(h->labels[i]), h->labels[i] = names[i];
-            else free(names[i]);
-        }
-        free(names);
-    }
     if (!st) st = get_str(c, "general.name", h->name, sizeof h->name, 0);
     if (!st) st = get_str(c, "general.source", h->source, sizeof h->source, 0);
     if (!st) st = get_str(c, "head.note", h->note, sizeof h->note, 0);
-done:
-    if (st) {
-        emoti_head_free(h);
-        return st;
-    }
-    *out = h;
+    return st;
+}
+
+/* The bytes of the head of the checked container c and its shape: the head's block, then the
+ * container's tensor index (needed while the head is read). */
+static emoti_status plan(const emoti_container *c, emoti_head_shape *s, size_t *bytes) {
+    size_t lb;
+    emoti_status st = read_shape(c, s);
+    if (!st) st = labels_bytes(c, s, &lb);
+    if (st) return st;
+    *bytes = emoti_head_block_bytes(s, lb);
+    emoti_arena_add(bytes, emoti_container_index_bytes(c));
     return EMOTI_OK;
 }
 
-emoti_status emoti_head_parse(const void *buf, size_t size, emoti_head **out) {
+emoti_status emoti_head_memory(const void *blob, size_t size, size_t *bytes) {
+    emoti_container c;
+    emoti_head_shape s;
+    emoti_status st = emoti_container_check(&c, blob, size);
+    return st ? st : plan(&c, &s, bytes);
+}
+
+emoti_status emoti_head_parse_in(const void *blob, size_t size, void *mem, size_t mem_bytes,
+                             emoti_head **out) {
     *out = NULL;
     emoti_container c;
-    emoti_status st = emoti_container_parse(&c, buf, size);
+    emoti_head_shape s;
+    size_t need;
+    emoti_status st = emoti_container_check(&c, blob, size);
+    if (!st) st = plan(&c, &s, &need);
     if (st) return st;
-    st = parse_head(&c, out);
-    emoti_container_free(&c);
-    return st;
-}
-
-emoti_status emoti_head_load(const char *path, emoti_head **out) {
-    *out = NULL;
-    unsigned char *buf;
-    size_t size;
-    emoti_status st = emoti_file_read(path, (size_t)1 << 30, &buf, &size); /* heads are small */
-    if (st) return st;
-    st = size < 64 ? emoti_fail(EMOTI_ERR_FORMAT, "not a head container (%zu bytes)", size)
-                   : emoti_head_parse(buf, size, out);
-    free(buf);
-    if (st) emoti_error_prefix(path);
-    return st;
-}
-
-/* ---- saving ---- */
-
-typedef struct {
-    unsigned char *p;
-    size_t len, cap;
-    int oom;
-} bytes;
-
-static void put(bytes *b, const void *src, size_t n) {
-    if (b->oom) return;
-    if (b->len + n > b->cap) {
-        size_t cap = b->cap ? b->cap : 1024;
-        while (cap < b->len + n) cap *= 2;
-        unsigned char *p = realloc(b->p, cap);
-        if (!p) {
-            b->oom = 1;
-            return;
-        }
-        b->p = p, b->cap = cap;
+    if (!mem || (uintptr_t)mem % EMOTI_ARENA_ALIGN)
+        return emoti_fail(EMOTI_ERR_ARG, "head memory is NULL or not 64-byte aligned");
+    if (mem_bytes < need)
+        return emoti_fail(EMOTI_ERR_NOMEM, "head memory of %zu bytes, %zu needed", mem_bytes, need);
+    emoti_arena a = {mem, mem_bytes, 0};
+    emoti_head *h = emoti_head_carve(&a, &s); /* first: a hosted head is freed by its address */
+    const float *w[EMOTI_HEAD_MAX_LAYERS], *b[EMOTI_HEAD_MAX_LAYERS];
+    emoti_meta m;
+    uint32_t count;
+    if (!h) return emoti_fail(EMOTI_ERR_NOMEM, "head memory too small");
+    if ((st = emoti_container_index(&c, &a)) || (st = read_tensors(&c, &s, w, b))) return st;
+    for (int l = 0; l < s.n_layers; l++) {
+        memcpy(h->w[l], w[l], (size_t)s.sizes[l] * (size_t)s.sizes[l + 1] * sizeof *w[l]);
+        memcpy(h->b[l], b[l], (size_t)s.sizes[l + 1] * sizeof *b[l]); /* host order already */
     }
-    memcpy(b->p + b->len, src, n);
-    b->len += n;
-}
-static void put32(bytes *b, uint32_t v) {
-    uint8_t le[4];
-    emoti_put_le32(le, v);
-    put(b, le, 4);
-}
-static void put64(bytes *b, uint64_t v) {
-    put32(b, (uint32_t)v);
-    put32(b, (uint32_t)(v >> 32));
-}
-static void put_key(bytes *b, const char *key, uint32_t type) {
-    put32(b, (uint32_t)strlen(key));
-    put(b, key, strlen(key));
-    put32(b, type);
-}
-static void put_text(bytes *b, const char *s) {
-    size_t n = strlen(s);
-    if (n > 65535) n = 65535;
-    put32(b, (uint32_t)n);
-    put(b, s, n);
-}
-static void meta_str(bytes *b, uint32_t *count, const char *key, const char *v) {
-    put_key(b, key, META_STR);
-    put_text(b, v);
-    ++*count;
-}
-
-emoti_status emoti_head_serialize(const emoti_head *h, unsigned char **buf, size_t *size) {
-    *buf = NULL;
-    bytes meta = {0}, table = {0};
-    uint32_t count = 0;
-    int n_out = emoti_head_outputs(h);
-    meta_str(&meta, &count, "general.arch", "mlp");
-    meta_str(&meta, &count, "general.name", h->name);
-    meta_str(&meta, &count, "general.source", h->source);
-    meta_str(&meta, &count, "general.exporter", "emoti " EMOTI_VERSION);
-    meta_str(&meta, &count, "head.task", emoti_task_name(h->task));
-    meta_str(&meta, &count, "head.input", h->input == EMOTI_INPUT_LOGITS ? "logits" : "embedding");
-    put_key(&meta, "head.layers", META_I32S);
-    put32(&meta, (uint32_t)h->n_layers + 1);
-    for (int l = 0; l <= h->n_layers; l++) put32(&meta, (uint32_t)h->sizes[l]);
-    count++;
-    put_key(&meta, "head.activations", META_STRS);
-    put32(&meta, (uint32_t)h->n_layers);
-    for (int l = 0; l < h->n_layers; l++) put_text(&meta, emoti_act_name(h->act[l]));
-    count++;
-    put_key(&meta, "out.labels", META_STRS);
-    put32(&meta, (uint32_t)n_out);
-    for (int i = 0; i < n_out; i++) put_text(&meta, h->labels[i]);
-    count++;
-    put_key(&meta, "post.smooth_k", META_I64);
-    put64(&meta, (uint64_t)(int64_t)h->smooth_k);
-    count++;
-    if (h->thresholds) {
-        put_key(&meta, "post.thresholds", META_F64S);
-        put32(&meta, (uint32_t)n_out);
-        for (int i = 0; i < n_out; i++) {
-            uint64_t u;
-            memcpy(&u, &h->thresholds[i], 8);
-            put64(&meta, u);
-        }
-        count++;
+    if (emoti_meta_find(&c, "out.labels", &m)) {
+        if ((st = emoti_meta_strs_in(&c, "out.labels", &a, &h->labels, &count))) return st;
+        if (count != (uint32_t)emoti_head_outputs(h))
+            return emoti_fail(EMOTI_ERR_FORMAT, "out.labels has %u names for %d outputs", count,
+                              emoti_head_outputs(h));
+    } else if (!emoti_head_default_labels(h, &s, &a)) {
+        return emoti_fail(EMOTI_ERR_NOMEM, "head memory too small");
     }
-    if (h->note[0]) meta_str(&meta, &count, "head.note", h->note);
-    /* The table needs the data offsets, which need the table size: compute sizes first. */
-    size_t table_size = 0;
-    for (int l = 0; l < h->n_layers; l++) table_size += 2 * (4 + 8 + 4 + 4 + 16) + 4 + 8;
-    size_t meta_size = 4 + meta.len;
-    size_t table_off = (64 + meta_size + 63) / 64 * 64;
-    size_t pos = (table_off + table_size + 63) / 64 * 64;
-    size_t offsets[2 * EMOTI_HEAD_MAX_LAYERS];
-    for (int l = 0; l < h->n_layers; l++) {
-        for (int t = 0; t < 2; t++) {
-            char name[32];
-            snprintf(name, sizeof name, "dense%d.%c", l, t ? 'b' : 'w');
-            size_t nf = t ? (size_t)h->sizes[l + 1] : (size_t)h->sizes[l] * (size_t)h->sizes[l + 1];
-            put32(&table, (uint32_t)strlen(name));
-            put(&table, name, strlen(name));
-            put32(&table, 1);
-            put32(&table, t ? 1 : 2);
-            if (!t) put32(&table, (uint32_t)h->sizes[l]);
-            put32(&table, (uint32_t)h->sizes[l + 1]);
-            uint64_t off = pos, nb = nf * 4;
-            put64(&table, off);
-            put64(&table, nb);
-            offsets[2 * l + t] = pos;
-            pos = (pos + nf * 4 + 63) / 64 * 64;
-        }
-    }
-    emoti_status st = EMOTI_OK;
-    unsigned char *out = NULL;
-    if (meta.oom || table.oom || table.len != table_size || !(out = calloc(1, pos))) {
-        st = emoti_fail(EMOTI_ERR_NOMEM, "out of memory");
-        goto done;
-    }
-    for (int l = 0; l < h->n_layers; l++) {
-        for (int i = 0; i < h->sizes[l] * h->sizes[l + 1]; i++)
-            if (!isfinite(h->w[l][i])) st = emoti_fail(EMOTI_ERR_ARG, "layer %d has a NaN or infinite weight", l);
-        for (int i = 0; i < h->sizes[l + 1]; i++)
-            if (!isfinite(h->b[l][i])) st = emoti_fail(EMOTI_ERR_ARG, "layer %d has a NaN or infinite bias", l);
-        emoti_le_copy32(out + offsets[2 * l], h->w[l], (size_t)h->sizes[l] * (size_t)h->sizes[l + 1]);
-        emoti_le_copy32(out + offsets[2 * l + 1], h->b[l], (size_t)h->sizes[l + 1]);
-    }
-    if (st) {
-        free(out);
-        out = NULL;
-        goto done;
-    }
-    memcpy(out, EMOTI_MAGIC, 8);
-    emoti_put_le32(out + 8, EMOTI_FORMAT_VERSION);
-    emoti_put_le32(out + 12, 64);
-    emoti_put_le64(out + 16, pos);
-    emoti_put_le64(out + 24, 64);
-    emoti_put_le64(out + 32, meta_size);
-    emoti_put_le64(out + 40, table_off);
-    emoti_put_le32(out + 48, (uint32_t)table_size);
-    emoti_put_le32(out + 52, (uint32_t)(2 * h->n_layers));
-    emoti_put_le32(out + 64, count);
-    memcpy(out + 68, meta.p, meta.len);
-    memcpy(out + table_off, table.p, table.len);
-    emoti_put_le64(out + 56, emoti_container_checksum(out, pos));
-    *buf = out, *size = pos;
-done:
-    free(meta.p), free(table.p);
-    return st;
-}
-
-emoti_status emoti_head_save(const emoti_head *h, const char *path) {
-    unsigned char *buf;
-    size_t size;
-    emoti_status st = emoti_head_serialize(h, &buf, &size);
-    emoti_outfile o;
-    if (!st) st = emoti_outfile_open(&o, path);
-    if (!st) { /* the commit reports a failed write, with its reason */
-        fwrite(buf, 1, size, o.f);
-        st = emoti_outfile_commit(&o);
-    }
-    free(buf);
-    return st;
+    if ((st = read_post(&c, h))) return st;
+    *out = h;
+    return EMOTI_OK;
 }

@@ -23,7 +23,23 @@
 
 #include <stddef.h>
 
+#include "arena.h"
 #include "emoti.h"
+
+/* A head's shape, checked by emoti_head_check_shape (EMOTI_ERR_ARG, with a message). */
+typedef struct {
+    int task, input, n_layers;
+    int sizes[EMOTI_HEAD_MAX_LAYERS + 1], act[EMOTI_HEAD_MAX_LAYERS];
+} emoti_head_shape;
+emoti_status emoti_head_check_shape(const emoti_head_shape *s);
+/* A head is one block: the struct, each layer's w and b, the AU thresholds, then labels_bytes of
+ * labels (the defaults: emoti_head_default_labels_bytes). carve takes the struct and the layers
+ * from a (weights 0, the task's defaults otherwise; NULL if a is too small), default_labels the
+ * labels (0 if a is too small). */
+size_t emoti_head_block_bytes(const emoti_head_shape *s, size_t labels_bytes);
+emoti_head *emoti_head_carve(emoti_arena *a, const emoti_head_shape *s);
+size_t emoti_head_default_labels_bytes(const emoti_head_shape *s);
+int emoti_head_default_labels(emoti_head *h, const emoti_head_shape *s, emoti_arena *a);
 
 /* y[0..n) += a * x[0..n); and the dot product of x and y, both unrolled for the vectorizer. */
 void emoti_axpy(float *restrict y, const float *restrict x, float a, size_t n);
