@@ -1,6 +1,7 @@
-/* emoti as firmware: B0 and a face image linked into the program (tools/embed.py), the model in
- * one static block of memory (emoti_model_memory / emoti_model_init: no allocation, no file),
- * one inference, then the refusals firmware must survive. Prints with printf, which newlib's
+/* emoti as firmware: B0, an action-unit head and a face image linked in (tools/embed.py), the
+ * model and the head each in a static block of memory (emoti_model_memory / emoti_model_init,
+ * emoti_head_memory / emoti_head_parse_in: no allocation, no file), one inference of both, then
+ * the refusals firmware must survive. Prints with printf, which newlib's
  * semihosting (rdimon) carries to the host on a board and stdio carries on a POSIX box: the
  * same source runs on the Cortex-M55 board (firmware/m55, `make firmware`) and on the host
  * (tests/firmware.sh compares the two).
@@ -13,8 +14,8 @@
 
 #include "emoti.h"
 
-extern const unsigned char fw_model[], fw_image[];
-extern const size_t fw_model_size, fw_image_size;
+extern const unsigned char fw_model[], fw_head[], fw_image[];
+extern const size_t fw_model_size, fw_head_size, fw_image_size;
 
 #ifndef FW_MEMORY_BYTES
 #define FW_MEMORY_BYTES (12u << 20) /* B0 takes 9.1 MB for this image */
@@ -28,6 +29,7 @@ static _Alignas(64) unsigned char memory[FW_MEMORY_BYTES] BIG;
 static _Alignas(64) unsigned char flipped[24u << 20] BIG; /* a copy of the model, one byte off */
 #define FW_MAX_FEATURES 2048 /* B0 1280, B2 1408 */
 static float embedding[FW_MAX_FEATURES];
+static _Alignas(64) unsigned char head_memory[128u << 10]; /* an AU head on the embedding */
 
 static unsigned bits(float f) {
     uint32_t u;
@@ -89,6 +91,25 @@ int main(void) {
     printf("top %d %s\n", r.top, in.labels[r.top]);
     for (int i = 0; i < in.n_outputs; i++) printf("out %d %08x\n", i, bits(r.outputs[i]));
     for (int i = 0; i < in.features; i++) printf("emb %d %08x\n", i, bits(embedding[i]));
+
+    /* The head on the embedding: probabilities, and the decisions at its thresholds. */
+    emoti_head *head;
+    size_t head_need;
+    float probs[64];
+    st = emoti_head_memory(fw_head, fw_head_size, &head_need);
+    if (!st && head_need > sizeof head_memory) st = EMOTI_ERR_NOMEM;
+    if (!st) st = emoti_head_parse_in(fw_head, fw_head_size, head_memory, sizeof head_memory, &head);
+    if (!st && (head->sizes[0] != in.features || emoti_head_outputs(head) > 64)) st = EMOTI_ERR_FORMAT;
+    if (st) {
+        printf("FAIL head: status %d\n", (int)st);
+        return 1;
+    }
+    emoti_head_forward_scratch(head, embedding, 1, probs, NULL); /* one layer: no scratch */
+    printf("head %s memory %lu outputs %d\n", emoti_task_name(head->task), (unsigned long)head_need,
+           emoti_head_outputs(head));
+    for (int i = 0; i < emoti_head_outputs(head); i++)
+        printf("prob %d %08x %s %d\n", i, bits(probs[i]), head->labels[i],
+               head->thresholds ? probs[i] >= head->thresholds[i] : -1);
 
     /* What firmware meets: each a status, no crash. */
     emoti_model *none;

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # make firmware / make check-firmware: examples/firmware.c on the Cortex-M55 board qemu models
 # (mps3-an547: firmware/m55), built with arm-none-eabi-gcc and newlib (printf over semihosting)
-# on the freestanding core with its scalar kernels, B0 (b0_8.pt converted) and a fixture face
-# linked in (tools/embed.py). check: the board's outputs and embedding within the parity
-# bounds (3e-5, 1e-4) of the same program built for this host with the scalar kernels
+# on the freestanding core with its scalar kernels, B0 (b0_8.pt converted), an AU head (one
+# sigmoid layer of fixed-seed weights, made here) and a fixture face linked in (tools/embed.py).
+# check: the board's outputs and embedding within the parity bounds (3e-5, 1e-4), its head's
+# probabilities within 1e-5 with the same AUs on, against the same program built for this host
+# with the scalar kernels
 # (EMOTI_ISA=scalar), the same top class, every refusal as expected; it says the emulated time
 # of the run (not a speed claim). Without arm-none-eabi-gcc + newlib, qemu-system-arm or the
 # model: SKIPPED, saying which (exit 77; 0 with FIRMWARE_OPTIONAL=1).
@@ -36,6 +38,19 @@ command -v "$ARM_CC" >/dev/null && echo '#include <string.h>' | "$ARM_CC" -x c -
 mkdir -p "$out/m55" "$out/host"
 "$PYTHON" tools/embed.py "$model" -o "$out/model.S" --name fw_model >/dev/null || fail "embed $model"
 "$PYTHON" tools/embed.py --raw "$image" -o "$out/image.S" --name fw_image >/dev/null || fail "embed $image"
+# an AU head on B0's embedding: one sigmoid layer, weights of a fixed seed, its thresholds
+"$PYTHON" - "$out/au.emoti" <<'EOF' || fail "making the AU head"
+import random, sys
+sys.path.insert(0, "tools")
+import export, export_head
+rng = random.Random(5)
+w = [rng.uniform(-0.05, 0.05) for _ in range(1280 * 12)]
+b = [rng.uniform(-0.5, 0.5) for _ in range(12)]
+blob = export_head.head_container([(w, 1280, 12, b)], "au", "embedding", name="fw_au",
+                                  thresholds=[0.3 + 0.03 * i for i in range(12)])
+export.write_atomically(sys.argv[1], blob)
+EOF
+"$PYTHON" tools/embed.py "$out/au.emoti" -o "$out/head.S" --name fw_head >/dev/null || fail "embed the head"
 core=$($MAKE -s --no-print-directory print-freestanding-src | tr ' ' '\n' | grep -vE '^kernels/(avx2|avx512|neon)\.c$')
 m55="-mcpu=cortex-m55 -mthumb -mfloat-abi=hard -O2 -std=c11 -Wall -Wextra -Werror -ffunction-sections -fdata-sections"
 incs="-Iinclude -Iengine/base -Iengine/net -Iengine/media -Ikernels"
@@ -49,10 +64,12 @@ for src in $core; do
 done
 # shellcheck disable=SC2086
 "$ARM_CC" $m55 -DFW_DDR -Iinclude examples/firmware.c firmware/m55/start.c "$out/model.S" "$out/image.S" \
+    "$out/head.S" \
     "${objs[@]}" --specs=rdimon.specs -T firmware/m55/an547.ld -Wl,--gc-sections -Wl,--no-warn-execstack -lm \
     -o "$out/m55/firmware.elf" ||
     fail "linking the Cortex-M55 firmware"
 "$CC" -std=c11 -O2 -Wall -Wextra -Werror -Iinclude examples/firmware.c "$out/model.S" "$out/image.S" \
+    "$out/head.S" \
     "$BUILD/libemoti.a" -lm -o "$out/host/firmware" || fail "building the host's firmware program"
 code=$(arm-none-eabi-size "$out/m55/firmware.elf" | awk 'NR == 2 { print $1 }')
 echo "firmware: $out/m55/firmware.elf ($code bytes of code and read-only data in ITCM / DDR, weights included) and $out/host/firmware, built in $(( $(date +%s) - t0 )) s"
@@ -79,20 +96,24 @@ def floats(rows, key):
 if "firmware" not in board or "firmware" not in host:
     sys.exit("FAIL: check-firmware: no 'firmware ok' line (board: %s)" % " ".join(sum(board.get("FAIL", [[]]), [])))
 worst = {}
-for key, bound in (("out", 3e-5), ("emb", 1e-4)):
+for key, bound in (("out", 3e-5), ("emb", 1e-4), ("prob", 1e-5)):
     a, b = floats(host, key), floats(board, key)
     if not a or len(a) != len(b):
         sys.exit("FAIL: check-firmware: %d %s values on the host, %d on the board" % (len(a), key, len(b)))
     worst[key] = max(abs(x - y) for x, y in zip(a, b))
     if worst[key] > bound:
         sys.exit("FAIL: check-firmware: %s differs by %.2e (bound %.0e)" % (key, worst[key], bound))
+if [p[2:] for p in host["prob"]] != [p[2:] for p in board["prob"]]:
+    sys.exit("FAIL: check-firmware: the AU decisions differ")
 if host["top"] != board["top"] or host["refusal"] != board["refusal"]:
     sys.exit("FAIL: check-firmware: top class or refusals differ: %s / %s" % (host["top"], board["top"]))
 m = board["model"][0]
 print("check-firmware: Cortex-M55 (qemu mps3-an547), %s, %s-byte blob in %s bytes of memory, image %s: "
       "outputs within %.2e and embedding within %.2e of the host's scalar build (bounds 3e-05 / 1e-04), "
-      "top %s on both; refusals %s; emulated run %s s (qemu TCG on this host, not a speed claim)"
+      "top %s on both; AU head (%s bytes of memory) within %.2e, the same %d of %d AUs on; refusals %s; "
+      "emulated run %s s (qemu TCG on this host, not a speed claim)"
       % (m[0], m[2], m[4], m[6], worst["out"], worst["emb"], " ".join(board["top"][0]),
-         ", ".join(r[0] for r in board["refusal"]), secs))
+         board["head"][0][2], worst["prob"], sum(p[3] == "1" for p in board["prob"]),
+         len(board["prob"]), ", ".join(r[0] for r in board["refusal"]), secs))
 EOF
 echo "check-firmware: ok"
