@@ -37,7 +37,15 @@ static void fuzz_heads_try(const uint8_t *buf, size_t size) {
         fuzz_check_failure(st);
         return;
     }
-    FUZZ_CHECK(h->task >= 0 && h->task < EMOTI_TASK_COUNT && h->labels);
+    FUZZ_CHECK(h->task >= 0 && h->task < EMOTI_TASK_COUNT && h->labels && h->owned);
+    size_t bytes; /* the same head in caller memory: one byte short is refused */
+    FUZZ_CHECK(emoti_head_memory(buf, size, &bytes) == EMOTI_OK && bytes % 64 == 0);
+    void *mem = aligned_alloc(64, bytes);
+    if (mem) {
+        emoti_head *g;
+        FUZZ_CHECK(emoti_head_parse_in(buf, size, mem, bytes - 1, &g) == EMOTI_ERR_NOMEM && !g);
+        free(mem);
+    }
     FUZZ_CHECK(h->n_layers >= 1 && h->n_layers <= EMOTI_HEAD_MAX_LAYERS);
     FUZZ_CHECK(h->smooth_k >= 0 && (h->task == EMOTI_TASK_AU) == (h->thresholds != NULL));
     int n_out = emoti_head_outputs(h);
