@@ -60,15 +60,17 @@ static void fuzz_container_walk(const emoti_container *c) {
             if (m->count) FUZZ_CHECK(emoti_meta_f64s(c, name, f64, m->count - 1) != EMOTI_OK);
             free(f64);
             break;
-        case META_STRS:
-            if (emoti_meta_strs(c, name, &strs, &n) != EMOTI_OK) break; /* out of memory */
+        case META_STRS: {
+            size_t bytes;
+            FUZZ_CHECK(emoti_meta_strs_bytes(c, name, &bytes) == EMOTI_OK && bytes % 64 == 0);
+            emoti_arena a = {aligned_alloc(64, bytes), bytes, 0};
+            if (!a.base) break;
+            FUZZ_CHECK(emoti_meta_strs_in(c, name, &a, &strs, &n) == EMOTI_OK && a.used == bytes);
             FUZZ_CHECK(n == m->count && strs[n] == NULL);
-            for (uint32_t k = 0; k < n; k++) {
-                sum += (uint32_t)strlen(strs[k]);
-                free(strs[k]);
-            }
-            free(strs);
+            for (uint32_t k = 0; k < n; k++) sum += (uint32_t)strlen(strs[k]);
+            free(a.base);
             break;
+        }
         default: /* f64 and f32 arrays: no typed getter; the bytes were bounds-checked */
             FUZZ_CHECK(m->type == META_F64 || m->type == META_F32S);
             break;

@@ -309,9 +309,10 @@ static emoti_status read_shape(const emoti_container *c, emoti_head_shape *s) {
     return EMOTI_OK;
 }
 
-/* Every tensor found, shaped as head.layers says and finite (the container indexed). */
+/* Every tensor found and shaped as head.layers says; with check_values also finite (the
+ * container indexed: on a big-endian host the values are in host order only then). */
 static emoti_status read_tensors(const emoti_container *c, const emoti_head_shape *s,
-                                 const float **w, const float **b) {
+                                 int check_values, const float **w, const float **b) {
     emoti_status st;
     for (int l = 0; l < 2 * s->n_layers; l++) {
         char name[32];
@@ -320,7 +321,7 @@ static emoti_status read_tensors(const emoti_container *c, const emoti_head_shap
         emoti_name_num(name, sizeof name, "dense", i, bias ? ".b" : ".w");
         if ((st = emoti_tensor_get(c, name, dims + bias, bias ? &b[i] : &w[i]))) return st;
         size_t n = bias ? (size_t)s->sizes[i + 1] : (size_t)s->sizes[i] * (size_t)s->sizes[i + 1];
-        for (size_t k = 0; k < n; k++)
+        for (size_t k = 0; check_values && k < n; k++)
             if (!isfinite((bias ? b : w)[i][k]))
                 return emoti_fail(EMOTI_ERR_FORMAT, "%s has a NaN or infinite value", name);
     }
@@ -369,7 +370,9 @@ static emoti_status read_post(const emoti_container *c, emoti_head *h) {
  * container's tensor index (needed while the head is read). */
 static emoti_status plan(const emoti_container *c, emoti_head_shape *s, size_t *bytes) {
     size_t lb;
+    const float *w[EMOTI_HEAD_MAX_LAYERS], *b[EMOTI_HEAD_MAX_LAYERS];
     emoti_status st = read_shape(c, s);
+    if (!st) st = read_tensors(c, s, 0, w, b); /* the sizes are the tensors' before they count */
     if (!st) st = labels_bytes(c, s, &lb);
     if (st) return st;
     *bytes = emoti_head_block_bytes(s, lb);
@@ -403,7 +406,7 @@ emoti_status emoti_head_parse_in(const void *blob, size_t size, void *mem, size_
     emoti_meta m;
     uint32_t count;
     if (!h) return emoti_fail(EMOTI_ERR_NOMEM, "head memory too small");
-    if ((st = emoti_container_index(&c, &a)) || (st = read_tensors(&c, &s, w, b))) return st;
+    if ((st = emoti_container_index(&c, &a)) || (st = read_tensors(&c, &s, 1, w, b))) return st;
     for (int l = 0; l < s.n_layers; l++) {
         memcpy(h->w[l], w[l], (size_t)s.sizes[l] * (size_t)s.sizes[l + 1] * sizeof *w[l]);
         memcpy(h->b[l], b[l], (size_t)s.sizes[l + 1] * sizeof *b[l]); /* host order already */

@@ -1,7 +1,7 @@
 /* Container validation: every offset, size and count is checked before anything is read
  * through it, so a corrupt file is an error status (and message), never a crash. Freestanding:
  * the metadata is read in place, the tensor index lives in the caller's memory; the hosted
- * conveniences (a malloc'd index, strings) are in model_hosted.c. */
+ * convenience (a malloc'd index) is in model_hosted.c. */
 #include "container.h"
 
 #include <string.h>
@@ -190,8 +190,9 @@ static emoti_status check_overlaps(emoti_container *ct) {
     return EMOTI_OK;
 }
 
-static emoti_status parse_tensor(emoti_container *ct, cursor *c, uint32_t i, size_t data_start) {
-    emoti_tensor *t = &ct->tensors[i];
+/* Tensor table entry i at c, checked, into *t. */
+static emoti_status read_entry(const emoti_container *ct, cursor *c, uint32_t i,
+                               size_t data_start, emoti_tensor *t) {
     const uint8_t *p;
     uint32_t dtype;
     if (!take32(c, &t->name_len) || t->name_len < 1 || t->name_len > 255 ||
@@ -228,6 +229,13 @@ static emoti_status parse_tensor(emoti_container *ct, cursor *c, uint32_t i, siz
                           (unsigned long long)nbytes);
     t->data = (const float *)(const void *)(ct->base + off);
     t->count = (size_t)count;
+    return EMOTI_OK;
+}
+
+static emoti_status parse_tensor(emoti_container *ct, cursor *c, uint32_t i, size_t data_start) {
+    emoti_tensor *t = &ct->tensors[i];
+    emoti_status st = read_entry(ct, c, i, data_start, t);
+    if (st) return st;
     for (uint32_t j = 0; j < i; j++)
         if (ct->tensors[j].name_len == t->name_len &&
             !memcmp(ct->tensors[j].name, t->name, t->name_len))
@@ -439,8 +447,15 @@ emoti_status emoti_meta_strs_in(const emoti_container *ct, const char *key, emot
 emoti_status emoti_tensor_get(const emoti_container *ct, const char *name, const uint32_t *dims,
                               const float **out) {
     size_t n = strlen(name);
+    cursor c = {ct->table, ct->table + ct->table_size};
+    const size_t table_end = (size_t)(ct->table - ct->base) + ct->table_size;
     for (uint32_t i = 0; i < ct->n_tensors; i++) {
-        const emoti_tensor *t = &ct->tensors[i];
+        emoti_tensor entry;
+        const emoti_tensor *t = ct->tensors ? &ct->tensors[i] : &entry;
+        if (!ct->tensors) { /* not indexed yet (sizing): the table read in place */
+            emoti_status st = read_entry(ct, &c, i, table_end, &entry);
+            if (st) return st;
+        }
         if (t->name_len != n || memcmp(t->name, name, n)) continue;
         uint32_t nd = 0;
         while (nd < EMOTI_MAX_DIMS && dims[nd]) nd++;

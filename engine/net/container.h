@@ -110,16 +110,15 @@ emoti_status emoti_meta_i32s(const emoti_container *c, const char *key, const in
                              uint32_t *count); /* v may be unaligned: read with emoti_le32 */
 emoti_status emoti_meta_f64s(const emoti_container *c, const char *key, double *out,
                              uint32_t count);
-/* A str array as a NULL-terminated array of NUL-terminated copies: in memory from a (bytes:
- * what that takes), or (hosted, model_hosted.c) malloc'd, each string and the array freed by
- * the caller. */
+/* A str array as a NULL-terminated array of NUL-terminated copies, in memory from a (bytes:
+ * what that takes). */
 emoti_status emoti_meta_strs_bytes(const emoti_container *c, const char *key, size_t *bytes);
 emoti_status emoti_meta_strs_in(const emoti_container *c, const char *key, emoti_arena *a,
                                 char ***out, uint32_t *count);
-emoti_status emoti_meta_strs(const emoti_container *c, const char *key, char ***out,
-                             uint32_t *count);
 
-/* Finds a tensor by name and checks its shape (dims terminated by 0). */
+/* Finds a tensor by name and checks its shape (dims terminated by 0). Before
+ * emoti_container_index it reads the table in place (to check shapes while sizing); its data
+ * is then the file's, not yet in host order on a big-endian host. */
 emoti_status emoti_tensor_get(const emoti_container *c, const char *name,
                               const uint32_t *dims, const float **out);
 

@@ -111,8 +111,8 @@ static void size_block(act_sizes *z, const enet_block *k) {
     z->row_sums = max_sz(z->row_sums, (size_t)k->dw.oh * k->mid);
 }
 
-/* The net.blocks rows, each checked, chained to the one before and given its geometry, sized
- * into z; into net->blocks with their tensors when net->blocks is set (else only sized). */
+/* The net.blocks rows, each checked, chained to the one before, given its geometry and its
+ * tensors (their shapes checked), sized into z; kept in net->blocks when that is set. */
 static emoti_status read_blocks(enet *net, const emoti_container *c, act_sizes *z) {
     const int32_t *rows;
     uint32_t n;
@@ -131,7 +131,7 @@ static emoti_status read_blocks(enet *net, const emoti_container *c, act_sizes *
         memset(b, 0, sizeof *b);
         st = read_block(row, i, prev, stage, b);
         if (st) break; /* the row's stride may be 0: no window for it */
-        if (net->blocks) st = block_tensors(c, i, b);
+        st = block_tensors(c, i, b); /* the shapes are checked while sizing too */
         b->h = h, b->w = w;
         b->dw = emoti_window_same(h, w, b->k, b->stride);
         size_block(z, b);
@@ -188,6 +188,7 @@ emoti_status emoti_enet_memory(const emoti_container *c, size_t *bytes) {
     enet net = {0};
     act_sizes z;
     emoti_status st = read_net(&net, c, &z);
+    if (!st) st = read_tensors(&net, c); /* every shape checked before a size is said */
     if (st) return st;
     size_t floats[N_SLOTS], total = 0;
     plan_slots(&net, &z, floats);

@@ -1,6 +1,5 @@
 /* The hosted layer over the freestanding core: models from files (mmap) or buffers in memory
- * of their own, a resize scratch that grows with the images, containers with a malloc'd index,
- * malloc'd metadata strings. */
+ * of their own, a resize scratch that grows with the images, containers with a malloc'd index. */
 #define _DEFAULT_SOURCE /* madvise, MADV_HUGEPAGE */
 #include <errno.h>
 #include <stdlib.h>
@@ -35,27 +34,6 @@ emoti_status emoti_container_parse(emoti_container *c, const void *base, size_t 
 void emoti_container_free(emoti_container *c) {
     free(c->owned);
     memset(c, 0, sizeof *c);
-}
-
-emoti_status emoti_meta_strs(const emoti_container *c, const char *key, char ***out,
-                             uint32_t *count) {
-    size_t bytes;
-    emoti_status st = emoti_meta_strs_bytes(c, key, &bytes);
-    emoti_arena a = {st ? NULL : aligned_alloc(EMOTI_ARENA_ALIGN, bytes), bytes, 0};
-    char **v = NULL;
-    if (!st && !a.base) st = emoti_fail(EMOTI_ERR_NOMEM, "out of memory");
-    if (!st) st = emoti_meta_strs_in(c, key, &a, &v, count);
-    /* the caller frees each string and the array: each its own copy */
-    char **own = st ? NULL : calloc(*count + 1, sizeof *own);
-    for (uint32_t i = 0; own && i < *count; i++)
-        if (!(own[i] = strdup(v[i]))) {
-            while (i > 0) free(own[--i]);
-            free(own), own = NULL;
-        }
-    free(a.base);
-    if (!st && !own) st = emoti_fail(EMOTI_ERR_NOMEM, "out of memory");
-    if (!st) *out = own;
-    return st;
 }
 
 static emoti_status grow_scratch(emoti_model *m, size_t bytes) {
