@@ -128,6 +128,23 @@ static void bad_blobs(const uint8_t *good, size_t size) {
     free(b);
 }
 
+/* The memory each fixture model takes for images of its input size (the README's table). */
+static void report(void) {
+    static const char *const names[] = {"b0_8_pt", "b0_va_mtl_pt", "b2_8_onnx"};
+    for (int i = 0; i < 3; i++) {
+        char path[512];
+        size_t size, bytes;
+        snprintf(path, sizeof path, "%s/%s.emoti", models_dir(), names[i]);
+        uint8_t *blob = aligned_file(path, &size);
+        if (!blob) continue;
+        CHECK(emoti_model_memory(blob, size, 0, 0, &bytes) == EMOTI_OK, "%s: %s", names[i],
+              emoti_last_error());
+        printf("ok   %s: %zu bytes of memory for images of its input size (weights %zu, in place)\n",
+               names[i], bytes, size);
+        free(blob);
+    }
+}
+
 int main(void) {
     char path[512], image[512];
     snprintf(path, sizeof path, "%s/b0_8_pt.emoti", models_dir());
@@ -142,6 +159,7 @@ int main(void) {
     same_as_hosted(path, blob, size, &img);
     memory_refusals(blob, size);
     bad_blobs(blob, size);
+    report();
     emoti_image_free(&img);
     free(blob);
     if (failures) printf("%d failures\n", failures);
