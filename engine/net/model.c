@@ -98,11 +98,9 @@ emoti_status emoti_model_memory(const void *blob, size_t size, int max_width, in
 }
 
 emoti_status emoti_model_build(const emoti_container *c, int max_width, int max_height,
-                               void *mem, size_t mem_bytes, emoti_model **out) {
+                               size_t need, void *mem, size_t mem_bytes, emoti_model **out) {
     *out = NULL;
-    size_t need;
-    emoti_status st = emoti_model_plan(c, max_width, max_height, &need);
-    if (st) return st;
+    emoti_status st;
     if (!mem || (uintptr_t)mem % EMOTI_ARENA_ALIGN)
         return emoti_fail(EMOTI_ERR_ARG, "model memory is NULL or not 64-byte aligned");
     if (mem_bytes < need)
@@ -134,8 +132,10 @@ emoti_status emoti_model_init(const void *blob, size_t size, int max_width, int 
                               void *mem, size_t mem_bytes, emoti_model **out) {
     *out = NULL;
     emoti_container c;
+    size_t need;
     emoti_status st = emoti_container_check(&c, blob, size);
-    return st ? st : emoti_model_build(&c, max_width, max_height, mem, mem_bytes, out);
+    if (!st) st = emoti_model_plan(&c, max_width, max_height, &need);
+    return st ? st : emoti_model_build(&c, max_width, max_height, need, mem, mem_bytes, out);
 }
 
 void emoti_model_info(const emoti_model *m, emoti_info *info) { *info = m->info; }

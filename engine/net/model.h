@@ -30,9 +30,10 @@ struct emoti_model {
 };
 
 /* emoti_model_memory and emoti_model_init on a container already checked
- * (emoti_container_check), which the hosted layer checks once for both. */
+ * (emoti_container_check) and, for build, already planned (need: plan's bytes): the hosted
+ * layer checks and plans once for both. */
 emoti_status emoti_model_plan(const emoti_container *c, int max_w, int max_h, size_t *bytes);
 emoti_status emoti_model_build(const emoti_container *c, int max_width, int max_height,
-                               void *mem, size_t mem_bytes, emoti_model **out);
+                               size_t need, void *mem, size_t mem_bytes, emoti_model **out);
 
 #endif

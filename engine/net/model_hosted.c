@@ -48,17 +48,17 @@ static emoti_status grow_scratch(emoti_model *m, size_t bytes) {
  * as few TLB entries as the kernel grants. */
 static emoti_status model_alloc(const void *buf, size_t size, emoti_model **out) {
     emoti_container c;
-    size_t bytes;
+    size_t need;
     emoti_status st = emoti_container_check(&c, buf, size);
-    if (!st) st = emoti_model_plan(&c, 0, 0, &bytes);
+    if (!st) st = emoti_model_plan(&c, 0, 0, &need);
     if (st) return st;
-    bytes = (bytes + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
+    const size_t bytes = (need + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
     void *mem = aligned_alloc(HUGE_PAGE, bytes);
     if (!mem) return emoti_fail(EMOTI_ERR_NOMEM, "cannot allocate %zu bytes", bytes);
 #ifdef MADV_HUGEPAGE
     madvise(mem, bytes, MADV_HUGEPAGE); /* a hint */
 #endif
-    st = emoti_model_build(&c, 0, 0, mem, bytes, out);
+    st = emoti_model_build(&c, 0, 0, need, mem, bytes, out);
     if (st) {
         free(mem);
         return st;
