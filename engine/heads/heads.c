@@ -95,9 +95,8 @@ emoti_head *emoti_head_carve(emoti_arena *a, const emoti_head_shape *s) {
     memset(h, 0, sizeof *h);
     h->task = s->task, h->input = s->input, h->n_layers = s->n_layers;
     h->smooth_k = emoti_task_default_k(s->task);
-    const char *task = TASKS[s->task];
-    set_text(h->name, sizeof h->name, task, strlen(task));
-    set_text(h->name + strlen(task), sizeof h->name - strlen(task), "_head", 5);
+    const size_t n = strlen(TASKS[s->task]); /* "au_head": well inside name[64] */
+    memcpy(h->name, TASKS[s->task], n), memcpy(h->name + n, "_head", 6);
     memcpy(h->sizes, s->sizes, (size_t)(s->n_layers + 1) * sizeof *s->sizes);
     memcpy(h->act, s->act, (size_t)s->n_layers * sizeof *s->act);
     for (int l = 0; l < s->n_layers; l++) {
@@ -123,22 +122,26 @@ static const char *default_label(const emoti_head_shape *s, int i, char *buf, si
     return buf;
 }
 
-size_t emoti_head_default_labels_bytes(const emoti_head_shape *s) {
-    const int n = s->sizes[s->n_layers];
-    size_t chars = 0, total = 0;
+/* The default labels' text, a NUL each. */
+static size_t default_label_chars(const emoti_head_shape *s) {
+    size_t chars = 0;
     char buf[16];
-    for (int i = 0; i < n; i++) chars += strlen(default_label(s, i, buf, sizeof buf)) + 1;
-    emoti_arena_add(&total, (size_t)(n + 1) * sizeof(char *));
-    emoti_arena_add(&total, chars);
+    for (int i = 0; i < s->sizes[s->n_layers]; i++)
+        chars += strlen(default_label(s, i, buf, sizeof buf)) + 1;
+    return chars;
+}
+
+size_t emoti_head_default_labels_bytes(const emoti_head_shape *s) {
+    size_t total = 0;
+    emoti_arena_add(&total, (size_t)(s->sizes[s->n_layers] + 1) * sizeof(char *));
+    emoti_arena_add(&total, default_label_chars(s));
     return total;
 }
 
 int emoti_head_default_labels(emoti_head *h, const emoti_head_shape *s, emoti_arena *a) {
     const int n = s->sizes[s->n_layers];
     char buf[16], **v = emoti_arena_take(a, (size_t)(n + 1) * sizeof *v);
-    size_t chars = 0;
-    for (int i = 0; i < n; i++) chars += strlen(default_label(s, i, buf, sizeof buf)) + 1;
-    char *text = v ? emoti_arena_take(a, chars) : NULL;
+    char *text = v ? emoti_arena_take(a, default_label_chars(s)) : NULL;
     if (!text) return 0;
     for (int i = 0; i < n; i++) {
         const char *l = default_label(s, i, buf, sizeof buf);
